@@ -1,0 +1,42 @@
+"""cffi build script: compiles csrc/ into the extension module ``kbind._ffi``.
+
+Used by setup.py's ``cffi_modules``.  The C API is written once, in
+csrc/kbind_api.h: that same file is passed verbatim to ``ffibuilder.cdef()``
+and included by the C sources, so no prototype is typed twice.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from cffi import FFI
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+#: The C sources of the core, relative to the project root (setuptools wants
+#: relative paths).  Every file in csrc/ that defines part of the API.
+SOURCES = sorted(p.relative_to(ROOT).as_posix() for p in HERE.glob("*.c"))
+
+#: Flags the core must be clean under (the project's C standard).
+CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fno-strict-aliasing"]
+
+
+def api_header() -> str:
+    """Return the text of csrc/kbind_api.h, the single C API declaration."""
+    return (HERE / "kbind_api.h").read_text()
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(api_header())
+ffibuilder.set_source(
+    "kbind._ffi",
+    '#include "kbind.h"\n',
+    sources=SOURCES,
+    include_dirs=[str(HERE.relative_to(ROOT))],
+    extra_compile_args=CFLAGS,
+    libraries=["pthread"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * csrc/kbind.h - what every C file of kbind includes first.
+ *
+ * The system headers kbind_api.h needs, then kbind_api.h itself, then the
+ * barrier macros (csrc/arch/barrier.h) and small internal inlines.  The
+ * API is included before the macros on purpose: the out-of-line barrier
+ * functions share their names with the macros (kb_smp_mb() and friends),
+ * and are defined as "void (kb_smp_mb)(void)" so the macro does not expand.
+ */
+#ifndef KB_KBIND_H
+#define KB_KBIND_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* syscall(), pthread_setname_np(), sched_getcpu() */
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kbind_api.h"
+#include "arch/barrier.h"
+
+#define KB_UNUSED(x) ((void)(x))
+#define KB_LIKELY(x) __builtin_expect(!!(x), 1)
+#define KB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/**
+ * kb_now_ns() - CLOCK_MONOTONIC in nanoseconds.
+ *
+ * Context: any; never blocks.
+ */
+static inline int64_t kb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Futex wrappers (csrc/futex.c).  kb_futex_wait() sleeps while *uaddr ==
+ * val, at most timeout_ns (< 0: no limit); it may return early (spurious
+ * wake-up, signal), so callers always re-check their condition.
+ */
+int kb_futex_wait(uint32_t *uaddr, uint32_t val, int64_t timeout_ns);
+int kb_futex_wake(uint32_t *uaddr, int nr);
+
+#endif /* KB_KBIND_H */

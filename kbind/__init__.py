@@ -1,0 +1,81 @@
+"""kbind: a laboratory for the Rust-style bindings of the Linux kernel's concurrency primitives.
+
+A C core (csrc/, compiled by cffi) implements barriers, LKMM atomics and
+locks (and, in later modules, QSBR RCU and sequence locks); the Python
+classes mirror the APIs proposed for Rust-for-Linux and check at run time
+what Rust checks at compile time.
+
+Modules: :mod:`kbind.barrier` (``smp_mb()`` ...), :mod:`kbind.word`
+(``Word``, ``READ_ONCE`` ...), :mod:`kbind.atomic` (``AtomicI32/I64/Usize``),
+:mod:`kbind.ordering` (``Relaxed``, ``Acquire``, ``Release``, ``Full``),
+:mod:`kbind.sync` (``SpinLock``, ``Mutex``), :mod:`kbind.errors`.
+"""
+
+from __future__ import annotations
+
+from kbind import barrier
+from kbind._guard import Site
+from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
+from kbind.errors import (
+    DeadlockError,
+    GuardError,
+    GuardLeakWarning,
+    KbindError,
+    KbindWarning,
+    LifetimeError,
+    OrderingError,
+)
+from kbind.ordering import (
+    Acquire,
+    AcquireOrdering,
+    AcquireOrRelaxed,
+    AnyOrdering,
+    Full,
+    FullOrdering,
+    Ordering,
+    Relaxed,
+    RelaxedOrdering,
+    Release,
+    ReleaseOrdering,
+    ReleaseOrRelaxed,
+)
+from kbind.sync import LockGuard, Mutex, SpinLock
+from kbind.word import READ_ONCE, WRITE_ONCE, Word, smp_load_acquire, smp_store_release
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "READ_ONCE",
+    "WRITE_ONCE",
+    "Acquire",
+    "AcquireOrRelaxed",
+    "AcquireOrdering",
+    "AnyOrdering",
+    "AtomicI32",
+    "AtomicI64",
+    "AtomicUsize",
+    "DeadlockError",
+    "Full",
+    "FullOrdering",
+    "GuardError",
+    "GuardLeakWarning",
+    "KbindError",
+    "KbindWarning",
+    "LifetimeError",
+    "LockGuard",
+    "Mutex",
+    "Ordering",
+    "OrderingError",
+    "Relaxed",
+    "RelaxedOrdering",
+    "Release",
+    "ReleaseOrRelaxed",
+    "ReleaseOrdering",
+    "Site",
+    "SpinLock",
+    "Word",
+    "__version__",
+    "barrier",
+    "smp_load_acquire",
+    "smp_store_release",
+]

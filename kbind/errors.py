@@ -1,0 +1,147 @@
+"""kbind's exceptions and warnings.
+
+Every error says what was attempted, which rule it broke, where the objects
+involved were created and dropped (one line per site), and a hint.  The parts
+are kept as fields (``op``, ``rule``, ``guard``, ``created_at``,
+``dropped_at``, ``sites``, ``hint``) so code and tests can inspect them.
+
+``KbindError`` is the root and is never raised itself; each subclass also
+inherits the builtin exception it means, so ``except RuntimeError`` (or
+``ValueError``) keeps working for code that does not know kbind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kbind._guard import Site
+
+__all__ = [
+    "DeadlockError",
+    "GuardError",
+    "GuardLeakWarning",
+    "KbindError",
+    "KbindWarning",
+    "LifetimeError",
+    "OrderingError",
+]
+
+
+class KbindError(Exception):
+    """Root of kbind's errors; never raised directly.
+
+    Attributes:
+        op: what was attempted ("read .value of LockGuard#3").
+        rule: the rule it broke, in one sentence.
+        guard: the name of the guard or object involved, if any.
+        created_at: where that guard or object was created.
+        dropped_at: where it was dropped (released, unlocked), if it was.
+        sites: further labelled sites, in message order.
+        hint: how to fix it.
+    """
+
+    def __init__(
+        self,
+        op: str,
+        rule: str,
+        *,
+        guard: str | None = None,
+        created_at: Site | None = None,
+        dropped_at: Site | None = None,
+        sites: Iterable[tuple[str, Site]] = (),
+        hint: str | None = None,
+    ) -> None:
+        self.op = op
+        self.rule = rule
+        self.guard = guard
+        self.created_at = created_at
+        self.dropped_at = dropped_at
+        self.sites = tuple(sites)
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        lines = [f"cannot {self.op}: {self.rule}"]
+        what = self.guard or "object"
+        if self.created_at is not None:
+            lines.append(f"  {what} created at {self.created_at}")
+        if self.dropped_at is not None:
+            lines.append(f"  {what} dropped at {self.dropped_at}")
+        lines.extend(f"  {label} {site}" for label, site in self.sites)
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep the message (and the class) across pickling, e.g. to a worker.
+        return (_rebuild, (type(self), str(self)))
+
+
+def _rebuild(cls: type[KbindError], message: str) -> KbindError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.op, err.rule, err.guard = "", message, None
+    err.created_at = err.dropped_at = None
+    err.sites, err.hint = (), None
+    return err
+
+
+class LifetimeError(KbindError, RuntimeError):
+    """Something was used after the guard or scope that made it valid ended.
+
+    Rust rejects these at compile time through lifetimes (a reference cannot
+    outlive its guard); kbind detects them when the stale object is used.
+    """
+
+
+class GuardError(KbindError, RuntimeError):
+    """A guard was dropped twice, on the wrong thread, or used where it is not valid.
+
+    Rust's guards are ``!Send`` and dropped exactly once by construction.
+    """
+
+
+class DeadlockError(KbindError, RuntimeError):
+    """An operation would wait forever on the calling thread itself.
+
+    Raised instead of hanging: re-locking a lock this thread holds, waiting
+    for a grace period inside a read-side critical section, and the like.
+    The kernel's lockdep reports the same at run time.
+    """
+
+
+class OrderingError(KbindError, ValueError):
+    """A memory ordering the operation does not have was asked for.
+
+    Rust-for-Linux rejects these at compile time (orderings are types); mypy
+    rejects them in kbind too, and the run time repeats the check.
+
+    Attributes:
+        ordering: what was passed.
+        allowed: the names of the orderings the operation accepts.
+    """
+
+    def __init__(self, op: str, ordering: object, allowed: Iterable[str]) -> None:
+        self.ordering = ordering
+        self.allowed = tuple(allowed)
+        names = ", ".join(f"kbind.{name}" for name in self.allowed)
+        super().__init__(
+            f"call {op} with ordering {ordering!r}",
+            f"{op} accepts only {names}",
+            hint="the kernel has no variant of this operation with that ordering; "
+            f"pass kbind.{self.allowed[-1]} for the strongest one it has",
+        )
+
+
+class KbindWarning(UserWarning):
+    """Root of kbind's warnings: a rule was bent in a way kbind could repair."""
+
+
+class GuardLeakWarning(KbindWarning, ResourceWarning):
+    """A guard was garbage-collected while still held; kbind released it.
+
+    Rust would release it on drop; in Python, drop it explicitly or use
+    ``with`` so release happens at a known point.
+    """

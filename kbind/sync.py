@@ -1,0 +1,242 @@
+"""Locks that own their data: ``SpinLock[T]`` and ``Mutex[T]`` with ``LockGuard[T]``.
+
+Mirrors Rust-for-Linux ``kernel::sync::{SpinLock, Mutex, Guard}``: the lock
+owns the protected value, and the only way to reach it is through the guard
+that ``lock()`` returns.  The lock word lives in C memory and is taken by
+csrc/lock.c (a spinlock that relaxes, then yields; a futex mutex that
+sleeps), with the GIL released while waiting.
+
+Rules enforced at run time (compile time in Rust):
+
+* L01: the value is reachable only through a live guard.
+* L02: a guard used after unlock raises :class:`kbind.LifetimeError`.
+* L03: unlocking (or using a guard) on another thread raises
+  :class:`kbind.GuardError` (Rust: ``Guard`` is ``!Send``).
+* L04: locking a lock the calling thread already holds raises
+  :class:`kbind.DeadlockError` instead of hanging (kernel: lockdep).
+* L10: a guard garbage-collected while held emits
+  :class:`kbind.GuardLeakWarning` naming where it was taken, and is released.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+from types import TracebackType
+from typing import ClassVar, Final, Generic, TypeVar
+
+from kbind._guard import GuardBase, Site
+from kbind._native import ffi, lib
+from kbind.errors import DeadlockError, GuardLeakWarning
+
+__all__ = ["LockGuard", "Mutex", "SpinLock"]
+
+T = TypeVar("T")
+
+#: How long one C call may wait before returning to Python, which then checks
+#: for signals (Ctrl-C) and calls again.  Not a poll: the C side sleeps on
+#: the futex (mutex) or yields (spinlock) for the whole slice.
+_WAIT_SLICE_NS: Final = 50_000_000
+
+
+class _Lock(Generic[T]):
+    """What SpinLock and Mutex share; the subclasses pick the C lock."""
+
+    __slots__ = ("__weakref__", "_holder", "_lockp", "_owner", "_value")
+
+    KIND: ClassVar[str]
+    _CTYPE: ClassVar[str]
+    _c_init: ClassVar[Callable[..., None]]
+    _c_trylock: ClassVar[Callable[..., bool]]
+    _c_lock_timeout: ClassVar[Callable[..., int]]
+    _c_unlock: ClassVar[Callable[..., None]]
+
+    def __init__(self, value: T) -> None:
+        self._lockp = ffi.new(f"{self._CTYPE} *")
+        type(self)._c_init(self._lockp)
+        self._value = value
+        self._owner: int | None = None  # thread ident of the holder
+        self._holder: Site | None = None  # where the holder took it
+
+    def __repr__(self) -> str:
+        state = f"held by thread {self._holder.thread!r}" if self._holder else "unlocked"
+        return f"<{type(self).__name__} {state}>"
+
+    def lock(self) -> LockGuard[T]:
+        """Acquire the lock, waiting as long as it takes; return its guard.
+
+        Context: may wait (spin/yield or sleep) with the GIL released.
+
+        Raises:
+            DeadlockError: this thread already holds the lock (L04).
+        """
+        me = threading.get_ident()
+        if self._owner == me:
+            raise DeadlockError(
+                f"lock {type(self).__name__} again",
+                "this thread already holds it, so it would wait for itself forever "
+                "(the kernel's lockdep reports this as a recursive locking deadlock)",
+                guard=f"the {type(self).__name__}'s current guard",
+                created_at=self._holder,
+                sites=[("second lock() at", Site.here(2))],
+                hint="drop the first guard before locking again, or restructure to lock once",
+            )
+        cls = type(self)
+        if not cls._c_trylock(self._lockp):
+            while cls._c_lock_timeout(self._lockp, _WAIT_SLICE_NS) != lib.KB_OK:
+                pass  # back in Python between slices: Ctrl-C can interrupt here
+        return self._acquired(me)
+
+    def try_lock(self) -> LockGuard[T] | None:
+        """Acquire the lock if it is free right now; return its guard, or None.
+
+        Context: never waits.
+        """
+        me = threading.get_ident()
+        if self._owner == me or not type(self)._c_trylock(self._lockp):
+            return None
+        return self._acquired(me)
+
+    def _acquired(self, me: int) -> LockGuard[T]:
+        guard: LockGuard[T] = LockGuard(self, depth=3)
+        self._owner = me
+        self._holder = guard.created_at
+        return guard
+
+    def _release(self) -> None:
+        self._owner = None
+        self._holder = None
+        type(self)._c_unlock(self._lockp)
+
+    def is_locked(self) -> bool:
+        """Whether some thread holds the lock (a snapshot, for diagnostics)."""
+        return self._owner is not None
+
+
+class SpinLock(_Lock[T]):
+    """A spinning lock that owns a value of type ``T``.
+
+    Kernel: ``spinlock_t`` / ``spin_lock()``.  Rust: ``kernel::sync::SpinLock<T>``.
+    C: ``kb_spinlock_t``, ``kb_spin_lock()``.  Waiters spin with a CPU relax,
+    then yield; the GIL is released while they do.
+
+    Examples:
+        >>> from kbind import SpinLock
+        >>> counter = SpinLock(0)
+        >>> with counter.lock() as g:
+        ...     g.value += 1
+        >>> with counter.lock() as g:
+        ...     g.value
+        1
+    """
+
+    __slots__ = ()
+    KIND = "SpinLock"
+    _CTYPE = "kb_spinlock_t"
+    _c_init = lib.kb_spin_lock_init
+    _c_trylock = lib.kb_spin_trylock
+    _c_lock_timeout = lib.kb_spin_lock_timeout
+    _c_unlock = lib.kb_spin_unlock
+
+
+class Mutex(_Lock[T]):
+    """A sleeping lock that owns a value of type ``T``.
+
+    Kernel: ``struct mutex`` / ``mutex_lock()``.  Rust: ``kernel::sync::Mutex<T>``.
+    C: ``kb_mutex_t``, ``kb_mutex_lock()`` (a futex; waiters sleep).
+
+    Examples:
+        >>> from kbind import Mutex
+        >>> m = Mutex([])
+        >>> with m.lock() as g:
+        ...     g.value.append("x")
+    """
+
+    __slots__ = ()
+    KIND = "Mutex"
+    _CTYPE = "kb_mutex_t"
+    _c_init = lib.kb_mutex_init
+    _c_trylock = lib.kb_mutex_trylock
+    _c_lock_timeout = lib.kb_mutex_lock_timeout
+    _c_unlock = lib.kb_mutex_unlock
+
+
+class LockGuard(GuardBase, Generic[T]):
+    """Proof that the current thread holds a SpinLock or Mutex; the way to its value.
+
+    Rust: ``kernel::sync::Guard<'_, T, B>``.  ``g.value`` reads and assigns the
+    protected value while the guard is live; leaving the ``with`` block or
+    calling :meth:`unlock` releases the lock.
+
+    Invariants:
+        While ``alive``, the creating thread holds the lock.  After unlock
+        every access raises LifetimeError; only the creating thread may use
+        or unlock it.
+    """
+
+    __slots__ = ("_lock",)
+    KIND = "LockGuard"
+
+    def __init__(self, lock: _Lock[T], depth: int = 2) -> None:
+        super().__init__(depth + 1)
+        self._lock = lock
+
+    @property
+    def name(self) -> str:
+        """``LockGuard#n`` plus the kind of lock it holds."""
+        return f"{self.KIND}#{self.number} of {type(self._lock).__name__}"
+
+    @property
+    def value(self) -> T:
+        """The protected value (only while the guard is live, on its thread)."""
+        self.check_owner("read .value through the guard")
+        self.check_alive(
+            f"read .value through {self.name}",
+            hint="copy what you need out of g.value before the lock is released",
+        )
+        return self._lock._value
+
+    @value.setter
+    def value(self, new: T) -> None:
+        self.check_owner("assign .value through the guard")
+        self.check_alive(
+            f"assign .value through {self.name}",
+            hint="assign g.value only inside the with block that holds the lock",
+        )
+        self._lock._value = new
+
+    def unlock(self) -> None:
+        """Release the lock now (Rust: ``drop(guard)``).
+
+        Raises:
+            GuardError: on another thread (L03) or if already unlocked.
+        """
+        self.mark_dropped(f"unlock {self.name}")
+        self._lock._release()
+
+    def __enter__(self) -> LockGuard[T]:
+        self.check_alive(f"enter a with block on {self.name}")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.dropped_at is None:
+            self.unlock()
+
+    def __del__(self) -> None:
+        if self.dropped_at is None and hasattr(self, "_lock"):
+            self.dropped_at = self.created_at
+            self._lock._release()
+            warnings.warn(
+                GuardLeakWarning(
+                    f"{self.name} was garbage-collected while still holding the lock; "
+                    f"kbind released it. The guard was created at {self.created_at}. "
+                    "Use `with lock.lock() as g:` or call g.unlock()."
+                ),
+                stacklevel=1,
+            )
