@@ -29,18 +29,23 @@ class Site:
         lineno: the line.
         function: the enclosing function's name.
         thread: the name of the thread that executed it.
+        how: how the event happened when the line alone does not say it
+            (e.g. "leaving its with block": Python reports the ``with`` line).
     """
 
-    __slots__ = ("filename", "function", "lineno", "thread")
+    __slots__ = ("filename", "function", "how", "lineno", "thread")
 
-    def __init__(self, filename: str, lineno: int, function: str, thread: str) -> None:
+    def __init__(
+        self, filename: str, lineno: int, function: str, thread: str, how: str = ""
+    ) -> None:
         self.filename = filename
         self.lineno = lineno
         self.function = function
         self.thread = thread
+        self.how = how
 
     @classmethod
-    def here(cls, depth: int = 1) -> Site:
+    def here(cls, depth: int = 1, how: str = "") -> Site:
         """Return the site ``depth`` frames up the stack (1: whoever called this method).
 
         Frames of kbind's implementation are skipped, so the site is always
@@ -56,7 +61,9 @@ class Site:
         ):
             frame = frame.f_back
         code = frame.f_code
-        return cls(code.co_filename, frame.f_lineno, code.co_name, threading.current_thread().name)
+        return cls(
+            code.co_filename, frame.f_lineno, code.co_name, threading.current_thread().name, how
+        )
 
     @property
     def location(self) -> str:
@@ -71,7 +78,8 @@ class Site:
         return f"{path}:{self.lineno}"
 
     def __str__(self) -> str:
-        return f"{self.location} in {self.function}() on thread {self.thread!r}"
+        how = f" ({self.how})" if self.how else ""
+        return f"{self.location} in {self.function}() on thread {self.thread!r}{how}"
 
     def __repr__(self) -> str:
         return f"Site({self.location!r}, function={self.function!r}, thread={self.thread!r})"
@@ -134,8 +142,10 @@ class GuardBase:
                 hint="create a guard on the thread that needs it",
             )
 
-    def mark_dropped(self, op: str, depth: int = 2) -> Site:
+    def mark_dropped(self, op: str, depth: int = 2, how: str = "") -> Site:
         """Check this drop is legal (owner thread, first drop) and record its site.
+
+        ``how`` qualifies the site, e.g. "leaving its with block".
 
         Raises:
             GuardError: on another thread, or if already dropped.
@@ -150,6 +160,6 @@ class GuardBase:
                 dropped_at=self.dropped_at,
                 hint="drop it either with .drop()/.unlock() or by leaving its with block, not both",
             )
-        site = Site.here(depth + 1)
+        site = Site.here(depth + 1, how)
         self.dropped_at = site
         return site

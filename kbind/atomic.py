@@ -174,10 +174,10 @@ class _Atomic:
 
         Ordering: Relaxed or Acquire (pairs with a Release store).
         """
-        fn = self._fns.get(("load", ordering))
-        if fn is None:
-            raise self._reject("load", ordering)
-        return fn(self._ptr)
+        try:
+            return self._fns[("load", ordering)](self._ptr)
+        except (KeyError, TypeError):  # not an ordering load accepts (or unhashable)
+            raise self._reject("load", ordering) from None
 
     def store(self, v: int, ordering: ReleaseOrRelaxed) -> None:
         """Set the value.  Kernel: ``atomic_set()``/``atomic_set_release()``.
@@ -225,8 +225,11 @@ class _Atomic:
 
         Rust: ``Atomic::fetch_add(v, ordering)``.
         """
-        fn = self._fns.get(("fetch_add", ordering))
-        if fn is None or type(v) is not int or not self._MIN <= v <= self._MAX:
+        try:
+            fn = self._fns[("fetch_add", ordering)]
+        except (KeyError, TypeError):  # not an ordering (or unhashable)
+            raise self._reject("fetch_add", ordering, v) from None
+        if not isinstance(v, int) or not self._MIN <= v <= self._MAX:
             raise self._reject("fetch_add", ordering, v)
         return fn(v, self._ptr)
 

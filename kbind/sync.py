@@ -212,7 +212,10 @@ class LockGuard(GuardBase, Generic[T]):
         Raises:
             GuardError: on another thread (L03) or if already unlocked.
         """
-        self.mark_dropped(f"unlock {self.name}")
+        self._unlock()
+
+    def _unlock(self, how: str = "") -> None:
+        self.mark_dropped(f"unlock {self.name}", depth=3, how=how)
         self._lock._release()
 
     def __enter__(self) -> LockGuard[T]:
@@ -226,7 +229,7 @@ class LockGuard(GuardBase, Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         if self.dropped_at is None:
-            self.unlock()
+            self._unlock("leaving its with block")
 
     def __del__(self) -> None:
         if self.dropped_at is None and hasattr(self, "_lock"):
