@@ -12,6 +12,7 @@ import itertools
 import os
 import sys
 import threading
+from types import CodeType, FrameType
 from typing import ClassVar, Final
 
 from kbind.errors import GuardError, LifetimeError
@@ -24,23 +25,30 @@ _PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
 class Site:
     """A source location and thread, as recorded when a guard is created or dropped.
 
+    Recording is cheap (one frame lookup: the code object and the instruction
+    offset); the file name, line and function are worked out only when a
+    message needs them.
+
     Attributes:
         filename: the source file (absolute, as Python reports it).
         lineno: the line.
         function: the enclosing function's name.
-        thread: the name of the thread that executed it.
+        thread: the name of the thread that executed it (as of its first
+            recorded site: renaming a thread later is not seen).
         how: how the event happened when the line alone does not say it
             (e.g. "leaving its with block": Python reports the ``with`` line).
     """
 
-    __slots__ = ("filename", "function", "how", "lineno", "thread")
+    __slots__ = ("_code", "_filename", "_function", "_lasti", "_lineno", "how", "thread")
 
     def __init__(
         self, filename: str, lineno: int, function: str, thread: str, how: str = ""
     ) -> None:
-        self.filename = filename
-        self.lineno = lineno
-        self.function = function
+        self._code: CodeType | None = None
+        self._lasti = -1
+        self._filename = filename
+        self._lineno = lineno
+        self._function = function
         self.thread = thread
         self.how = how
 
@@ -54,16 +62,38 @@ class Site:
         ``KBIND_USER_CODE = True`` and are not skipped.
         """
         frame = sys._getframe(depth)
-        while (
-            frame.f_back is not None
-            and frame.f_code.co_filename.startswith(_PACKAGE_DIR)
-            and not frame.f_globals.get("KBIND_USER_CODE", False)
-        ):
-            frame = frame.f_back
         code = frame.f_code
-        return cls(
-            code.co_filename, frame.f_lineno, code.co_name, threading.current_thread().name, how
-        )
+        if _internal_files.get(code.co_filename) is not False:  # unknown or kbind's own
+            while _is_internal(code.co_filename, frame) and frame.f_back is not None:
+                frame = frame.f_back
+                code = frame.f_code
+        site = cls.__new__(cls)
+        site._code = code
+        site._lasti = frame.f_lasti
+        site._lineno = 0  # 0: not computed yet
+        try:
+            site.thread = _tls.name
+        except AttributeError:
+            site.thread = _tls.name = threading.current_thread().name
+        site.how = how
+        return site
+
+    @property
+    def filename(self) -> str:
+        """The source file."""
+        return self._code.co_filename if self._code is not None else self._filename
+
+    @property
+    def function(self) -> str:
+        """The enclosing function's name."""
+        return self._code.co_name if self._code is not None else self._function
+
+    @property
+    def lineno(self) -> int:
+        """The line (computed from the recorded instruction offset on first use)."""
+        if not self._lineno and self._code is not None:
+            self._lineno = _line_of(self._code, self._lasti)
+        return self._lineno
 
     @property
     def location(self) -> str:
@@ -83,6 +113,35 @@ class Site:
 
     def __repr__(self) -> str:
         return f"Site({self.location!r}, function={self.function!r}, thread={self.thread!r})"
+
+
+#: Per-thread cache of the thread's name (threading.current_thread() is slow).
+_tls = threading.local()
+
+#: co_filename -> whether it belongs to kbind's implementation.
+_internal_files: dict[str, bool] = {}
+
+
+def _is_internal(filename: str, frame: FrameType) -> bool:
+    """Whether ``frame`` is kbind's implementation (skipped when recording sites)."""
+    internal = _internal_files.get(filename)
+    if internal is None:
+        internal = filename.startswith(_PACKAGE_DIR) and not frame.f_globals.get(
+            "KBIND_USER_CODE", False
+        )
+        _internal_files[filename] = internal
+    return internal
+
+
+def _line_of(code: CodeType, lasti: int) -> int:
+    """Return the source line of the instruction at byte offset ``lasti`` in ``code``."""
+    line = code.co_firstlineno
+    for start, end, lineno in code.co_lines():
+        if start <= lasti < end:
+            return lineno if lineno is not None else line
+        if lineno is not None:
+            line = lineno
+    return line
 
 
 class GuardBase:
@@ -142,24 +201,26 @@ class GuardBase:
                 hint="create a guard on the thread that needs it",
             )
 
-    def mark_dropped(self, op: str, depth: int = 2, how: str = "") -> Site:
+    def mark_dropped(self, verb: str, depth: int = 2, how: str = "") -> None:
         """Check this drop is legal (owner thread, first drop) and record its site.
 
-        ``how`` qualifies the site, e.g. "leaving its with block".
+        ``verb`` names the drop in messages ("unlock", "drop"); ``how``
+        qualifies the site, e.g. "leaving its with block".  Nothing is
+        formatted unless the drop is refused.
 
         Raises:
             GuardError: on another thread, or if already dropped.
         """
-        self.check_owner(op)
+        if threading.get_ident() != self.owner:
+            self.check_owner(f"{verb} {self.name}")
         if self.dropped_at is not None:
             raise GuardError(
-                op,
+                f"{verb} {self.name}",
                 f"{self.name} was already dropped; a guard is dropped exactly once",
                 guard=self.name,
                 created_at=self.created_at,
                 dropped_at=self.dropped_at,
-                hint="drop it either with .drop()/.unlock() or by leaving its with block, not both",
+                sites=[("second drop at", Site.here(depth + 1, how))],
+                hint="drop it either explicitly or by leaving its with block, not both",
             )
-        site = Site.here(depth + 1, how)
-        self.dropped_at = site
-        return site
+        self.dropped_at = Site.here(depth + 1, how)

@@ -212,10 +212,7 @@ class LockGuard(GuardBase, Generic[T]):
         Raises:
             GuardError: on another thread (L03) or if already unlocked.
         """
-        self._unlock()
-
-    def _unlock(self, how: str = "") -> None:
-        self.mark_dropped(f"unlock {self.name}", depth=3, how=how)
+        self.mark_dropped("unlock")
         self._lock._release()
 
     def __enter__(self) -> LockGuard[T]:
@@ -229,7 +226,8 @@ class LockGuard(GuardBase, Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         if self.dropped_at is None:
-            self._unlock("leaving its with block")
+            self.mark_dropped("unlock", how="leaving its with block")
+            self._lock._release()
 
     def __del__(self) -> None:
         if self.dropped_at is None and hasattr(self, "_lock"):

@@ -1,0 +1,60 @@
+"""Shared helpers for the benchmark suites: timing, native builds, tables."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+import sys
+import timeit
+from collections.abc import Sequence
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CSRC = ROOT / "csrc"
+BIN = ROOT / "benchmarks" / "native" / "bin"
+CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
+
+
+def per_call_ns(stmt: str, env: dict[str, object], number: int = 200_000, repeat: int = 7) -> float:
+    """Best-of-``repeat`` cost of ``stmt`` in nanoseconds per execution."""
+    times = timeit.repeat(stmt, globals=env, number=number, repeat=repeat)
+    return min(times) / number * 1e9
+
+
+def build_native(
+    name: str, sources: Sequence[pathlib.Path], extra: Sequence[str] = ()
+) -> pathlib.Path:
+    """Compile a native benchmark with the core's flags; return the executable."""
+    if shutil.which("gcc") is None:
+        sys.exit("benchmarks need gcc to build their native programs")
+    BIN.mkdir(parents=True, exist_ok=True)
+    exe = BIN / name
+    core = sorted(CSRC.glob("*.c"))
+    cmd = ["gcc", *CFLAGS, "-I", str(CSRC), *map(str, sources), *map(str, core), "-o", str(exe),
+           "-lpthread", *extra]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    return exe
+
+
+def run_native(exe: pathlib.Path, *args: str, timeout: float = 600) -> dict[str, float]:
+    """Run a native benchmark printing ``name value`` lines; return them as a dict."""
+    out = subprocess.run([str(exe), *args], check=True, capture_output=True, text=True,
+                         timeout=timeout).stdout  # fmt: skip
+    result = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            result[parts[0]] = float(parts[1])
+    return result
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Format a Markdown table (also readable in a terminal)."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [f"### {title}", ""]
+    for i, row in enumerate(cells):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if i == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
