@@ -223,3 +223,34 @@ def test_exception_in_with_block_releases_lock() -> None:
     with pytest.raises(KeyError), lock.lock():
         raise KeyError("x")
     assert not lock.is_locked()
+
+
+@pytest.mark.parametrize("cls", LOCKS)
+def test_blocked_lock_is_interruptible_by_ctrl_c(cls: type) -> None:
+    """A main thread waiting for a held lock still gets KeyboardInterrupt, and nothing is held."""
+    import _thread
+
+    lock = cls(0)
+    holding = threading.Event()
+    waiting = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with lock.lock():
+            holding.set()
+            if waiting.wait(timeout=30):
+                _thread.interrupt_main()  # Ctrl-C while the main thread waits below
+            release.wait(timeout=30)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    assert holding.wait(timeout=30)
+    with pytest.raises(KeyboardInterrupt):
+        waiting.set()
+        for _ in range(1000):  # bounded: the interrupt arrives within one wait slice
+            lock.lock().unlock()
+    release.set()
+    t.join(timeout=30)
+    assert not t.is_alive()
+    with lock.lock() as g:  # nothing leaked: the lock is free for this thread
+        assert g.value == 0
