@@ -379,3 +379,73 @@ int kb_mutex_lock_timeout(kb_mutex_t *lock, int64_t timeout_ns);
 bool kb_mutex_trylock(kb_mutex_t *lock);
 void kb_mutex_unlock(kb_mutex_t *lock);
 bool kb_mutex_is_locked(const kb_mutex_t *lock);
+
+/* --------------------------------------------------------------- litmus */
+/*
+ * Hardware litmus tests (csrc/litmus.c), in the spirit of herdtools'
+ * litmus7: a classic pattern run many times in threads pinned to different
+ * CPUs, released together each iteration, counting every final outcome.
+ */
+#define KB_LITMUS_SB 0
+#define KB_LITMUS_MP 1
+#define KB_LITMUS_LB 2
+#define KB_LITMUS_R 3
+#define KB_LITMUS_S 4
+#define KB_LITMUS_2_2W 5
+#define KB_LITMUS_WRC 6
+#define KB_LITMUS_IRIW 7
+#define KB_LITMUS_NTESTS 8
+
+/* What separates each thread's two accesses. */
+#define KB_LITMUS_PLAIN 0
+#define KB_LITMUS_MB 1
+#define KB_LITMUS_WMB_RMB 2
+#define KB_LITMUS_REL_ACQ 3
+#define KB_LITMUS_ATOMIC 4
+#define KB_LITMUS_NVARIANTS 5
+
+#define KB_LITMUS_MAX_OUTCOMES 16
+
+/**
+ * struct kb_litmus_config - one litmus run.
+ * @test: KB_LITMUS_SB ... KB_LITMUS_IRIW.
+ * @variant: KB_LITMUS_PLAIN ... KB_LITMUS_ATOMIC.
+ * @iterations: how many times to run the pattern (>= 1).
+ * @max_ns: stop early after this long (<= 0: no time limit).
+ * @stop_outcome: stop early once this outcome was seen @stop_count times
+ *	(-1: never stop early).
+ * @stop_count: see @stop_outcome.
+ * @busted_barrier: nonzero: smp_mb() (and the atomic variant's fence) is
+ *	compiled as a compiler barrier only, to show the test catches it.
+ * @pin: nonzero: pin thread i to the i-th usable CPU (round robin).
+ */
+typedef struct kb_litmus_config {
+	int test;
+	int variant;
+	int64_t iterations;
+	int64_t max_ns;
+	int stop_outcome;
+	int64_t stop_count;
+	int busted_barrier;
+	int pin;
+} kb_litmus_config_t;
+
+/**
+ * struct kb_litmus_result - what a run observed.
+ * @iterations: iterations actually run.
+ * @counts: how often each outcome occurred; outcome bit i is observable i
+ *	(see kbind/litmus.py for the observables of each test).
+ * @nthreads: threads the test uses.
+ * @cpus: usable CPUs (the run pins round-robin over them).
+ * @elapsed_ns: wall time of the run.
+ */
+typedef struct kb_litmus_result {
+	int64_t iterations;
+	int64_t counts[16];
+	int nthreads;
+	int cpus;
+	int64_t elapsed_ns;
+} kb_litmus_result_t;
+
+int kb_litmus_run(const kb_litmus_config_t *cfg, kb_litmus_result_t *res);
+int kb_litmus_usable_cpus(void);

@@ -9,13 +9,14 @@ their steps to :data:`TOUR_STEPS`.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kbind import barrier
+from kbind import barrier, litmus
 from kbind.atomic import AtomicI32, AtomicI64
 from kbind.errors import DeadlockError, KbindError, LifetimeError, OrderingError
 from kbind.ordering import Acquire, Full, Relaxed, Release
@@ -126,11 +127,28 @@ def step_barriers() -> StepResult:
     return StepResult(True, f"arch {barrier.arch()}: smp_mb() from Python {per_call:.0f} ns/call")
 
 
+def step_litmus() -> StepResult:
+    """Show store buffering on this CPU without smp_mb(), and never with it."""
+    if litmus.usable_cpus() < 2:
+        return StepResult(True, "skipped: litmus tests need two CPUs, this process has one")
+    plain = litmus.run("SB", "plain", 5_000_000, until_observed=20, max_seconds=20)
+    mb = litmus.run("SB", "mb", 200_000, max_seconds=20)
+    x86 = barrier.arch() == "x86_64"
+    ok = not mb.forbidden_observed and (plain.exists_count > 0 or not x86)
+    return StepResult(
+        ok,
+        f"SB without a barrier: r0=r1=0 in {plain.exists_count} of {plain.iterations} runs "
+        f"({plain.verdict}); with smp_mb(): {mb.exists_count} of {mb.iterations} ({mb.verdict})",
+        details=litmus.format_results([plain, mb]),
+    )
+
+
 #: (name, step) pairs run by ``kbind tour``, in order.
 TOUR_STEPS: list[tuple[str, Callable[[], StepResult]]] = [
     ("atomics", step_atomics),
     ("locks", step_locks),
     ("barriers", step_barriers),
+    ("litmus", step_litmus),
 ]
 
 
@@ -158,6 +176,49 @@ def cmd_tour(args: argparse.Namespace) -> int:
     return 0 if not failed else 1
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def cmd_litmus(args: argparse.Namespace) -> int:
+    """Run litmus tests; exit 1 if any forbidden outcome was observed."""
+    tests = args.tests or list(litmus.TESTS)
+    results: list[litmus.LitmusResult] = []
+    if litmus.usable_cpus() < 2:
+        print("warning: only one usable CPU; reorderings cannot show", file=sys.stderr)
+    for name in tests:
+        spec = litmus.TESTS[name]
+        for variant in args.variant or list(spec.verdicts):
+            if variant not in spec.verdicts:
+                continue
+            results.append(
+                litmus.run(
+                    name,
+                    variant,
+                    args.iterations,
+                    busted_barrier=args.busted_barrier,
+                    max_seconds=args.max_seconds,
+                )
+            )
+            if not args.json:
+                text = litmus.format_results(results[-1:], histograms=args.histograms)
+                if len(results) > 1 and results[-2].test == name:
+                    text = text.split("\n", 1)[1]  # the test's header line is already out
+                print(text, flush=True)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    broken = [f"{r.test}/{r.variant}" for r in results if r.forbidden_observed]
+    if broken and not args.json:
+        print(f"\nFORBIDDEN outcomes observed (a broken barrier): {', '.join(broken)}")
+    return 1 if broken else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``kbind`` command."""
     parser = argparse.ArgumentParser(
@@ -168,6 +229,41 @@ def build_parser() -> argparse.ArgumentParser:
     tour = sub.add_parser("tour", help="a short tour: every subsystem exercised, then a summary")
     tour.add_argument("-v", "--verbose", action="store_true", help="print the caught errors")
     tour.set_defaults(func=cmd_tour)
+
+    lit = sub.add_parser(
+        "litmus",
+        help="run memory-model litmus tests on this CPU and judge them against the LKMM",
+    )
+    lit.add_argument(
+        "tests",
+        nargs="*",
+        choices=[*litmus.TESTS, []],
+        metavar="TEST",
+        help=f"tests to run (default: all of {', '.join(litmus.TESTS)})",
+    )
+    lit.add_argument(
+        "--variant",
+        action="append",
+        choices=list(litmus.VARIANTS),
+        help="only these variants (repeatable; default: every variant of each test)",
+    )
+    lit.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=None,
+        help="iterations per variant (default: each test's own)",
+    )
+    lit.add_argument(
+        "--max-seconds", type=float, default=60.0, help="time bound per variant (default 60)"
+    )
+    lit.add_argument(
+        "--busted-barrier",
+        action="store_true",
+        help="compile smp_mb() as a compiler barrier only, to see the tests catch it",
+    )
+    lit.add_argument("--histograms", action="store_true", help="print every outcome's count")
+    lit.add_argument("--json", action="store_true", help="print results as JSON")
+    lit.set_defaults(func=cmd_litmus)
     return parser
 
 
