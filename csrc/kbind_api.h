@@ -511,6 +511,8 @@ uint32_t kb_latch_snapshot_begin(const kb_seqcount_latch_t *s, int64_t *dst,
  * @duration_ns: how long to run (> 0).
  * @max_reads: stop a reader after this many read attempts (0: no limit).
  * @writer_spins: kb_cpu_relax() calls between two word stores of a write.
+ * @reader_spins: kb_cpu_relax() calls between two word loads of a read
+ *	(widens the window in which a broken variant shows a torn record).
  * @busted: a KB_SEQ_BUSTED_* mode for this run only.
  * @check: 1 to verify the invariant on every successful read, 0 to only
  *	count (benchmark).
@@ -520,8 +522,10 @@ typedef struct kb_seqlock_torture_config {
 	int32_t writers;
 	int32_t words;
 	int32_t writer_spins;
+	int32_t reader_spins;
 	int32_t busted;
 	int32_t check;
+	int32_t reserved;
 	int64_t duration_ns;
 	int64_t max_reads;
 } kb_seqlock_torture_config_t;

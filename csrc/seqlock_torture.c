@@ -24,6 +24,9 @@
 /* Longest run allowed (one hour), so a typo cannot hang a test run. */
 #define KB_SEQ_TORTURE_MAX_NS (3600LL * 1000000000LL)
 #define KB_SEQ_TORTURE_MAX_SPINS 100000
+/* One read in this many is a long read (a stall in mid-copy). */
+#define KB_SEQ_TORTURE_LONG_EVERY 16
+#define KB_SEQ_TORTURE_LONG_SPINS 64
 
 struct kb_seq_torture {
 	kb_seqlock_t sl;
@@ -71,6 +74,8 @@ static void *kb_seq_torture_reader(void *arg)
 	const int n = t->cfg.words;
 	const int busted = t->cfg.busted;
 	const int64_t max_reads = t->cfg.max_reads;
+	const int spins = t->cfg.reader_spins;
+	const int long_reads = t->cfg.check; /* benchmarks measure plain reads */
 	int64_t local[KB_SEQ_TORTURE_MAX_WORDS];
 	int64_t run = 0;
 
@@ -83,8 +88,21 @@ static void *kb_seq_torture_reader(void *arg)
 			break;
 		seq = kb__read_seqcount_begin(&t->sl.seqcount);
 		/* The read section: racing loads, all marked. */
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			local[i] = KB_READ_ONCE(t->words[i]);
+			kb_seq_torture_pause(spins);
+			/*
+			 * Every KB_SEQ_TORTURE_LONG_EVERY-th read stalls in the
+			 * middle (rcutorture's long readers): a spin, then a
+			 * yield, so a writer gets to run even when it shares
+			 * this CPU.  Busted variants then accept a torn record
+			 * however the threads are scheduled.
+			 */
+			if (i == n / 2 && long_reads && (me->reads % KB_SEQ_TORTURE_LONG_EVERY) == 0) {
+				kb_seq_torture_pause(KB_SEQ_TORTURE_LONG_SPINS);
+				sched_yield();
+			}
+		}
 		me->reads++;
 		if (kb__read_seqcount_retry(&t->sl.seqcount, seq, busted)) {
 			me->retries++;
@@ -155,7 +173,8 @@ static int kb_seq_torture_check(const kb_seqlock_torture_config_t *cfg)
 	if (cfg->duration_ns <= 0 || cfg->duration_ns > KB_SEQ_TORTURE_MAX_NS)
 		return KB_EINVAL;
 	if (cfg->max_reads < 0 || cfg->writer_spins < 0 ||
-	    cfg->writer_spins > KB_SEQ_TORTURE_MAX_SPINS)
+	    cfg->writer_spins > KB_SEQ_TORTURE_MAX_SPINS || cfg->reader_spins < 0 ||
+	    cfg->reader_spins > KB_SEQ_TORTURE_MAX_SPINS || cfg->reserved != 0)
 		return KB_EINVAL;
 	if (cfg->busted < KB_SEQ_BUSTED_NONE || cfg->busted > KB_SEQ_BUSTED_MAX)
 		return KB_EINVAL;
