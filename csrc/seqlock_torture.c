@@ -27,6 +27,8 @@
 /* One read in this many is a long read (a stall in mid-copy). */
 #define KB_SEQ_TORTURE_LONG_EVERY 16
 #define KB_SEQ_TORTURE_LONG_SPINS 64
+/* CPU-relax pauses a writer leaves between two write sections. */
+#define KB_SEQ_TORTURE_WRITER_GAP 32
 
 struct kb_seq_torture {
 	kb_seqlock_t sl;
@@ -156,8 +158,12 @@ static void *kb_seq_torture_writer(void *arg)
 		kb__write_seqcount_end(&t->sl.seqcount, busted);
 		kb_spin_unlock(&t->sl.lock);
 		me->writes++;
-		/* Leave readers a window as long as a write section. */
-		kb_seq_torture_pause(spins * n);
+		/*
+		 * Leave readers a window: a writer that re-enters at once keeps
+		 * the sequence odd nearly all the time and starves them (the
+		 * incessant-writer case read_seqbegin_or_lock() exists for).
+		 */
+		kb_seq_torture_pause(KB_SEQ_TORTURE_WRITER_GAP + spins * n);
 	}
 	return NULL;
 }
