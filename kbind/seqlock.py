@@ -48,7 +48,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import ClassVar, Final, Generic, Protocol, TypeVar, cast, final, overload
+from typing import ClassVar, Final, Generic, TypeVar, cast, final, overload
 
 from kbind._guard import GuardBase, Site
 from kbind._native import ffi, lib
@@ -168,10 +168,11 @@ def _layout(owner: str, fields: dict[str, object]) -> tuple[dict[str, _Field], i
 class _Words:
     """A private word buffer (a snapshot) and fast Python views on it."""
 
-    __slots__ = ("buf", "q", "raw")
+    __slots__ = ("buf", "q", "raw", "seqp")
 
     def __init__(self, n: int) -> None:
         self.buf = ffi.new("int64_t[]", n)
+        self.seqp = ffi.new("uint32_t *")
         self.raw = memoryview(ffi.buffer(self.buf))
         self.q = self.raw.cast("q")
 
@@ -185,7 +186,7 @@ class _Words:
 class _Data:
     """The protected words in C memory plus per-field pointers and a buffer pool."""
 
-    __slots__ = ("fields", "n", "pool", "ptrs", "words")
+    __slots__ = ("fields", "n", "pool", "ptrs", "view_cls", "words")
 
     def __init__(self, fields: dict[str, _Field], n: int) -> None:
         self.fields = fields
@@ -193,6 +194,7 @@ class _Data:
         self.words = ffi.new("int64_t[]", n)
         self.ptrs = {name: self.words + f.offset for name, f in fields.items()}
         self.pool: list[_Words] = []
+        self.view_cls: type[SeqView[object]] = _view_class(fields)
 
     def take(self) -> _Words:
         try:
@@ -259,12 +261,14 @@ _FAILED: Final = 2
 class _Attempt:
     """One pass of a read-side critical section and how it ended."""
 
-    __slots__ = ("__weakref__", "began_at", "ended_at", "how", "label", "state")
+    __slots__ = ("__weakref__", "began_at", "closed", "ended_at", "how", "label", "owner", "state")
 
-    def __init__(self, label: str, began_at: Site) -> None:
+    def __init__(self, label: str, began_at: Site, owner: int = 0) -> None:
         self.label = label
         self.began_at = began_at
         self.state = _PENDING
+        self.closed = False  # a closure attempt whose fn returned
+        self.owner = owner
         self.ended_at: Site | None = None
         self.how = ""
 
@@ -276,12 +280,6 @@ class _Attempt:
 
 
 # ----------------------------------------------------------- tentative values
-
-
-class _U32Ptr(Protocol):
-    """A cffi ``uint32_t *`` (typing aid)."""
-
-    def __getitem__(self, i: int) -> int: ...
 
 
 _Op = Callable[[object, object], object]
@@ -530,7 +528,7 @@ class SeqLock(Generic[T]):
         5000000500
     """
 
-    __slots__ = ("__weakref__", "_data", "_excl", "_local", "_open", "_sl", "_spec",
+    __slots__ = ("__weakref__", "_data", "_excl", "_open", "_readers", "_sl", "_spec",
                  "_writer", "_writer_guard")
 
     KIND: ClassVar[str] = "SeqLock"
@@ -554,7 +552,10 @@ class SeqLock(Generic[T]):
         self._writer: int | None = None
         self._writer_guard: SeqWriteGuard[T] | None = None
         self._excl: int | None = None  # thread holding the lock as an exclusive reader
-        # Per thread: open lockless attempts (closure views and loop tokens).
+        # Open lockless attempts: closure readers (always removed when fn
+        # returns) and, per thread, loop tokens (weakly: a token may be
+        # abandoned without read_retry, as the kernel's "break" does).
+        self._readers: list[_Attempt] = []
         self._open: dict[int, weakref.WeakSet[_Attempt]] = {}
 
     def __repr__(self) -> str:
@@ -648,38 +649,46 @@ class SeqLock(Generic[T]):
                 raise TypeError(f"lock_after must be an int or None, not {lock_after!r}")
             if lock_after < 0:
                 raise ValueError(f"lock_after must be >= 0, not {lock_after}")
-        self._check_not_writer("begin a read section on SeqLock")
+        me = threading.get_ident()
+        if self._writer == me:
+            self._check_not_writer("begin a read section on SeqLock")
         data = self._data
         words = data.take()
-        seqp = ffi.new("uint32_t *")
+        seqp = words.seqp
         frame = sys._getframe(1)
         site = Site(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
                     threading.current_thread().name)
+        readers = self._readers
+        sl = self._sl
+        fields = data.fields
+        view_cls = data.view_cls
         failed = 0
         try:
             while True:
                 if lock_after is not None and failed >= lock_after:
                     return self._read_locked(fn, words, site)
-                self._wait_snapshot(words, seqp)
-                attempt = _Attempt(f"read attempt {failed + 1} of SeqLock.read()", site)
-                view: SeqView[T] = SeqView(self, words, attempt, site)
-                self._register(attempt)
+                if lib.kb_seqlock_snapshot_begin(sl, words.buf, data.words, data.n,
+                                                 _WAIT_SLICE_NS, seqp) != lib.KB_OK:
+                    continue  # a writer stayed inside a whole slice: signals, then again
+                attempt = _Attempt("read attempt of SeqLock.read()", site, me)
+                view: SeqView[T] = view_cls("SeqLock", fields, words, attempt)  # type: ignore[assignment]
+                readers.append(attempt)
                 try:
                     result = fn(view)
                 except BaseException:
-                    view._end()
-                    self._unregister(attempt)
+                    attempt.closed = True
+                    readers.remove(attempt)
                     if attempt.state == _FAILED:  # upgraded: the write ended the attempt
                         raise
-                    if not lib.kb_read_seqretry(self._sl, seqp[0]):
+                    if not lib.kb_read_seqretry(sl, seqp[0]):
                         raise
                     failed += 1
                     continue
-                view._end()
-                self._unregister(attempt)
+                attempt.closed = True
+                readers.remove(attempt)
                 if attempt.state == _FAILED:  # upgraded (sdma_flush): no retry
                     return result
-                if not lib.kb_read_seqretry(self._sl, seqp[0]):
+                if not lib.kb_read_seqretry(sl, seqp[0]):
                     return result
                 failed += 1
         finally:
@@ -692,12 +701,14 @@ class SeqLock(Generic[T]):
         self._excl = me
         try:
             lib.kb_seq_words_load(words.buf, self._data.words, self._data.n)
-            attempt = _Attempt("the locked attempt of SeqLock.read()", site)
-            view: SeqView[T] = SeqView(self, words, attempt, site)
+            attempt = _Attempt("the locked attempt of SeqLock.read()", site, me)
+            view: SeqView[T] = self._data.view_cls(  # type: ignore[assignment]
+                "SeqLock", self._data.fields, words, attempt
+            )
             try:
                 return fn(view)
             finally:
-                view._end()
+                attempt.closed = True
         finally:
             self._excl = None
             lib.kb_read_sequnlock_excl(self._sl)
@@ -715,11 +726,10 @@ class SeqLock(Generic[T]):
         self._check_not_writer("take a snapshot of SeqLock")
         data = self._data
         words = data.take()
-        seqp = ffi.new("uint32_t *")
         try:
             while (
                 lib.kb_seqlock_read_words(
-                    self._sl, words.buf, data.words, data.n, _WAIT_SLICE_NS, seqp, ffi.NULL
+                    self._sl, words.buf, data.words, data.n, _WAIT_SLICE_NS, words.seqp, ffi.NULL
                 )
                 != lib.KB_OK
             ):
@@ -749,7 +759,7 @@ class SeqLock(Generic[T]):
         """
         self._check_not_writer("begin a read attempt on SeqLock")
         token: SeqReadToken[T] = SeqReadToken(self)
-        self._wait_snapshot(token._words, token._seqp)
+        self._wait_snapshot(token._words, token._words.seqp)
         self._register(token._attempt)
         return token
 
@@ -789,7 +799,7 @@ class SeqLock(Generic[T]):
         if attempt.state == _FAILED:  # superseded by this thread's own write
             retry = True
         else:
-            retry = bool(lib.kb_read_seqretry(self._sl, seq._seqp[0]))
+            retry = bool(lib.kb_read_seqretry(self._sl, seq._words.seqp[0]))
             if retry:
                 attempt.fail("failed its retry check (a writer overlapped it)", site)
             else:
@@ -853,13 +863,15 @@ class SeqLock(Generic[T]):
         guard: SeqWriteGuard[T] = SeqWriteGuard(self)
         self._writer = me
         self._writer_guard = guard
+        superseded = [a for a in self._readers if a.owner == me]
         opened = self._open.pop(me, None)
         if opened:
-            for a in list(opened):
-                a.fail(
-                    f"was superseded by this thread's own write section ({guard.name})",
-                    guard.created_at,
-                )
+            superseded.extend(opened)
+        for a in superseded:
+            a.fail(
+                f"was superseded by this thread's own write section ({guard.name})",
+                guard.created_at,
+            )
         return guard
 
     def _release_write(self) -> None:
@@ -888,43 +900,41 @@ class SeqView(Generic[T]):
         validated (S01).
     """
 
-    __slots__ = ("_attempt", "_dead_at", "_fields_cache", "_lock", "_owner", "_site", "_words")
+    __slots__ = ("_attempt", "_fields", "_kind", "_owner", "_q", "_words")
     _attempt: _Attempt
-    _dead_at: Site | None
-    _fields_cache: dict[str, int | bytes] | None
-    _lock: SeqLock[T] | SeqLatch[T]
+    _fields: dict[str, _Field]
+    _kind: str
     _owner: int
-    _site: Site
+    _q: memoryview
     _words: _Words
 
-    def __init__(self, lock: SeqLock[T] | SeqLatch[T], words: _Words, attempt: _Attempt,
-                 site: Site) -> None:
-        self._lock = lock
+    def __init__(self, kind: str, fields: dict[str, _Field], words: _Words,
+                 attempt: _Attempt) -> None:
+        # Plain slot stores: no __setattr__ override, so this stays cheap.
+        # Assigning a field through a view fails (no such slot / read-only
+        # property): readers never write.
+        self._kind = kind
+        self._fields = fields
         self._words = words
+        self._q = words.q
         self._attempt = attempt
-        self._site = site
         self._owner = threading.get_ident()
-        self._dead_at: Site | None = None
-        self._fields_cache: dict[str, int | bytes] | None = None
-
-    def _end(self) -> None:
-        if self._dead_at is None:
-            self._dead_at = self._site
 
     def _check(self, name: str) -> None:
-        if self._dead_at is not None or self._attempt.state == _FAILED:
-            upgraded = self._attempt.state == _FAILED and self._attempt.ended_at is not None
+        a = self._attempt
+        if a.closed or a.state == _FAILED:
+            upgraded = a.state == _FAILED and not a.closed and a.ended_at is not None
             raise LifetimeError(
-                f"read .{name} through a {type(self._lock).__name__} view",
+                f"read .{name} through a {self._kind} view",
                 "this thread's own write section ended the read attempt; read through the write "
                 "guard from here on"
-                if upgraded and self._dead_at is None
+                if upgraded
                 else "the view belongs to a read attempt that has ended (MISUSE S02: protected "
                 "data may be read only inside the reader)",
-                guard=f"view of {self._attempt.label}",
-                created_at=self._site,
-                sites=[("attempt ended at", self._attempt.ended_at)]
-                if upgraded and self._attempt.ended_at is not None
+                guard=f"view of {a.label}",
+                created_at=a.began_at,
+                sites=[("attempt ended at", a.ended_at)]
+                if upgraded and a.ended_at is not None
                 else [],
                 hint="return what you need from fn; do not keep the view",
             )
@@ -932,38 +942,64 @@ class SeqView(Generic[T]):
             raise GuardError(
                 f"read .{name} through a view on another thread",
                 "a view belongs to the thread running the reader (Rust: !Send)",
-                guard=f"view of {self._attempt.label}",
-                created_at=self._site,
+                guard=f"view of {a.label}",
+                created_at=a.began_at,
                 hint="start a reader on the thread that needs the data",
             )
 
     def __getattr__(self, name: str) -> int | bytes:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        f = self._lock._data.fields.get(name)
+        f = self._fields.get(name)
         if f is None:
-            raise _no_field(f"{type(self._lock).__name__} view", name, self._lock._data.fields)
-        self._check(name)
+            if name.startswith("_"):
+                raise AttributeError(name)
+            raise _no_field(f"{self._kind} view", name, self._fields)
+        a = self._attempt
+        if a.closed or a.state or threading.get_ident() != self._owner:
+            self._check(name)
+        if f.nbytes == 0:
+            return int(self._q[f.offset])
         return self._words.get(f)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name.startswith("_"):
-            object.__setattr__(self, name, value)
-            return
-        raise AttributeError(
-            f"cannot assign .{name} through a read view: readers never write "
-            "(use `with sl.write() as w:`)"
-        )
 
     @property
     def fields(self) -> T:
         """Every field of this attempt's snapshot, as a dict typed with the lock's spec."""
-        self._check("fields")
-        if self._fields_cache is None:
-            self._fields_cache = {
-                n: self._words.get(f) for n, f in self._lock._data.fields.items()
-            }
-        return cast(T, dict(self._fields_cache))
+        a = self._attempt
+        if a.closed or a.state or threading.get_ident() != self._owner:
+            self._check("fields")
+        return cast(T, {n: self._words.get(f) for n, f in self._fields.items()})
+
+
+def _view_class(fields: dict[str, _Field]) -> type[SeqView[object]]:
+    """Build a SeqView subclass with one property per field (no __getattr__ miss when reading)."""
+    ns: dict[str, object] = {"__slots__": ()}
+    for name, f in fields.items():
+        ns[name] = property(_int_getter(name, f.offset) if f.nbytes == 0 else _bytes_getter(f))
+    return type("SeqView", (SeqView,), ns)
+
+
+def _int_getter(name: str, offset: int) -> Callable[[SeqView[object]], int]:
+    def get(self: SeqView[object]) -> int:
+        a = self._attempt
+        if a.closed or a.state or _get_ident() != self._owner:
+            self._check(name)
+        return int(self._q[offset])
+
+    return get
+
+
+def _bytes_getter(f: _Field) -> Callable[[SeqView[object]], bytes]:
+    name = f.name
+
+    def get(self: SeqView[object]) -> bytes:
+        a = self._attempt
+        if a.closed or a.state or _get_ident() != self._owner:
+            self._check(name)
+        return cast(bytes, self._words.get(f))
+
+    return get
+
+
+_get_ident: Final = threading.get_ident
 
 
 class SeqReadToken(GuardBase, Generic[T]):
@@ -977,10 +1013,9 @@ class SeqReadToken(GuardBase, Generic[T]):
         until :meth:`SeqLock.read_retry` spends it.
     """
 
-    __slots__ = ("_attempt", "_lock", "_seqp", "_words")
+    __slots__ = ("_attempt", "_lock", "_words")
     _attempt: _Attempt
     _lock: SeqLock[T]
-    _seqp: _U32Ptr
     _words: _Words
     KIND = "SeqReadToken"
 
@@ -988,13 +1023,12 @@ class SeqReadToken(GuardBase, Generic[T]):
         super().__init__(depth=3)
         self._lock = lock
         self._words = lock._data.take()
-        self._seqp = ffi.new("uint32_t *")
-        self._attempt = _Attempt(f"{self.name}", self.created_at)
+        self._attempt = _Attempt(f"{self.name}", self.created_at, self.owner)
 
     @property
     def sequence(self) -> int:
         """The (even) sequence this attempt started at."""
-        return int(self._seqp[0])
+        return int(self._words.seqp[0])
 
     def __getattr__(self, name: str) -> TentativeValue:
         if name.startswith("_"):
@@ -1223,15 +1257,17 @@ class SeqLatch(Generic[T]):
                 seq = lib.kb_latch_snapshot_begin(self._latch, words.buf, c0.words, c1.words,
                                                   self._n)
                 attempt = _Attempt(f"latch read attempt {n}", site)
-                view: SeqView[T] = SeqView(self, words, attempt, site)
+                view: SeqView[T] = c0.view_cls(  # type: ignore[assignment]
+                    "SeqLatch", c0.fields, words, attempt
+                )
                 try:
                     result = fn(view)
                 except BaseException:
-                    view._end()
+                    attempt.closed = True
                     if not lib.kb_read_seqcount_latch_retry(self._latch, seq):
                         raise
                     continue
-                view._end()
+                attempt.closed = True
                 if not lib.kb_read_seqcount_latch_retry(self._latch, seq):
                     return result
         finally:

@@ -269,8 +269,8 @@ def test_view_is_read_only_and_thread_bound() -> None:
     sl = SeqLock(a=1)
 
     def fn(v: kbind.SeqView[dict[str, int | bytes]]) -> None:
-        with pytest.raises(AttributeError, match="readers never write"):
-            v.a = 2
+        with pytest.raises(AttributeError):
+            v.a = 2  # type: ignore[misc]
 
         def other() -> None:
             with pytest.raises(GuardError):
