@@ -46,3 +46,13 @@ def test_example_runs_successfully(path: pathlib.Path) -> None:
 def test_seqlock_reader_inside_rcu_reader_pending() -> None:
     """Seqlock readers combined with RCU readers: written once the RCU API exists."""
     pytest.skip("kbind.rcu exists now: write the combined-reader example (see docs/seqlock.md)")
+
+
+def test_seqlock_bench_quick_runs() -> None:
+    """benchmarks/seqlock_bench.py --quick runs and prints its ratios."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "seqlock_bench.py"), "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio to Lock" in proc.stdout and "ratio to 0 writers" in proc.stdout
