@@ -449,3 +449,178 @@ typedef struct kb_litmus_result {
 
 int kb_litmus_run(const kb_litmus_config_t *cfg, kb_litmus_result_t *res);
 int kb_litmus_usable_cpus(void);
+
+/* =========================================== BEGIN SEQUENCE LOCKS (issue 5) */
+/*
+ * Mirrors include/linux/seqlock.h: seqcount_t, seqlock_t, seqcount_latch_t.
+ * Implementation and the barrier pairings: csrc/seqlock.c.  Torture:
+ * csrc/seqlock_torture.c.
+ *
+ * Protected data are 64-bit words in C memory.  Readers and writers race
+ * on them for real, so every access is a marked one (READ_ONCE() /
+ * WRITE_ONCE()); go through kb_seq_word_*() and kb_seq_words_*() (or the
+ * coarse kb_seqlock_read_words()/kb_seqlock_write_words()) and racing
+ * reads are never undefined behaviour.  A byte field is stored as whole
+ * words (zero-padded) and copied word by word.
+ */
+
+/**
+ * struct kb_seqcount - a sequence counter (Kernel: seqcount_t).
+ * @sequence: even when no writer is inside, odd while one is; bumped twice
+ *	per write section.  Writers must be serialized by the caller.
+ */
+typedef struct kb_seqcount {
+	uint32_t sequence;
+} kb_seqcount_t;
+
+/**
+ * struct kb_seqlock - a spinlock serializing writers plus a seqcount
+ * (Kernel: seqlock_t).
+ * @seqcount: the sequence readers sample.
+ * @lock: taken by writers and by exclusive (locking) readers.
+ */
+typedef struct kb_seqlock {
+	kb_seqcount_t seqcount;
+	kb_spinlock_t lock;
+} kb_seqlock_t;
+
+/**
+ * struct kb_seqcount_latch - a latch sequence counter
+ * (Kernel: seqcount_latch_t).  The low bit selects which of two copies of
+ * the data readers use; writers (serialized by the caller) update the
+ * other copy.
+ * @seqcount: the counter.
+ */
+typedef struct kb_seqcount_latch {
+	kb_seqcount_t seqcount;
+} kb_seqcount_latch_t;
+
+/* Busted variants for torture (kb_seqlock_set_busted()); default none. */
+#define KB_SEQ_BUSTED_NONE 0
+/* read_seqcount_retry() always says "consistent". */
+#define KB_SEQ_BUSTED_READER_NO_RETRY 1
+/* write_seqcount_begin()/end() leave the sequence unchanged. */
+#define KB_SEQ_BUSTED_WRITER_NO_INCREMENT 2
+/*
+ * write_seqcount_begin() omits its smp_wmb(); kbind then performs the
+ * reordering the omission permits (the increment sinks below the
+ * protected stores), so the bug is observable even on x86-64 (TSO).
+ */
+#define KB_SEQ_BUSTED_WRITER_NO_BARRIER 3
+#define KB_SEQ_BUSTED_MAX 3
+
+int kb_seqlock_set_busted(int mode);
+int kb_seqlock_get_busted(void);
+
+/* seqcount_t */
+void kb_seqcount_init(kb_seqcount_t *s);
+uint32_t kb_raw_read_seqcount(const kb_seqcount_t *s);
+uint32_t kb_raw_read_seqcount_begin(const kb_seqcount_t *s);
+uint32_t kb_read_seqcount_begin(const kb_seqcount_t *s);
+int kb_read_seqcount_begin_timeout(const kb_seqcount_t *s, int64_t timeout_ns, uint32_t *start);
+int kb___read_seqcount_retry(const kb_seqcount_t *s, uint32_t start);
+int kb_read_seqcount_retry(const kb_seqcount_t *s, uint32_t start);
+void kb_raw_write_seqcount_begin(kb_seqcount_t *s);
+void kb_raw_write_seqcount_end(kb_seqcount_t *s);
+void kb_write_seqcount_begin(kb_seqcount_t *s);
+void kb_write_seqcount_end(kb_seqcount_t *s);
+void kb_raw_write_seqcount_barrier(kb_seqcount_t *s);
+void kb_write_seqcount_invalidate(kb_seqcount_t *s);
+
+/* seqlock_t */
+void kb_seqlock_init(kb_seqlock_t *sl);
+uint32_t kb_read_seqbegin(const kb_seqlock_t *sl);
+int kb_read_seqretry(const kb_seqlock_t *sl, uint32_t start);
+void kb_write_seqlock(kb_seqlock_t *sl);
+int kb_write_seqlock_timeout(kb_seqlock_t *sl, int64_t timeout_ns);
+void kb_write_sequnlock(kb_seqlock_t *sl);
+void kb_read_seqlock_excl(kb_seqlock_t *sl);
+int kb_read_seqlock_excl_timeout(kb_seqlock_t *sl, int64_t timeout_ns);
+void kb_read_sequnlock_excl(kb_seqlock_t *sl);
+void kb_read_seqbegin_or_lock(kb_seqlock_t *lock, int *seq);
+int kb_need_seqretry(kb_seqlock_t *lock, int seq);
+void kb_done_seqretry(kb_seqlock_t *lock, int seq);
+
+/* seqcount_latch_t */
+void kb_seqcount_latch_init(kb_seqcount_latch_t *s);
+uint32_t kb_raw_read_seqcount_latch(const kb_seqcount_latch_t *s);
+uint32_t kb_read_seqcount_latch(const kb_seqcount_latch_t *s);
+int kb_read_seqcount_latch_retry(const kb_seqcount_latch_t *s, uint32_t start);
+void kb_raw_write_seqcount_latch(kb_seqcount_latch_t *s);
+void kb_write_seqcount_latch_begin(kb_seqcount_latch_t *s);
+void kb_write_seqcount_latch(kb_seqcount_latch_t *s);
+void kb_write_seqcount_latch_end(kb_seqcount_latch_t *s);
+
+/* Marked accesses to protected words and byte fields. */
+int64_t kb_seq_word_read(const int64_t *p);
+void kb_seq_word_write(int64_t *p, int64_t v);
+void kb_seq_words_load(int64_t *dst, const int64_t *src, size_t n);
+void kb_seq_words_store(int64_t *dst, const int64_t *src, size_t n);
+void kb_seq_bytes_load(void *dst, const int64_t *src, size_t nbytes);
+void kb_seq_bytes_store(int64_t *dst, const void *src, size_t nbytes);
+
+/* Coarse entry points for Python: one call per read attempt or write. */
+int kb_seqlock_snapshot_begin(const kb_seqlock_t *sl, int64_t *dst, const int64_t *src,
+			      size_t n, int64_t timeout_ns, uint32_t *start);
+int kb_seqlock_read_words(const kb_seqlock_t *sl, int64_t *dst, const int64_t *src,
+			  size_t n, int64_t timeout_ns, uint32_t *start, int64_t *retries);
+int kb_seqlock_write_words(kb_seqlock_t *sl, int64_t *dst, const int64_t *src,
+			   size_t n, int64_t timeout_ns);
+uint32_t kb_latch_snapshot_begin(const kb_seqcount_latch_t *s, int64_t *dst,
+				 const int64_t *copy0, const int64_t *copy1, size_t n);
+
+/* Native torture (csrc/seqlock_torture.c). */
+#define KB_SEQ_TORTURE_MAX_THREADS 64
+#define KB_SEQ_TORTURE_MAX_WORDS 256
+
+/**
+ * struct kb_seqlock_torture_config - what kb_seqlock_torture() runs.
+ * @readers: reader threads (0..KB_SEQ_TORTURE_MAX_THREADS).
+ * @writers: writer threads (0..KB_SEQ_TORTURE_MAX_THREADS).
+ * @words: words per record (2..KB_SEQ_TORTURE_MAX_WORDS).
+ * @duration_ns: how long to run (> 0).
+ * @max_reads: stop a reader after this many read attempts (0: no limit).
+ * @writer_spins: kb_cpu_relax() calls between two word stores of a write.
+ * @reader_spins: kb_cpu_relax() calls between two word loads of a read
+ *	(widens the window in which a broken variant shows a torn record).
+ * @busted: a KB_SEQ_BUSTED_* mode for this run only.
+ * @check: 1 to verify the invariant on every successful read, 0 to only
+ *	count (benchmark).
+ */
+typedef struct kb_seqlock_torture_config {
+	int32_t readers;
+	int32_t writers;
+	int32_t words;
+	int32_t writer_spins;
+	int32_t reader_spins;
+	int32_t busted;
+	int32_t check;
+	int32_t reserved;
+	int64_t duration_ns;
+	int64_t max_reads;
+} kb_seqlock_torture_config_t;
+
+/**
+ * struct kb_seqlock_torture_result - what kb_seqlock_torture() observed.
+ * @reads: read attempts, all readers.
+ * @successful_reads: attempts whose retry check passed.
+ * @retries: attempts the retry check rejected.
+ * @writes: completed write sections, all writers.
+ * @violations: successful reads whose record broke the invariant.
+ * @first_violation_word: index of the first mismatching word seen (-1: none).
+ * @elapsed_ns: wall time of the run.
+ * @max_retries_in_a_row: longest run of retries one reader saw.
+ */
+typedef struct kb_seqlock_torture_result {
+	int64_t reads;
+	int64_t successful_reads;
+	int64_t retries;
+	int64_t writes;
+	int64_t violations;
+	int64_t first_violation_word;
+	int64_t elapsed_ns;
+	int64_t max_retries_in_a_row;
+} kb_seqlock_torture_result_t;
+
+int kb_seqlock_torture(const kb_seqlock_torture_config_t *cfg, kb_seqlock_torture_result_t *res);
+/* ============================================= END SEQUENCE LOCKS (issue 5) */

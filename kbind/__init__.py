@@ -24,6 +24,7 @@ from kbind.errors import (
     KbindWarning,
     LifetimeError,
     OrderingError,
+    TentativeValueError,
 )
 from kbind.ordering import (
     Acquire,
@@ -39,7 +40,17 @@ from kbind.ordering import (
     ReleaseOrdering,
     ReleaseOrRelaxed,
 )
+from kbind.seqlock import (
+    SeqLatch,
+    SeqLatchWriteView,
+    SeqLock,
+    SeqReadToken,
+    SeqView,
+    SeqWriteGuard,
+    TentativeValue,
+)
 from kbind.sync import LockGuard, Mutex, SpinLock
+from kbind.torture_seqlock import SeqlockTortureResult, format_seqlock_report, seqlock_torture
 from kbind.word import READ_ONCE, WRITE_ONCE, Word, smp_load_acquire, smp_store_release
 
 __version__ = "0.1.0"
@@ -71,11 +82,22 @@ __all__ = [
     "Release",
     "ReleaseOrRelaxed",
     "ReleaseOrdering",
+    "SeqLatch",
+    "SeqLatchWriteView",
+    "SeqLock",
+    "SeqReadToken",
+    "SeqView",
+    "SeqWriteGuard",
+    "SeqlockTortureResult",
     "Site",
     "SpinLock",
+    "TentativeValue",
+    "TentativeValueError",
     "Word",
     "__version__",
     "barrier",
+    "format_seqlock_report",
+    "seqlock_torture",
     "smp_load_acquire",
     "smp_store_release",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "KbindWarning",
     "LifetimeError",
     "OrderingError",
+    "TentativeValueError",
 ]
 
 
@@ -144,4 +145,16 @@ class GuardLeakWarning(KbindWarning, ResourceWarning):
 
     Rust would release it on drop; in Python, drop it explicitly or use
     ``with`` so release happens at a known point.
+    """
+
+
+class TentativeValueError(LifetimeError):
+    """A value read in a sequence-lock read attempt that failed was used.
+
+    Values read between ``SeqLock.read_begin()`` and ``SeqLock.read_retry()``
+    are tentative: a writer may have torn them.  If the retry check says the
+    attempt failed, they (and everything computed from them) must not be
+    used.  The kernel cannot catch this (MISUSE S01); McKenney's "tentatively
+    readable" ownership class would warn at compile time; kbind raises when
+    the value is used.  ``created_at`` is where the value was read.
     """
