@@ -1,0 +1,158 @@
+"""Litmus tests on this CPU: forbidden outcomes never appear, SB shows, busted smp_mb is caught."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from kbind import litmus
+from kbind._native import ffi, lib
+from kbind.barrier import arch
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+two_cpus = pytest.mark.skipif(
+    litmus.usable_cpus() < 2, reason="litmus tests need two usable CPUs to show reorderings"
+)
+x86 = pytest.mark.skipif(arch() != "x86_64", reason="the expected outcomes are x86-64's (TSO)")
+
+# Bounds: allowed outcomes are searched for up to this many iterations (stopping at the
+# first sighting); at the rates seen on 2-CPU machines (0.1-17 % for SB) this is certain.
+SEARCH_ITERATIONS = 5_000_000
+SEARCH_SECONDS = 120.0
+
+NEVER_CASES = [
+    (name, variant)
+    for name, spec in litmus.TESTS.items()
+    for variant, verdict in spec.verdicts.items()
+    if verdict == "Never"
+]
+# What TSO forbids even without fences: every pattern except store->load reordering.
+TSO_FORBIDS_PLAIN = ["MP", "LB", "S", "2+2W", "WRC", "IRIW"]
+
+
+def short(name: str) -> int:
+    return 20_000 if litmus.TESTS[name].threads == 2 else 2_000
+
+
+@two_cpus
+@pytest.mark.parametrize(("name", "variant"), NEVER_CASES)
+def test_litmus_forbidden_outcome_never_observed(name: str, variant: str) -> None:
+    """Every outcome the LKMM forbids stays at zero count (a real barrier is a real barrier)."""
+    r = litmus.run(name, variant, short(name), max_seconds=60)
+    assert r.iterations > 0
+    assert r.exists_count == 0, litmus.format_results([r])
+    assert r.verdict == "never observed"
+    assert sum(r.histogram.values()) == r.iterations
+
+
+@two_cpus
+@x86
+@pytest.mark.parametrize("name", TSO_FORBIDS_PLAIN)
+def test_litmus_tso_forbids_all_but_store_buffering(name: str) -> None:
+    """On x86-64 even the plain variants of MP, LB, S, 2+2W, WRC, IRIW never show (TSO)."""
+    r = litmus.run(name, "plain", short(name), max_seconds=60)
+    assert r.exists_count == 0, litmus.format_results([r])
+    assert r.verdict == "not observed"
+
+
+@two_cpus
+@x86
+@pytest.mark.parametrize("variant", ["plain", "rel-acq"])
+def test_litmus_sb_without_full_barrier_shows_store_buffering(variant: str) -> None:
+    """SB without smp_mb() shows r0=r1=0 on x86-64: stores wait in the store buffer."""
+    r = litmus.run("SB", variant, SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS)
+    assert r.exists_count >= 1, litmus.format_results([r])
+    assert r.verdict == "observed"
+    assert r.iterations < SEARCH_ITERATIONS  # it stopped at the sighting
+
+
+@two_cpus
+@x86
+def test_litmus_busted_smp_mb_is_caught_as_forbidden() -> None:
+    """With smp_mb() compiled as a compiler barrier only, SB+mb reports a forbidden outcome."""
+    r = litmus.run(
+        "SB", "mb", SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS,
+        busted_barrier=True,
+    )  # fmt: skip
+    assert r.forbidden_observed, litmus.format_results([r])
+    assert r.verdict == "FORBIDDEN BUT OBSERVED"
+
+
+def test_litmus_histogram_labels_and_exists_clause() -> None:
+    """Outcomes are labelled by their observables; the exists clause matches the kernel's."""
+    sb = litmus.TESTS["SB"]
+    assert sb.label(sb.exists) == "r0=0 r1=0"
+    assert litmus.TESTS["MP"].label(litmus.TESTS["MP"].exists) == "r0=1 r1=0"
+    assert litmus.TESTS["R"].label(litmus.TESTS["R"].exists) == "r0=0 y=2"
+    assert litmus.TESTS["IRIW"].label(litmus.TESTS["IRIW"].exists) == "r0=1 r1=0 r2=1 r3=0"
+    r = litmus.run("MP", "mb", 500)
+    assert r.iterations == 500
+    assert sum(r.histogram.values()) == 500
+    assert set(r.histogram) <= {litmus.TESTS["MP"].label(o) for o in range(4)}
+    assert json.loads(json.dumps(r.as_dict()))["verdict"] == r.verdict
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"test": "XX"}, "unknown litmus test"),
+        ({"test": "2+2W", "variant": "rel-acq"}, "has no variant"),
+        ({"test": "SB", "iterations": 0}, "iterations"),
+        ({"test": "SB", "iterations": 2.5}, "iterations"),
+        ({"test": "SB", "max_seconds": -1}, "max_seconds"),
+    ],
+)
+def test_litmus_bad_arguments_raise_value_error(kwargs: dict[str, object], message: str) -> None:
+    """Unknown tests, variants and bounds are refused with a clear ValueError."""
+    with pytest.raises(ValueError, match=message):
+        litmus.run(**kwargs)  # type: ignore[arg-type]
+
+
+def test_litmus_c_entry_rejects_bad_config() -> None:
+    """The C entry point validates its config and returns KB_EINVAL instead of misbehaving."""
+    res = ffi.new("kb_litmus_result_t *")
+    for bad in ({"test": 99}, {"variant": -1}, {"iterations": 0}, {"stop_outcome": 16}):
+        cfg = ffi.new("kb_litmus_config_t *", {"iterations": 10, "stop_outcome": -1, **bad})
+        assert lib.kb_litmus_run(cfg, res) == lib.KB_EINVAL
+    assert lib.kb_litmus_run(ffi.NULL, res) == lib.KB_EINVAL
+
+
+def kbind_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kbind", *args], capture_output=True, text=True, timeout=600,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+
+def test_cli_litmus_json_reports_each_variant() -> None:
+    """`kbind litmus SB --json` prints one record per SB variant with its LKMM verdict."""
+    proc = kbind_cli("litmus", "SB", "--iterations", "2000", "--json")
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(proc.stdout)
+    assert [r["variant"] for r in records] == list(litmus.TESTS["SB"].verdicts)
+    assert {r["lkmm"] for r in records} == {"Sometimes", "Never"}
+
+
+@two_cpus
+@x86
+def test_cli_litmus_busted_barrier_exits_nonzero() -> None:
+    """A forbidden outcome (busted smp_mb) makes `kbind litmus` exit 1 and say so."""
+    proc = kbind_cli(
+        "litmus", "SB", "--variant", "mb", "--busted-barrier", "--iterations", "3000000"
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FORBIDDEN" in proc.stdout
+
+
+def test_cli_litmus_bad_arguments_exit_2() -> None:
+    """Unknown tests and non-numeric iterations are usage errors (exit 2)."""
+    for args in (["litmus", "NOPE"], ["litmus", "SB", "--iterations", "many"]):
+        proc = kbind_cli(*args)
+        assert proc.returncode == 2
+        assert "error:" in proc.stderr
