@@ -624,3 +624,66 @@ typedef struct kb_seqlock_torture_result {
 
 int kb_seqlock_torture(const kb_seqlock_torture_config_t *cfg, kb_seqlock_torture_result_t *res);
 /* ============================================= END SEQUENCE LOCKS (issue 5) */
+
+/* -------------------------------------------------------------- torture */
+/*
+ * Shared by every native torture test (csrc/torture.c): a stop request the
+ * test loops check, so a run interrupted from Python (Ctrl-C) ends early
+ * and still reports what it saw.
+ */
+void kb_torture_request_stop(void);
+void kb_torture_clear_stop(void);
+bool kb_torture_stop_requested(void);
+
+/* Atomic torture (csrc/atomic_torture.c). */
+#define KB_ATOMIC_BUSTED_NONE 0
+#define KB_ATOMIC_BUSTED_TORN_RMW 1
+#define KB_ATOMIC_BUSTED_EARLY_PUBLISH 2
+#define KB_ATOMIC_TORTURE_MAX_THREADS 64
+
+/**
+ * struct kb_atomic_torture_config - what kb_atomic_torture() runs.
+ * @threads: worker threads (2..KB_ATOMIC_TORTURE_MAX_THREADS); thread 0
+ *	also publishes messages the others check.
+ * @busted: KB_ATOMIC_BUSTED_*: TORN_RMW makes every increment a plain
+ *	load then store (lost updates); EARLY_PUBLISH stores the flag before
+ *	the payload (readers see stale payload).
+ * @duration_ns: how long to run (> 0).
+ * @max_ops: stop each thread after this many counter increments (<= 0:
+ *	no limit).
+ */
+typedef struct kb_atomic_torture_config {
+	int32_t threads;
+	int32_t busted;
+	int64_t duration_ns;
+	int64_t max_ops;
+} kb_atomic_torture_config_t;
+
+/**
+ * struct kb_atomic_torture_result - what kb_atomic_torture() observed.
+ * @increments: increments the threads performed (their own tallies).
+ * @counter: the shared counter's final value (must equal @increments).
+ * @cmpxchg_increments: increments done by try_cmpxchg loops.
+ * @cmpxchg_counter: their counter's final value (must equal the above).
+ * @cmpxchg_failures: failed try_cmpxchg attempts (contention seen).
+ * @messages: messages published with a release store.
+ * @message_checks: acquire loads that saw a message and checked its payload.
+ * @message_violations: checks that found the payload older than the flag.
+ * @elapsed_ns: wall time.
+ * @stopped_early: nonzero if kb_torture_request_stop() ended the run.
+ */
+typedef struct kb_atomic_torture_result {
+	int64_t increments;
+	int64_t counter;
+	int64_t cmpxchg_increments;
+	int64_t cmpxchg_counter;
+	int64_t cmpxchg_failures;
+	int64_t messages;
+	int64_t message_checks;
+	int64_t message_violations;
+	int64_t elapsed_ns;
+	int32_t stopped_early;
+	int32_t reserved;
+} kb_atomic_torture_result_t;
+
+int kb_atomic_torture(const kb_atomic_torture_config_t *cfg, kb_atomic_torture_result_t *res);

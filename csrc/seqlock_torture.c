@@ -251,7 +251,7 @@ int kb_seqlock_torture(const kb_seqlock_torture_config_t *cfg, kb_seqlock_tortur
 		int64_t left = deadline - kb_now_ns();
 		struct timespec ts;
 
-		if (left <= 0)
+		if (left <= 0 || kb_torture_stop_requested())
 			break;
 		if (cfg->max_reads && cfg->readers > 0 &&
 		    __atomic_load_n(&t->readers_done, __ATOMIC_RELAXED) == cfg->readers)

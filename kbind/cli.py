@@ -9,18 +9,23 @@ their steps to :data:`TOUR_STEPS`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from kbind import barrier, litmus
+from kbind._native import lib
 from kbind.atomic import AtomicI32, AtomicI64
 from kbind.errors import DeadlockError, KbindError, LifetimeError, OrderingError
 from kbind.ordering import Acquire, Full, Relaxed, Release
 from kbind.sync import Mutex, SpinLock
+from kbind.torture_atomic import atomic_torture, format_atomic_report
+from kbind.torture_seqlock import format_seqlock_report, seqlock_torture
 
 __all__ = ["TOUR_STEPS", "StepResult", "main"]
 
@@ -186,8 +191,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _plot_ready(args: argparse.Namespace) -> bool:
+    """Check --plot can work before running anything; print why not if it cannot."""
+    if not args.plot:
+        return True
+    from kbind.plot import PlotUnavailableError, require
+
+    try:
+        require()
+    except PlotUnavailableError as exc:
+        print(f"kbind {args.command}: error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_litmus(args: argparse.Namespace) -> int:
     """Run litmus tests; exit 1 if any forbidden outcome was observed."""
+    if not _plot_ready(args):
+        return 2
     tests = args.tests or list(litmus.TESTS)
     results: list[litmus.LitmusResult] = []
     if litmus.usable_cpus() < 2:
@@ -213,10 +234,182 @@ def cmd_litmus(args: argparse.Namespace) -> int:
                 print(text, flush=True)
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
+    if args.plot:
+        from kbind.plot import plot_litmus
+
+        plot_litmus(results, args.plot)
     broken = [f"{r.test}/{r.variant}" for r in results if r.forbidden_observed]
     if broken and not args.json:
         print(f"\nFORBIDDEN outcomes observed (a broken barrier): {', '.join(broken)}")
     return 1 if broken else 0
+
+
+class TortureResult(Protocol):
+    """What every torture result offers the command."""
+
+    @property
+    def passed(self) -> bool:
+        """True when the run found no error."""
+
+
+@dataclass(frozen=True)
+class TortureKind:
+    """How ``kbind torture NAME`` runs one native torture test.
+
+    Attributes:
+        run: ``run(readers, updaters, duration, busted)`` -> result (blocks in C).
+        report: result -> text report.
+        busted: the names of its deliberately broken variants.
+        about: one line for --help.
+    """
+
+    run: Callable[[int, int, float, Any], Any]
+    report: Callable[[Any], str]
+    busted: tuple[str, ...]
+    about: str
+
+
+#: Torture tests the command knows; later subsystems add theirs.
+TORTURES: dict[str, TortureKind] = {
+    "atomic": TortureKind(
+        run=lambda r, u, d, b: atomic_torture(threads=max(2, r + u), duration=d, busted=b),
+        report=format_atomic_report,
+        busted=("torn-rmw", "early-publish"),
+        about="LKMM atomics: exact counts, try_cmpxchg loops, release/acquire messages",
+    ),
+    "seqlock": TortureKind(
+        run=lambda r, u, d, b: seqlock_torture(readers=r, writers=u, duration=d, busted=b),
+        report=format_seqlock_report,
+        busted=("reader-no-retry", "writer-no-increment", "writer-no-barrier"),
+        about="sequence locks: readers check a multi-word invariant writers keep",
+    ),
+}
+
+
+def _result_dict(result: Any) -> dict[str, Any]:
+    data: dict[str, Any] = (
+        result.as_dict() if hasattr(result, "as_dict") else dataclasses.asdict(result)
+    )
+    data.setdefault("passed", bool(result.passed))
+    return data
+
+
+def _progress(stop: threading.Event, duration: float, label: str) -> None:
+    """Draw a progress bar on stderr until ``stop`` is set (only on a terminal)."""
+    t0 = time.monotonic()
+    width = 30
+    while not stop.wait(0.1):
+        frac = min(1.0, (time.monotonic() - t0) / duration)
+        bar = "#" * int(frac * width)
+        sys.stderr.write(f"\r{label} [{bar:<{width}}] {frac * 100:5.1f} %")
+        sys.stderr.flush()
+    sys.stderr.write("\r" + " " * (len(label) + width + 12) + "\r")
+    sys.stderr.flush()
+
+
+def cmd_torture(args: argparse.Namespace) -> int:
+    """Run one native torture test; exit 1 if it found an error, 130 if interrupted."""
+    kind = TORTURES[args.kind]
+    if not _plot_ready(args):
+        return 2
+    if args.busted is not None and args.busted not in kind.busted:
+        print(
+            f"kbind torture: error: {args.kind} has no busted variant {args.busted!r} "
+            f"(choose from {', '.join(kind.busted)})",
+            file=sys.stderr,
+        )
+        return 2
+    box: dict[str, Any] = {}
+
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["result"] = kind.run(args.readers, args.updaters, args.duration, args.busted)
+        except BaseException as exc:  # reported by the main thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    lib.kb_torture_clear_stop()
+    # A daemon: a second Ctrl-C must not leave the process waiting for the run.
+    worker = threading.Thread(target=work, name=f"torture-{args.kind}", daemon=True)
+    stop_bar = threading.Event()
+    bar = None
+    interrupted = False
+    try:
+        if sys.stderr.isatty() and not args.json:
+            label = f"{args.kind}-torture"
+            bar = threading.Thread(
+                target=_progress, args=(stop_bar, args.duration, label), daemon=True
+            )
+            bar.start()
+        worker.start()
+        flavor = f"busted: {args.busted}" if args.busted else "real"
+        print(
+            f"{args.kind}-torture: running for {args.duration:g} s ({flavor}; "
+            "Ctrl-C stops with a partial report)",
+            file=sys.stderr,
+            flush=True,
+        )
+        # An Event, not Thread.join(): a join interrupted by Ctrl-C can return
+        # early afterwards while the thread still runs.
+        while not done.wait(timeout=0.2):
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+        lib.kb_torture_request_stop()  # the C threads see it within one loop
+        if worker.ident is not None:
+            done.wait(timeout=60)
+    finally:
+        stop_bar.set()
+        if bar is not None:
+            bar.join(timeout=5)
+        lib.kb_torture_clear_stop()
+    if interrupted and "result" not in box and "error" not in box:
+        print("interrupted before the run started: nothing to report")
+        return 130
+    if "error" in box:
+        error = box["error"]
+        if isinstance(error, (ValueError, TypeError)):
+            print(f"kbind torture: error: {error}", file=sys.stderr)
+            return 2
+        raise error
+    result = box["result"]
+    if args.json:
+        print(json.dumps({"torture": args.kind, "interrupted": interrupted,
+                          **_result_dict(result)}, indent=2))  # fmt: skip
+    else:
+        if interrupted:
+            print("interrupted: partial report follows")
+        print(kind.report(result))
+    if args.plot:
+        from kbind.plot import plot_torture
+
+        plot_torture(args.kind, result, args.plot)
+    if interrupted:
+        return 130
+    return 0 if result.passed else 1
+
+
+def _duration(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be in (0, 3600] seconds: {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be in [0, 64]: {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,7 +456,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lit.add_argument("--histograms", action="store_true", help="print every outcome's count")
     lit.add_argument("--json", action="store_true", help="print results as JSON")
+    lit.add_argument("--plot", metavar="FILE.png", help="draw the outcome histograms")
     lit.set_defaults(func=cmd_litmus)
+
+    tor = sub.add_parser("torture", help="run a native torture test (C threads, GIL released)")
+    tor.add_argument(
+        "kind",
+        choices=list(TORTURES),
+        help="; ".join(f"{k}: {v.about}" for k, v in TORTURES.items()),
+    )
+    tor.add_argument("--readers", type=_count, default=2, help="reader threads (default 2)")
+    tor.add_argument("--updaters", type=_count, default=1, help="updater threads (default 1)")
+    tor.add_argument("--duration", type=_duration, default=1.0, help="seconds (default 1)")
+    tor.add_argument(
+        "--busted",
+        metavar="VARIANT",
+        default=None,
+        help="run a deliberately broken variant (the test must fail)",
+    )
+    tor.add_argument("--json", action="store_true", help="print the result as JSON")
+    tor.add_argument("--plot", metavar="FILE.png", help="draw the result")
+    tor.set_defaults(func=cmd_torture)
     return parser
 
 
