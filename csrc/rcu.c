@@ -86,6 +86,8 @@ static uint32_t cb_worker_futex;
 static bool cb_worker_running;
 static bool cb_worker_stop;
 static pthread_t cb_worker;
+/* True on the worker thread (callbacks must not wait for the worker). */
+static _Thread_local bool cb_on_worker;
 static pthread_mutex_t cb_worker_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Token channel: completed tokens, FIFO, under tok_lock. */
@@ -1004,6 +1006,7 @@ static void kb_rcu_worker_idle(void)
 static void *kb_rcu_worker_main(void *arg)
 {
 	KB_UNUSED(arg);
+	cb_on_worker = true;
 	for (;;) {
 		kb_rcu_head_t *last = NULL;
 		kb_rcu_head_t *first = kb_rcu_splice(&last);
@@ -1079,7 +1082,7 @@ int kb_rcu_barrier_timeout(int64_t timeout_ns)
 
 	if ((int64_t)(kb_smp_load_acquire(&cb_invoked) - target) >= 0)
 		return KB_OK;
-	if (kb_smp_load_acquire(&cb_worker_running) && pthread_equal(pthread_self(), cb_worker))
+	if (cb_on_worker)
 		return KB_EDEADLK;
 	deadline = kb_rcu_deadline(timeout_ns);
 	for (;;) {
