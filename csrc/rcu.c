@@ -497,7 +497,9 @@ static void kb_rcu_print_stall(uint64_t ctr, int64_t age_ns)
  * Wait until every registered reader is offline or has announced @ctr.
  * Spins through a few scans, then arms the futex, flags the readers it
  * waits for and sleeps until one of them reports.  The registry lock is
- * held only while scanning.  Caller holds gp_lock.
+ * held while scanning and spinning (a few microseconds: a thread that
+ * registers meanwhile waits that long), never while sleeping.  Caller
+ * holds gp_lock.
  * Return: KB_OK, or KB_ETIMEDOUT once @deadline (-1: none) has passed.
  */
 static int kb_rcu_wait_readers(uint64_t ctr, int64_t deadline)
@@ -505,13 +507,13 @@ static int kb_rcu_wait_readers(uint64_t ctr, int64_t deadline)
 	unsigned int scans = 0;
 	bool stall_seen = false;
 
+	pthread_mutex_lock(&registry_lock);
 	for (;;) {
 		bool sleep = scans >= KB_RCU_SPIN_SCANS;
 		bool busy = false;
 		struct kb_rcu_reader *r;
 		int64_t now, age, wait;
 
-		pthread_mutex_lock(&registry_lock);
 		if (sleep) {
 			KB_WRITE_ONCE(kb_rcu_gp.futex, KB_RCU_FUTEX_WAITING);
 			for (r = registry.next; r != &registry; r = r->next)
@@ -540,7 +542,6 @@ static int kb_rcu_wait_readers(uint64_t ctr, int64_t deadline)
 		}
 		scans++;
 		if (!sleep) {
-			pthread_mutex_unlock(&registry_lock);
 			kb_cpu_relax();
 			continue;
 		}
@@ -565,6 +566,7 @@ static int kb_rcu_wait_readers(uint64_t ctr, int64_t deadline)
 				wait = to_stall > 0 ? to_stall : 0;
 		}
 		kb_futex_wait(&kb_rcu_gp.futex, KB_RCU_FUTEX_WAITING, wait);
+		pthread_mutex_lock(&registry_lock);
 	}
 }
 
@@ -1063,28 +1065,9 @@ uint64_t kb_rcu_callbacks_invoked(void)
 	return kb_smp_load_acquire(&cb_invoked);
 }
 
-/**
- * kb_rcu_barrier_timeout() - rcu_barrier(), giving up after @timeout_ns.
- * @timeout_ns: the limit; negative means none.
- *
- * Waits until every callback queued before the call has been invoked.
- * The worker takes callbacks in queue order and each call_rcu() counts
- * its callback before enqueueing it, so "invoked >= queued-at-entry"
- * means all of them ran.  With nothing pending it returns at once.
- * Context: not from a callback (the worker would wait for itself); may
- * sleep.
- * Return: KB_OK, KB_ETIMEDOUT, or KB_EDEADLK on the worker thread.
- */
-int kb_rcu_barrier_timeout(int64_t timeout_ns)
+/* Sleep until the worker has invoked @target callbacks, or @deadline. */
+static int kb_rcu_barrier_wait(uint64_t target, int64_t deadline)
 {
-	uint64_t target = __atomic_load_n(&cb_queued, __ATOMIC_ACQUIRE);
-	int64_t deadline;
-
-	if ((int64_t)(kb_smp_load_acquire(&cb_invoked) - target) >= 0)
-		return KB_OK;
-	if (cb_on_worker)
-		return KB_EDEADLK;
-	deadline = kb_rcu_deadline(timeout_ns);
 	for (;;) {
 		uint32_t seq;
 		int64_t left;
@@ -1107,7 +1090,45 @@ int kb_rcu_barrier_timeout(int64_t timeout_ns)
 	}
 }
 
-/** kb_rcu_barrier() - rcu_barrier().  Context: as kb_rcu_barrier_timeout(). */
+/**
+ * kb_rcu_barrier_timeout() - rcu_barrier(), giving up after @timeout_ns.
+ * @timeout_ns: the limit; negative means none.
+ *
+ * Waits until every callback queued before the call has been invoked.
+ * The worker takes callbacks in queue order and each call_rcu() counts
+ * its callback before enqueueing it, so "invoked >= queued-at-entry"
+ * means all of them ran.  With nothing pending it returns at once.
+ * A registered online caller goes offline for the wait (the callbacks'
+ * grace period would otherwise wait for it) and comes back online.
+ * Context: outside read-side sections, not from a callback (the worker
+ * would wait for itself); may sleep.
+ * Return: KB_OK, KB_ETIMEDOUT, or KB_EDEADLK (in a read-side section or on
+ * the worker thread, when it would have to wait).
+ */
+int kb_rcu_barrier_timeout(int64_t timeout_ns)
+{
+	uint64_t target = __atomic_load_n(&cb_queued, __ATOMIC_ACQUIRE);
+	struct kb_rcu_reader *self;
+	bool was_online;
+	int ret;
+
+	if ((int64_t)(kb_smp_load_acquire(&cb_invoked) - target) >= 0)
+		return KB_OK;
+	if (cb_on_worker || kb_rcu_nesting > 0)
+		return KB_EDEADLK;
+	self = kb_rcu_self;
+	was_online = self && KB_READ_ONCE(self->ctr) != 0;
+	if (was_online)
+		kb_rcu_thread_offline(); /* the callbacks' grace period waits for us */
+	ret = kb_rcu_barrier_wait(target, kb_rcu_deadline(timeout_ns));
+	if (was_online)
+		kb_rcu_thread_online();
+	return ret;
+}
+
+/**
+ * kb_rcu_barrier() - rcu_barrier().  Context: as kb_rcu_barrier_timeout().
+ */
 void kb_rcu_barrier(void)
 {
 	(void)kb_rcu_barrier_timeout(-1);

@@ -3,7 +3,8 @@
  * csrc/rcu_inline.h - the QSBR reader fast paths, inlined.
  *
  * What liburcu's _LGPL_SOURCE gives its users: including this header turns
- * kb_rcu_read_lock(), kb_rcu_read_unlock(), kb_rcu_quiescent_state(),
+ * kb_rcu_read_lock(), kb_rcu_read_unlock() (empty unless KB_RCU_DEBUG is
+ * defined, see kb__rcu_read_lock()), kb_rcu_quiescent_state(),
  * kb_rcu_dereference() and friends into inline code (macros of the same
  * names as the out-of-line functions of csrc/kbind_api.h, which csrc/rcu.c
  * defines with parenthesised names from these very inlines, so there is one
@@ -74,11 +75,17 @@ void kb_rcu_wake_writer(struct kb_rcu_reader *r);
 void kb_rcu_quiescent_state_slow(struct kb_rcu_reader *r, uint64_t gp_ctr);
 
 /**
- * kb__rcu_read_lock() - enter a read-side critical section.
+ * kb__rcu_read_lock() - enter a read-side critical section, counted.
  *
  * QSBR readers need no instructions: a thread is protected from the moment
- * it is online until its next quiescent state.  Only the nesting count is
- * kept (thread-private, so plain accesses), for kb_rcu_read_lock_held().
+ * it is online until its next quiescent state.  This only counts nesting
+ * (thread-private, so plain accesses) for kb_rcu_read_lock_nesting() and
+ * the checks built on it.  The out-of-line kb_rcu_read_lock() (what Python
+ * calls) always counts; the inline kb_rcu_read_lock() macro below counts
+ * only when KB_RCU_DEBUG is defined, because two stores per section halve
+ * the throughput of a tight read loop (as the kernel's rcu_read_lock() is
+ * only a compiler barrier without CONFIG_PREEMPT_COUNT, and liburcu's QSBR
+ * one is empty).
  * Context: any thread; registered and online for the section to protect.
  */
 static inline void kb__rcu_read_lock(void)
@@ -134,8 +141,13 @@ static inline void *kb__rcu_dereference(void **p)
 #endif
 }
 
+#ifdef KB_RCU_DEBUG
 #define kb_rcu_read_lock() kb__rcu_read_lock()
 #define kb_rcu_read_unlock() kb__rcu_read_unlock()
+#else
+#define kb_rcu_read_lock() ((void)0)
+#define kb_rcu_read_unlock() ((void)0)
+#endif
 #define kb_rcu_quiescent_state() kb__rcu_quiescent_state()
 #define kb_rcu_dereference(p) kb__rcu_dereference(p)
 

@@ -20,6 +20,8 @@
  * updates.  Every shared field is accessed with KB_READ_ONCE/KB_WRITE_ONCE
  * or under a lock: no data races in the C11 sense.
  */
+/* Count read-side nesting in the inline fast path too (see rcu_inline.h). */
+#define KB_RCU_DEBUG 1
 #include "rcu_inline.h"
 
 #include <pthread.h>

@@ -159,7 +159,7 @@ def test_unregister_thread_inside_section_returns_ebusy() -> None:
 
 
 def test_thread_exit_registered_thread_auto_unregisters() -> None:
-    """A registered thread that exits without unregistering leaves the registry and holds up nothing."""
+    """A thread that exits while registered leaves the registry and holds up nothing."""
     before = lib.kb_rcu_registered_count()
     r = Reader("exits-registered").start()
     assert lib.kb_rcu_registered_count() == before + 1
@@ -204,7 +204,8 @@ def test_synchronize_rcu_inside_section_returns_edeadlk() -> None:
     def body() -> tuple[int, int]:
         lib.kb_rcu_read_lock()
         try:
-            return (lib.kb_synchronize_rcu(), lib.kb_rcu_wait_gp(lib.kb_get_state_synchronize_rcu(), 0))
+            cookie = lib.kb_get_state_synchronize_rcu()
+            return (lib.kb_synchronize_rcu(), lib.kb_rcu_wait_gp(cookie, 0))
         finally:
             lib.kb_rcu_read_unlock()
 
@@ -532,3 +533,31 @@ def test_busted_reader_invisible_to_grace_periods() -> None:
         assert lib.kb_synchronize_rcu_timeout(SHORT_NS) == lib.KB_OK
         r.do(lib.kb_rcu_read_unlock)
     lib.kb_rcu_set_busted(lib.KB_RCU_BUSTED_NONE)
+
+
+def test_rcu_barrier_from_online_reader_does_not_wait_for_itself() -> None:
+    """An online registered thread may call rcu_barrier(): it goes offline for the wait."""
+
+    def body() -> tuple[int, bool]:
+        assert lib.kb_call_rcu_token(77) == lib.KB_OK
+        return lib.kb_rcu_barrier_timeout(LONG_NS), bool(lib.kb_rcu_is_online())
+
+    with reader() as r:
+        assert r.do(body) == (lib.KB_OK, True)
+    assert drain_tokens() == [77]
+
+
+def test_rcu_barrier_inside_section_with_pending_returns_edeadlk() -> None:
+    """rcu_barrier() inside a read-side section refuses to wait instead of hanging."""
+
+    def body() -> int:
+        assert lib.kb_call_rcu_token(78) == lib.KB_OK
+        lib.kb_rcu_read_lock()
+        try:
+            return int(lib.kb_rcu_barrier_timeout(LONG_NS))
+        finally:
+            lib.kb_rcu_read_unlock()
+
+    with reader() as r:
+        assert r.do(body) == lib.KB_EDEADLK
+    assert drain_tokens() == [78]
