@@ -98,6 +98,14 @@ def in_thread(fn: Callable[[], Any]) -> Any:
         return r.do(fn)
 
 
+def wait_until(cond: Callable[[], bool], timeout: float = JOIN) -> None:
+    """Poll ``cond`` (a state the engine reaches by itself) until true, at most ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.001)
+
+
 def drain_tokens() -> list[int]:
     """Run every pending callback and reap every completed token."""
     assert lib.kb_rcu_barrier_timeout(LONG_NS) == lib.KB_OK
@@ -164,8 +172,11 @@ def test_thread_exit_registered_thread_auto_unregisters() -> None:
     r = Reader("exits-registered").start()
     assert lib.kb_rcu_registered_count() == before + 1
     r.stop(unregister=False)  # the thread ends while registered and online
-    assert lib.kb_rcu_registered_count() == before
+    # join() returns when the Python thread is done, slightly before the OS
+    # thread runs its key destructors: a grace period waits for exactly that
+    # (the dead thread was online), then the record leaves the registry.
     assert lib.kb_synchronize_rcu_timeout(LONG_NS) == lib.KB_OK
+    wait_until(lambda: lib.kb_rcu_registered_count() == before)
 
 
 # ------------------------------------------------------------ nesting count
@@ -282,10 +293,7 @@ def test_synchronize_rcu_concurrent_callers_share_grace_periods() -> None:
         )
         before = lib.kb_rcu_gp_count()
         leader.start()
-        deadline = time.monotonic() + JOIN
-        while lib.kb_rcu_stalled_readers(ffi.NULL, 0) == 0:  # until the leader's GP has started
-            assert time.monotonic() < deadline, "the leader never started a grace period"
-            time.sleep(0.001)
+        wait_until(lambda: lib.kb_rcu_stalled_readers(ffi.NULL, 0) > 0)  # leader's GP started
         cookies_taken = threading.Barrier(4)
 
         def follower() -> None:
