@@ -687,3 +687,160 @@ typedef struct kb_atomic_torture_result {
 } kb_atomic_torture_result_t;
 
 int kb_atomic_torture(const kb_atomic_torture_config_t *cfg, kb_atomic_torture_result_t *res);
+
+/* ------------------------------------------------------------------ rcu */
+/*
+ * Userspace QSBR RCU (csrc/rcu.c; reader fast paths inlined from
+ * csrc/rcu_inline.h).  Mirrors the kernel's RCU API (include/linux/
+ * rcupdate.h) over liburcu's QSBR flavour: a registered thread is "online"
+ * and holds up grace periods until it reports a quiescent state
+ * (kb_rcu_quiescent_state()) or goes offline; rcu_read_lock()/unlock()
+ * only count nesting.  Grace periods are numbered by a counter; cookies
+ * from kb_get_state_synchronize_rcu() name the grace period that must end.
+ */
+#define KB_ENOMEM 12
+
+/* Busted engine variants, for torture tests (kb_rcu_set_busted()). */
+#define KB_RCU_BUSTED_NONE 0
+#define KB_RCU_BUSTED_NO_WAIT 1
+#define KB_RCU_BUSTED_READER 2
+#define KB_RCU_BUSTED_EARLY_CB 3
+
+/**
+ * struct kb_rcu_head - what call_rcu() queues (struct rcu_head).
+ * @next: queue link, owned by the engine while queued.
+ * @func: invoked on the call_rcu worker thread after a grace period.
+ */
+typedef struct kb_rcu_head {
+	struct kb_rcu_head *next;
+	void (*func)(struct kb_rcu_head *head);
+} kb_rcu_head_t;
+
+/**
+ * struct kb_rcu_reader_info - one reader holding up a grace period.
+ * @tid: its kernel thread id (gettid(); Python: threading.get_native_id()).
+ * @blocked_ns: how long the current grace period has been waiting.
+ * @name: the name given by kb_rcu_set_thread_name(), NUL-terminated.
+ */
+typedef struct kb_rcu_reader_info {
+	int64_t tid;
+	int64_t blocked_ns;
+	char name[32];
+} kb_rcu_reader_info_t;
+
+/* Registry and QSBR states of the calling thread. */
+int kb_rcu_register_thread(void);
+int kb_rcu_unregister_thread(void);
+int kb_rcu_set_thread_name(const char *name);
+bool kb_rcu_is_registered(void);
+bool kb_rcu_is_online(void);
+int kb_rcu_registered_count(void);
+void kb_rcu_quiescent_state(void);
+void kb_rcu_thread_offline(void);
+void kb_rcu_thread_online(void);
+
+/* Read-side critical sections (empty in QSBR except for the count). */
+void kb_rcu_read_lock(void);
+void kb_rcu_read_unlock(void);
+int kb_rcu_read_lock_nesting(void);
+bool kb_rcu_read_lock_held(void);
+
+/* Pointer publication on a void * slot. */
+void *kb_rcu_dereference(void **p);
+void *kb_rcu_access_pointer(void **p);
+void kb_rcu_assign_pointer(void **p, void *v);
+void kb_rcu_init_pointer(void **p, void *v);
+void *kb_rcu_xchg_pointer(void **p, void *v);
+void *kb_rcu_cmpxchg_pointer(void **p, void *old, void *new);
+void *kb_rcu_replace_pointer(void **p, void *v);
+
+/* Grace periods. */
+int kb_synchronize_rcu(void);
+uint64_t kb_get_state_synchronize_rcu(void);
+bool kb_poll_state_synchronize_rcu(uint64_t cookie);
+int kb_cond_synchronize_rcu(uint64_t cookie);
+int kb_rcu_wait_gp(uint64_t cookie, int64_t timeout_ns);
+int kb_synchronize_rcu_timeout(int64_t timeout_ns);
+uint64_t kb_rcu_gp_count(void);
+
+/* Stall detection. */
+void kb_rcu_set_stall_timeout_ns(int64_t timeout_ns);
+int64_t kb_rcu_get_stall_timeout_ns(void);
+void kb_rcu_set_stall_verbose(bool on);
+int kb_rcu_stalled_readers(kb_rcu_reader_info_t *out, int max);
+uint64_t kb_rcu_stall_count(void);
+
+/* Callbacks. */
+void kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head));
+int kb_call_rcu_token(uint64_t token);
+int kb_rcu_reap_tokens(uint64_t *out, int max, int64_t timeout_ns);
+uint64_t kb_rcu_tokens_ready(void);
+void kb_rcu_barrier(void);
+int kb_rcu_barrier_timeout(int64_t timeout_ns);
+uint64_t kb_rcu_pending_callbacks(void);
+uint64_t kb_rcu_callbacks_invoked(void);
+int kb_rcu_shutdown(int64_t timeout_ns);
+
+/* Deliberately broken engines, for torture tests only. */
+int kb_rcu_set_busted(int variant);
+int kb_rcu_get_busted(void);
+
+/* ---------------------------------------------------------- rcu torture */
+/* Reclamation modes of the torture test. */
+#define KB_RCU_TORTURE_SYNC 0
+#define KB_RCU_TORTURE_CALL 1
+#define KB_RCU_TORTURE_MIX 2
+#define KB_RCU_TORTURE_PIPE_LEN 10
+#define KB_RCU_TORTURE_MAX_THREADS 64
+
+/**
+ * struct kb_rcu_torture_config - one run of kb_rcu_torture().
+ * @readers: reader threads, 1..KB_RCU_TORTURE_MAX_THREADS.
+ * @updaters: updater threads, 1..KB_RCU_TORTURE_MAX_THREADS.
+ * @duration_ms: how long to run, 1..600000.
+ * @max_updates: stop after this many updates (0: only @duration_ms).
+ * @reclaim: KB_RCU_TORTURE_SYNC, _CALL or _MIX.
+ * @busted: KB_RCU_BUSTED_* engine variant for the run (restored after).
+ * @read_spin: loads per read-side section (0: default 256).
+ * @seed: seed of the updaters' choices in _MIX mode.
+ */
+typedef struct kb_rcu_torture_config {
+	int32_t readers;
+	int32_t updaters;
+	int64_t duration_ms;
+	int64_t max_updates;
+	int32_t reclaim;
+	int32_t busted;
+	int32_t read_spin;
+	int32_t reserved;
+	uint64_t seed;
+} kb_rcu_torture_config_t;
+
+/**
+ * struct kb_rcu_torture_result - what a torture run observed.
+ * @reads: read-side sections completed.
+ * @updates: elements published.
+ * @grace_periods: grace periods completed during the run (engine-wide).
+ * @callbacks: torture call_rcu callbacks invoked.
+ * @barriers: rcu_barrier() calls the updaters made (element pool empty).
+ * @pipe: histogram of element ages seen by readers (last bucket: >= 9).
+ * @freed_seen: sections that reached an element freed (or reused) under them.
+ * @too_old: sections that saw an element age >= 2.
+ * @errors: @freed_seen + @too_old.
+ * @elapsed_ns: wall time of the run.
+ */
+typedef struct kb_rcu_torture_result {
+	uint64_t reads;
+	uint64_t updates;
+	uint64_t grace_periods;
+	uint64_t callbacks;
+	uint64_t barriers;
+	uint64_t pipe[10];
+	uint64_t freed_seen;
+	uint64_t too_old;
+	uint64_t errors;
+	int64_t elapsed_ns;
+} kb_rcu_torture_result_t;
+
+int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *res);
+/* ------------------------------------------------------------ end rcu */

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/native/rcu_torture_main.c - run the RCU torture test natively.
+ *
+ * Built with the C core linked in directly (not through cffi), typically
+ * under ThreadSanitizer or AddressSanitizer+UBSan by tests/test_sanitizers.py
+ * (see docs/sanitizers.md):
+ *
+ *   gcc -std=c11 -g -O1 -fsanitize=thread -Icsrc csrc/[a-z]*.c \
+ *       tests/native/rcu_torture_main.c -o rcu_torture -pthread
+ *   ./rcu_torture [duration_ms [repeat]]
+ *
+ * Runs the real engine in every reclamation mode (must pass), each busted
+ * engine once (must be caught), and a short exercise of the token channel,
+ * rcu_barrier() and shutdown.  Exit status 0 only if all of that held.
+ */
+#include "kbind.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const reclaim_names[] = { "sync", "call", "mix" };
+static const char *const busted_names[] = { "none", "no_wait", "reader", "early_cb" };
+
+static int run(int reclaim, int busted, int64_t ms, bool expect_errors)
+{
+	kb_rcu_torture_config_t cfg = {
+		.readers = 2, .updaters = 1, .duration_ms = ms,
+		.reclaim = reclaim, .busted = busted, .seed = 1,
+	};
+	kb_rcu_torture_result_t res;
+	int rc = kb_rcu_torture(&cfg, &res), i;
+
+	if (rc != KB_OK) {
+		printf("torture %s/%s: status %d\n", reclaim_names[reclaim], busted_names[busted], rc);
+		return 1;
+	}
+	printf("torture reclaim=%s busted=%s reads=%llu updates=%llu gps=%llu cbs=%llu "
+	       "freed_seen=%llu too_old=%llu pipe:",
+	       reclaim_names[reclaim], busted_names[busted], (unsigned long long)res.reads,
+	       (unsigned long long)res.updates, (unsigned long long)res.grace_periods,
+	       (unsigned long long)res.callbacks, (unsigned long long)res.freed_seen,
+	       (unsigned long long)res.too_old);
+	for (i = 0; i < KB_RCU_TORTURE_PIPE_LEN; i++)
+		printf(" %llu", (unsigned long long)res.pipe[i]);
+	printf("\n");
+	if (expect_errors ? res.errors == 0 : res.errors != 0 || res.reads == 0 || res.updates == 0) {
+		printf("UNEXPECTED: %s\n", expect_errors ? "busted engine not caught" : "real engine failed");
+		return 1;
+	}
+	return 0;
+}
+
+static int exercise_callbacks(void)
+{
+	uint64_t out[8];
+	int n, got = 0, i;
+
+	for (i = 0; i < 8; i++)
+		if (kb_call_rcu_token((uint64_t)i) != KB_OK)
+			return 1;
+	kb_rcu_barrier();
+	while ((n = kb_rcu_reap_tokens(out, 8, 0)) > 0)
+		got += n;
+	if (got != 8 || kb_rcu_pending_callbacks() != 0) {
+		printf("UNEXPECTED: %d tokens reaped\n", got);
+		return 1;
+	}
+	if (kb_rcu_shutdown(-1) != KB_OK)
+		return 1;
+	printf("callbacks: ok\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int64_t ms = argc > 1 ? atoll(argv[1]) : 300;
+	int repeat = argc > 2 ? atoi(argv[2]) : 1;
+	int failures = 0, rep, m;
+
+	for (rep = 0; rep < repeat; rep++) {
+		for (m = KB_RCU_TORTURE_SYNC; m <= KB_RCU_TORTURE_MIX; m++)
+			failures += run(m, KB_RCU_BUSTED_NONE, ms, false);
+		failures += run(KB_RCU_TORTURE_MIX, KB_RCU_BUSTED_NO_WAIT, ms, true);
+		failures += run(KB_RCU_TORTURE_MIX, KB_RCU_BUSTED_READER, ms, true);
+		failures += run(KB_RCU_TORTURE_MIX, KB_RCU_BUSTED_EARLY_CB, ms, true);
+	}
+	failures += exercise_callbacks();
+	printf("%s (%d failures)\n", failures ? "FAIL" : "PASS", failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,78 @@
+"""Run the native torture drivers under ThreadSanitizer and AddressSanitizer+UBSan.
+
+Each driver in tests/native/ is built with the whole C core (csrc/*.c, linked
+directly, not through cffi) with one of gcc's sanitizers and run on a short
+bound: the real primitives must pass, the busted variants the driver tries
+must be caught, and the sanitizer must report nothing.  See docs/sanitizers.md.
+
+gcc warns that TSan does not model ``atomic_thread_fence`` (the generic
+arch's barriers, which csrc/arch/barrier.h selects under TSan); every racing
+access in kbind is itself an ``__atomic`` access TSan does model, so
+``-Wno-tsan`` is passed for the TSan build only.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CSRC = ROOT / "csrc"
+NATIVE = ROOT / "tests" / "native"
+BASE_FLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-fno-omit-frame-pointer"]
+SANITIZERS = {
+    "thread": (["-fsanitize=thread", "-Wno-tsan"], {"TSAN_OPTIONS": "halt_on_error=1:exitcode=66"}),
+    "address,undefined": (
+        ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+        {
+            "ASAN_OPTIONS": "halt_on_error=1:detect_leaks=1:exitcode=66",
+            "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+        },
+    ),
+}
+# driver -> (arguments, text its stdout must contain)
+DRIVERS = {
+    "rcu_torture_main.c": (["200", "1"], "PASS (0 failures)"),
+    "seqlock_torture_main.c": (["300"], ""),
+    "atomic_torture_main.c": (["200"], "PASS (0 failures)"),
+}
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+
+
+def build(tmp_path: pathlib.Path, driver: str, flags: list[str]) -> pathlib.Path:
+    exe = tmp_path / driver.removesuffix(".c")
+    sources = [str(p) for p in sorted(CSRC.glob("*.c"))] + [str(NATIVE / driver)]
+    r = subprocess.run(
+        ["gcc", *BASE_FLAGS, *flags, f"-I{CSRC}", *sources, "-o", str(exe), "-pthread"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    if r.returncode != 0 and "cannot find" in r.stderr and "san" in r.stderr:
+        pytest.skip(f"the sanitizer runtime is not installed: {r.stderr.strip()}")
+    assert r.returncode == 0, r.stderr
+    return exe
+
+
+@pytest.mark.parametrize("driver", sorted(DRIVERS))
+@pytest.mark.parametrize("sanitizer", sorted(SANITIZERS))
+def test_native_torture_under_sanitizer_clean(
+    sanitizer: str, driver: str, tmp_path: pathlib.Path
+) -> None:
+    """The native torture passes (and catches its busted variants) with no sanitizer report."""
+    flags, env_extra = SANITIZERS[sanitizer]
+    args, expected = DRIVERS[driver]
+    exe = build(tmp_path, driver, flags)
+    r = subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=300,
+        env={**os.environ, **env_extra},
+    )  # fmt: skip
+    out = r.stdout + r.stderr
+    assert "ThreadSanitizer" not in out, out
+    assert "AddressSanitizer" not in out and "LeakSanitizer" not in out, out
+    assert "runtime error" not in out, out  # UBSan
+    assert r.returncode == 0, out
+    assert expected in r.stdout
