@@ -395,9 +395,10 @@ int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *
 	while (!kb_torture_stopped(t)) {
 		int64_t left = deadline - kb_now_ns();
 
-		if (left <= 0)
+		if (left <= 0 || kb_torture_stop_requested())
 			break;
-		kb_futex_wait(&t->stop, 0, left);
+		/* Sliced only so a stop request (Ctrl-C) ends the run promptly. */
+		kb_futex_wait(&t->stop, 0, left < 50000000 ? left : 50000000);
 	}
 	kb_torture_set_stop(t);
 	for (i = 0; i < created; i++)

@@ -24,6 +24,7 @@ from kbind.atomic import AtomicI32, AtomicI64
 from kbind.errors import DeadlockError, KbindError, LifetimeError, OrderingError
 from kbind.ordering import Acquire, Full, Relaxed, Release
 from kbind.sync import Mutex, SpinLock
+from kbind.torture import format_rcu_report, rcu_torture
 from kbind.torture_atomic import atomic_torture, format_atomic_report
 from kbind.torture_seqlock import format_seqlock_report, seqlock_torture
 
@@ -148,12 +149,38 @@ def step_litmus() -> StepResult:
     )
 
 
+def _torture_step(kind: str, busted: str, duration: float = 1.0) -> StepResult:
+    """Run a torture for real (must pass) and busted (must be caught)."""
+    spec = TORTURES[kind]
+    real = spec.run(2, 1, duration, None)
+    broken = spec.run(2, 1, duration / 2, busted)
+    ok = bool(real.passed) and not broken.passed
+    return StepResult(
+        ok,
+        f"real: {'passed' if real.passed else 'FAILED'}; busted {busted}: "
+        f"{'caught' if not broken.passed else 'NOT CAUGHT'}",
+        details=spec.report(real) + "\n" + spec.report(broken),
+    )
+
+
+def step_rcu_torture() -> StepResult:
+    """Torture the QSBR RCU engine from C threads; a grace period that does not wait is caught."""
+    return _torture_step("rcu", "no-wait")
+
+
+def step_seqlock_torture() -> StepResult:
+    """Torture the seqlock from C threads; a reader that skips its retry check is caught."""
+    return _torture_step("seqlock", "reader-no-retry")
+
+
 #: (name, step) pairs run by ``kbind tour``, in order.
 TOUR_STEPS: list[tuple[str, Callable[[], StepResult]]] = [
+    ("rcu-torture", step_rcu_torture),
+    ("seqlock-torture", step_seqlock_torture),
+    ("litmus", step_litmus),
     ("atomics", step_atomics),
     ("locks", step_locks),
     ("barriers", step_barriers),
-    ("litmus", step_litmus),
 ]
 
 
@@ -271,6 +298,14 @@ class TortureKind:
 
 #: Torture tests the command knows; later subsystems add theirs.
 TORTURES: dict[str, TortureKind] = {
+    "rcu": TortureKind(
+        run=lambda r, u, d, b: rcu_torture(
+            readers=r, updaters=u, duration=d, busted=b.replace("-", "_") if b else None
+        ),
+        report=format_rcu_report,
+        busted=("no-wait", "reader", "early-cb"),
+        about="QSBR RCU: readers check elements are not freed and at most one grace period old",
+    ),
     "atomic": TortureKind(
         run=lambda r, u, d, b: atomic_torture(threads=max(2, r + u), duration=d, busted=b),
         report=format_atomic_report,

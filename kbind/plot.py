@@ -61,7 +61,7 @@ def plot_torture(kind: str, result: Any, path: str) -> None:
     """Draw a torture result: its pipeline histogram if it has one, else its counters."""
     plt = require()
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    pipeline = getattr(result, "pipeline", None)
+    pipeline = getattr(result, "pipe", None)
     if pipeline:
         ax.bar([str(i) for i in range(len(pipeline))], list(pipeline), color="tab:blue")
         ax.set_yscale("log")

@@ -7,6 +7,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -27,7 +29,10 @@ def test_cli_tour_succeeds_with_summary_table() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "summary" in proc.stdout
     assert "all steps behaved" in proc.stdout
-    assert "FAIL" not in proc.stdout
+    summary = proc.stdout.split("\nsummary\n", 1)[1].splitlines()
+    steps = [line.split() for line in summary if line.startswith("  ")]
+    assert {s[0] for s in steps} >= {"rcu-torture", "seqlock-torture", "litmus", "locks"}
+    assert all(s[1] == "ok" for s in steps), summary
     assert "LifetimeError" in proc.stdout or "was dropped" in proc.stdout
 
 
@@ -117,3 +122,23 @@ def test_cli_plot_without_matplotlib_says_how_to_install() -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert "pip install 'kbind[plot]'" in proc.stderr
+
+
+TORTURE_CASES = [
+    ("rcu", None), ("rcu", "no-wait"), ("rcu", "reader"), ("rcu", "early-cb"),
+    ("seqlock", None), ("seqlock", "reader-no-retry"), ("seqlock", "writer-no-increment"),
+    ("seqlock", "writer-no-barrier"),
+    ("atomic", None), ("atomic", "torn-rmw"), ("atomic", "early-publish"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "busted"), TORTURE_CASES)
+def test_cli_torture_each_kind_passes_real_and_catches_each_busted(
+    kind: str, busted: str | None
+) -> None:
+    """Every torture passes on the real primitive and exits 1 on each busted variant."""
+    args = ["torture", kind, "--duration", "0.5"] + (["--busted", busted] if busted else [])
+    proc = kbind(*args)
+    expected = 0 if busted is None else 1
+    assert proc.returncode == expected, proc.stdout + proc.stderr
+    assert ("SUCCESS" if busted is None else "FAILURE") in proc.stdout
