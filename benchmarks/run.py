@@ -1,23 +1,30 @@
 """Run kbind's benchmarks: ``python benchmarks/run.py [SUITE ...]``.
 
 Each suite measures kbind against a baseline in the same run and prints
-Markdown tables of ratios (the machine is noisy: compare ratios, not
-absolute numbers across runs).  With no argument every suite runs.
+Markdown tables with ratios (the machine is noisy: compare ratios, not
+absolute numbers across runs).  With no argument every suite runs; each
+suite runs in its own process so one cannot disturb another.
+
+Suites that need extra software say so and are reported as skipped:
+``foundation`` compares with the PyPI package ``atomics``
+(``pip install -e '.[bench]'``); ``rcu-liburcu`` needs liburcu
+(``apt-get install -y liburcu-dev``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import pathlib
+import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
-#: suite name -> module in benchmarks/ with a main() function.
-SUITES = {
-    "foundation": "bench_foundation",
+#: suite name -> (script in benchmarks/, its arguments).
+SUITES: dict[str, tuple[str, list[str]]] = {
+    "foundation": ("bench_foundation.py", []),
+    "seqlock": ("seqlock_bench.py", []),
+    "rcu-liburcu": ("rcu_vs_liburcu.py", ["--reps", "3", "--markdown"]),
 }
 
 
@@ -25,10 +32,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suites", nargs="*", choices=[*SUITES, []], help="default: all")
     args = parser.parse_args()
+    failed = []
     for name in args.suites or list(SUITES):
+        script, extra = SUITES[name]
         print(f"## {name}\n", flush=True)
-        importlib.import_module(SUITES[name]).main()
-    return 0
+        rc = subprocess.run([sys.executable, str(HERE / script), *extra], check=False).returncode
+        if rc != 0:
+            failed.append(f"{name} (exit {rc})")
+        print(flush=True)
+    if failed:
+        print("suites that did not run to the end: " + ", ".join(failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
