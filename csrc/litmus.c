@@ -313,7 +313,8 @@ static void *kb_litmus_thread_fn(void *arg)
 			memset(ctx->r, 0, sizeof(ctx->r));
 			if (res->iterations >= cfg->iterations ||
 			    (cfg->stop_outcome >= 0 && res->counts[cfg->stop_outcome] >= cfg->stop_count) ||
-			    (deadline && (i & 255) == 0 && kb_now_ns() >= deadline))
+			    ((i & 255) == 0 && ((deadline && kb_now_ns() >= deadline) ||
+						kb_torture_stop_requested())))
 				KB_WRITE_ONCE(ctx->stop, 1);
 		}
 	}

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from kbind import barrier, litmus
 from kbind._native import lib
@@ -240,25 +240,39 @@ def cmd_litmus(args: argparse.Namespace) -> int:
     results: list[litmus.LitmusResult] = []
     if litmus.usable_cpus() < 2:
         print("warning: only one usable CPU; reorderings cannot show", file=sys.stderr)
+    interrupted = False
+    announce = "litmus: running (Ctrl-C stops and keeps the results so far)"
     for name in tests:
         spec = litmus.TESTS[name]
         for variant in args.variant or list(spec.verdicts):
             if variant not in spec.verdicts:
                 continue
-            results.append(
-                litmus.run(
+            result, interrupted = _run_interruptibly(
+                lambda name=name, variant=variant: litmus.run(  # type: ignore[misc]
                     name,
                     variant,
                     args.iterations,
                     busted_barrier=args.busted_barrier,
                     max_seconds=args.max_seconds,
-                )
+                ),
+                announce,
+                None,
+                "litmus",
             )
-            if not args.json:
-                text = litmus.format_results(results[-1:], histograms=args.histograms)
-                if len(results) > 1 and results[-2].test == name:
-                    text = text.split("\n", 1)[1]  # the test's header line is already out
-                print(text, flush=True)
+            announce = ""
+            if result is not None:
+                results.append(result)
+                if not args.json:
+                    text = litmus.format_results(results[-1:], histograms=args.histograms)
+                    if len(results) > 1 and results[-2].test == name:
+                        text = text.split("\n", 1)[1]  # the test's header line is already out
+                    print(text, flush=True)
+            if interrupted:
+                break
+        if interrupted:
+            break
+    if interrupted and not args.json:
+        print("interrupted: the results above are partial")
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
     if args.plot:
@@ -268,15 +282,9 @@ def cmd_litmus(args: argparse.Namespace) -> int:
     broken = [f"{r.test}/{r.variant}" for r in results if r.forbidden_observed]
     if broken and not args.json:
         print(f"\nFORBIDDEN outcomes observed (a broken barrier): {', '.join(broken)}")
-    return 1 if broken else 0
-
-
-class TortureResult(Protocol):
-    """What every torture result offers the command."""
-
-    @property
-    def passed(self) -> bool:
-        """True when the run found no error."""
+    if broken:
+        return 1
+    return 130 if interrupted else 0
 
 
 @dataclass(frozen=True)
@@ -342,6 +350,61 @@ def _progress(stop: threading.Event, duration: float, label: str) -> None:
     sys.stderr.flush()
 
 
+def _run_interruptibly(
+    fn: Callable[[], Any], announce: str, duration: float | None, bar_label: str
+) -> tuple[Any, bool]:
+    """Run ``fn`` (which blocks in C) on a worker thread; Ctrl-C asks C to stop early.
+
+    Returns ``(result, interrupted)``; ``result`` is None if the interrupt came
+    before the run started.  Errors raised by ``fn`` are re-raised here.  A
+    progress bar is drawn on stderr when it is a terminal and ``duration`` is
+    known; ``announce`` is printed to stderr once the run has started.
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # re-raised by the calling thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    lib.kb_torture_clear_stop()
+    # A daemon: a second Ctrl-C must not leave the process waiting for the run.
+    worker = threading.Thread(target=work, name="kbind-run", daemon=True)
+    stop_bar = threading.Event()
+    bar = None
+    interrupted = False
+    try:
+        if duration is not None and sys.stderr.isatty():
+            bar = threading.Thread(
+                target=_progress, args=(stop_bar, duration, bar_label), daemon=True
+            )
+            bar.start()
+        worker.start()
+        if announce:
+            print(announce, file=sys.stderr, flush=True)
+        # An Event, not Thread.join(): a join interrupted by Ctrl-C can return
+        # early afterwards while the thread still runs.
+        while not done.wait(timeout=0.2):
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+        lib.kb_torture_request_stop()  # the C threads see it within one loop
+        if worker.ident is not None:
+            done.wait(timeout=120)
+    finally:
+        stop_bar.set()
+        if bar is not None:
+            bar.join(timeout=5)
+        lib.kb_torture_clear_stop()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result"), interrupted
+
+
 def cmd_torture(args: argparse.Namespace) -> int:
     """Run one native torture test; exit 1 if it found an error, 130 if interrupted."""
     kind = TORTURES[args.kind]
@@ -354,63 +417,21 @@ def cmd_torture(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    box: dict[str, Any] = {}
-
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box["result"] = kind.run(args.readers, args.updaters, args.duration, args.busted)
-        except BaseException as exc:  # reported by the main thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    lib.kb_torture_clear_stop()
-    # A daemon: a second Ctrl-C must not leave the process waiting for the run.
-    worker = threading.Thread(target=work, name=f"torture-{args.kind}", daemon=True)
-    stop_bar = threading.Event()
-    bar = None
-    interrupted = False
+    flavor = f"busted: {args.busted}" if args.busted else "real"
     try:
-        if sys.stderr.isatty() and not args.json:
-            label = f"{args.kind}-torture"
-            bar = threading.Thread(
-                target=_progress, args=(stop_bar, args.duration, label), daemon=True
-            )
-            bar.start()
-        worker.start()
-        flavor = f"busted: {args.busted}" if args.busted else "real"
-        print(
+        result, interrupted = _run_interruptibly(
+            lambda: kind.run(args.readers, args.updaters, args.duration, args.busted),
             f"{args.kind}-torture: running for {args.duration:g} s ({flavor}; "
             "Ctrl-C stops with a partial report)",
-            file=sys.stderr,
-            flush=True,
+            None if args.json else args.duration,
+            f"{args.kind}-torture",
         )
-        # An Event, not Thread.join(): a join interrupted by Ctrl-C can return
-        # early afterwards while the thread still runs.
-        while not done.wait(timeout=0.2):
-            pass
-    except KeyboardInterrupt:
-        interrupted = True
-        lib.kb_torture_request_stop()  # the C threads see it within one loop
-        if worker.ident is not None:
-            done.wait(timeout=60)
-    finally:
-        stop_bar.set()
-        if bar is not None:
-            bar.join(timeout=5)
-        lib.kb_torture_clear_stop()
-    if interrupted and "result" not in box and "error" not in box:
+    except (ValueError, TypeError) as exc:
+        print(f"kbind torture: error: {exc}", file=sys.stderr)
+        return 2
+    if result is None:
         print("interrupted before the run started: nothing to report")
         return 130
-    if "error" in box:
-        error = box["error"]
-        if isinstance(error, (ValueError, TypeError)):
-            print(f"kbind torture: error: {error}", file=sys.stderr)
-            return 2
-        raise error
-    result = box["result"]
     if args.json:
         print(json.dumps({"torture": args.kind, "interrupted": interrupted,
                           **_result_dict(result)}, indent=2))  # fmt: skip

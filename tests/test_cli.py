@@ -142,3 +142,22 @@ def test_cli_torture_each_kind_passes_real_and_catches_each_busted(
     expected = 0 if busted is None else 1
     assert proc.returncode == expected, proc.stdout + proc.stderr
     assert ("SUCCESS" if busted is None else "FAILURE") in proc.stdout
+
+
+def test_cli_litmus_ctrl_c_keeps_partial_results() -> None:
+    """SIGINT during a long litmus run stops it promptly, keeps what ran, exits 130."""
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kbind", "litmus", "SB", "--iterations", "1000000000",
+         "--max-seconds", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert proc.stderr is not None
+    assert "Ctrl-C stops" in proc.stderr.readline()  # printed once the run has started
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "interrupted: the results above are partial" in out
+    assert "SB:" in out and "plain" in out  # the interrupted run's counts so far
