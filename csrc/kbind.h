@@ -16,6 +16,7 @@
 #endif
 
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,6 +42,52 @@ static inline int64_t kb_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * A bounded busy-wait for a condition another thread makes true: spin with
+ * kb_cpu_relax() while the other thread is probably running, then yield
+ * the CPU between tries (it may be preempted, or share our CPU), and give
+ * up once the time limit has passed.  Usage:
+ *
+ *	struct kb_backoff b = KB_BACKOFF_INIT;
+ *	while (!condition())
+ *		if (kb_backoff_wait(&b, timeout_ns) != KB_OK)
+ *			return KB_ETIMEDOUT;
+ */
+#define KB_BACKOFF_SPINS 128
+
+struct kb_backoff {
+	unsigned int spins;
+	int64_t deadline; /* 0 until the first yield */
+};
+
+#define KB_BACKOFF_INIT { 0, 0 }
+
+/**
+ * kb_backoff_wait() - one step of waiting.
+ * @b: the wait's state, KB_BACKOFF_INIT at first.
+ * @timeout_ns: the limit, counted from the first yield; negative: none.
+ *
+ * Context: spins, then yields; never sleeps.
+ * Return: KB_OK to test the condition again, KB_ETIMEDOUT when time is up.
+ */
+static inline int kb_backoff_wait(struct kb_backoff *b, int64_t timeout_ns)
+{
+	if (++b->spins < KB_BACKOFF_SPINS) {
+		kb_cpu_relax();
+		return KB_OK;
+	}
+	if (timeout_ns >= 0) {
+		int64_t now = kb_now_ns();
+
+		if (b->deadline == 0)
+			b->deadline = now + timeout_ns;
+		else if (now >= b->deadline)
+			return KB_ETIMEDOUT;
+	}
+	sched_yield();
+	return KB_OK;
 }
 
 /*

@@ -8,10 +8,6 @@
  */
 #include "kbind.h"
 
-#include <sched.h>
-
-/* How many relaxed spins before a waiter starts yielding the CPU. */
-#define KB_SPIN_BEFORE_YIELD 128
 /* Mutex: how many spins before a locker goes to sleep on the futex. */
 #define KB_MUTEX_SPINS 64
 
@@ -52,24 +48,11 @@ bool kb_spin_trylock(kb_spinlock_t *lock)
  */
 int kb_spin_lock_timeout(kb_spinlock_t *lock, int64_t timeout_ns)
 {
-	int64_t deadline = 0;
-	unsigned int spins = 0;
+	struct kb_backoff b = KB_BACKOFF_INIT;
 
-	while (!kb_spin_trylock(lock)) {
-		if (++spins < KB_SPIN_BEFORE_YIELD) {
-			kb_cpu_relax();
-			continue;
-		}
-		if (timeout_ns >= 0) {
-			int64_t now = kb_now_ns();
-
-			if (deadline == 0)
-				deadline = now + timeout_ns;
-			else if (now >= deadline)
-				return KB_ETIMEDOUT;
-		}
-		sched_yield();
-	}
+	while (!kb_spin_trylock(lock))
+		if (kb_backoff_wait(&b, timeout_ns) != KB_OK)
+			return KB_ETIMEDOUT;
 	return KB_OK;
 }
 

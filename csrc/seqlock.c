@@ -216,25 +216,12 @@ uint32_t kb_read_seqcount_begin(const kb_seqcount_t *s)
  */
 int kb_read_seqcount_begin_timeout(const kb_seqcount_t *s, int64_t timeout_ns, uint32_t *start)
 {
-	int64_t deadline = 0;
-	unsigned int spins = 0;
+	struct kb_backoff b = KB_BACKOFF_INIT;
 	uint32_t seq;
 
-	while ((seq = KB_READ_ONCE(s->sequence)) & 1) {
-		if (++spins < 128) {
-			kb_cpu_relax();
-			continue;
-		}
-		if (timeout_ns >= 0) {
-			int64_t now = kb_now_ns();
-
-			if (deadline == 0)
-				deadline = now + timeout_ns;
-			else if (now >= deadline)
-				return KB_ETIMEDOUT;
-		}
-		sched_yield();
-	}
+	while ((seq = KB_READ_ONCE(s->sequence)) & 1)
+		if (kb_backoff_wait(&b, timeout_ns) != KB_OK)
+			return KB_ETIMEDOUT;
 	/* Pairs with the smp_wmb() in kb__write_seqcount_end(). */
 	kb_smp_rmb();
 	*start = seq;
