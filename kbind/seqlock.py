@@ -43,7 +43,6 @@ Rules enforced at run time (MISUSE rows):
 from __future__ import annotations
 
 import operator
-import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -655,9 +654,7 @@ class SeqLock(Generic[T]):
         data = self._data
         words = data.take()
         seqp = words.seqp
-        frame = sys._getframe(1)
-        site = Site(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
-                    threading.current_thread().name)
+        site = Site.here(2)  # lazy: the line is worked out only if an error needs it
         readers = self._readers
         sl = self._sl
         fields = data.fields
@@ -1036,11 +1033,12 @@ class SeqReadToken(GuardBase, Generic[T]):
         f = self._lock._data.fields.get(name)
         if f is None:
             raise _no_field(self.name, name, self._lock._data.fields)
-        self.check_owner(f"read .{name} through {self.name}")
-        self.check_alive(
-            f"read .{name} through {self.name}",
-            hint="read_retry() ended this attempt; begin a new one with read_begin()",
-        )
+        if self.dropped_at is not None or threading.get_ident() != self.owner:
+            op = f"read .{name} through {self.name}"  # formatted only for the error
+            self.check_owner(op)
+            self.check_alive(
+                op, hint="read_retry() ended this attempt; begin a new one with read_begin()"
+            )
         if self._attempt.state == _FAILED:
             raise TentativeValueError(
                 f"read .{name} through {self.name}",
@@ -1247,9 +1245,7 @@ class SeqLatch(Generic[T]):
         """
         c0, c1 = self._copies
         words = c0.take()
-        frame = sys._getframe(1)
-        site = Site(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
-                    threading.current_thread().name)
+        site = Site.here(2)  # lazy: the line is worked out only if an error needs it
         n = 0
         try:
             while True:
