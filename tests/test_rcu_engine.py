@@ -427,16 +427,19 @@ def test_reap_tokens_sleeping_reaper_woken_by_completion() -> None:
     assert got == [7]
 
 
-def test_rcu_barrier_idle_returns_fast() -> None:
-    """rcu_barrier() with nothing queued returns in well under a millisecond."""
-    best = min(_timed(lib.kb_rcu_barrier) for _ in range(20))
-    assert best < 1e-3
+def test_rcu_barrier_idle_needs_no_grace_period() -> None:
+    """With nothing queued, rcu_barrier() returns at once even while a reader blocks every GP.
 
-
-def _timed(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    This is why an idle barrier costs nanoseconds here (liburcu's costs 10 ms);
+    the figure itself is measured in benchmarks/rcu_vs_liburcu.py, not here.
+    """
+    with reader("blocker"):  # online, reports no quiescent state: no GP can end
+        before = lib.kb_rcu_gp_count()
+        assert lib.kb_rcu_barrier_timeout(0) == lib.KB_OK
+        lib.kb_rcu_barrier()  # would hang if it waited for a grace period
+        assert lib.kb_rcu_gp_count() == before
+        lib.kb_call_rcu_token(1)
+        assert lib.kb_rcu_barrier_timeout(1_000_000) == lib.KB_ETIMEDOUT  # now it must wait
 
 
 def test_rcu_barrier_waits_for_queued_callbacks() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
-import time
 
 import pytest
 
@@ -46,40 +46,48 @@ def test_lock_counter_from_threads_stays_exact(cls: type) -> None:
 
 @pytest.mark.parametrize("cls", LOCKS)
 def test_lock_contended_waiter_releases_gil(cls: type) -> None:
-    """While one thread holds the lock, a blocked locker does not stop other Python threads."""
+    """While a thread waits in C for a held lock, other Python threads keep running.
+
+    The holder releases only when this (main) thread tells it to, after it has
+    seen the waiter inside lock()'s C wait and run Python code meanwhile; if
+    the waiter held the GIL, this thread could not run and the holder's wait
+    would time out instead.
+    """
     lock = cls(0)
     holder_has_it = threading.Event()
-    waiter_started = threading.Event()
     release = threading.Event()
+    told: list[bool] = []
     order: list[str] = []
 
     def holder() -> None:
         with lock.lock() as g:
             holder_has_it.set()
-            release.wait(timeout=30)
+            told.append(release.wait(timeout=30))
             g.value = 1
             order.append("holder")
 
     def waiter() -> None:
         holder_has_it.wait(timeout=30)
-        waiter_started.set()
         with lock.lock() as g:
             order.append(f"waiter saw {g.value}")
 
-    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter, name="waiter")]
     for t in threads:
         t.start()
-    assert waiter_started.wait(timeout=30)
-    # The waiter is (or is about to be) blocked in C; this thread still runs Python.
-    spins = 0
-    deadline = time.monotonic() + 0.05
-    while time.monotonic() < deadline:
-        spins += 1
-    assert spins > 1000
+    waiter_ident = threads[1].ident
+    assert holder_has_it.wait(timeout=30)
+    for _ in range(100_000):  # bounded: until the waiter is in lock()'s wait loop
+        frame = sys._current_frames().get(waiter_ident)  # type: ignore[arg-type]
+        if frame is not None and frame.f_code.co_name == "lock":
+            break
+    else:
+        pytest.fail("the waiter never reached lock()")
+    sum(range(10_000))  # Python work while the waiter waits in C
     release.set()
     for t in threads:
         t.join(timeout=30)
         assert not t.is_alive()
+    assert told == [True]
     assert order == ["holder", "waiter saw 1"]
 
 
