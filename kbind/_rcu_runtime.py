@@ -83,25 +83,38 @@ class ThreadState:
         self.name = threading.current_thread().name
         self.online_raw: RawSite | None = None
 
+
+
+class _ThreadExit:
+    """Lives only in the thread's threading.local: dies (and reports leaks) when the thread ends."""
+
+    __slots__ = ("ts",)
+
+    def __init__(self, ts: ThreadState) -> None:
+        self.ts = ts
+
     def __del__(self) -> None:
-        # The thread exited (its threading.local is cleared).  The C engine's
-        # key destructor already took the thread offline and unregistered it.
-        guards = getattr(self, "guards", None)
-        if guards:
-            first = guards[0]
-            names = ", ".join(g.name for g in guards)
-            try:
-                warnings.warn(
-                    GuardLeakWarning(
-                        f"thread {self.name!r} exited inside {len(guards)} read-side critical "
-                        f"section(s) ({names}); the outermost guard was created at "
-                        f"{first.created_at}. Use `with RcuReadGuard() as g:` or call g.drop()."
-                    ),
-                    stacklevel=1,
-                )
-            finally:
-                for g in guards:
-                    g._mark_leaked()
+        # The thread exited (its threading.local was cleared).  The C engine's
+        # key destructor takes the thread offline and unregisters it.
+        ts = self.ts
+        if by_tid.get(ts.native_id) is ts:
+            del by_tid[ts.native_id]
+        guards, ts.guards = ts.guards, []
+        if not guards:
+            return
+        first = guards[0]
+        names = ", ".join(g.name for g in guards)
+        site = str(first.created_at)
+        for g in guards:
+            g._mark_leaked()
+        warnings.warn(
+            GuardLeakWarning(
+                f"thread {ts.name!r} exited inside {len(guards)} read-side critical "
+                f"section(s) ({names}); the outermost guard was created at {site} (R09). "
+                "Use `with RcuReadGuard() as g:` or call g.drop()."
+            ),
+            stacklevel=1,
+        )
 
 
 _tls = threading.local()
@@ -126,6 +139,7 @@ def thread_state() -> ThreadState:
         lib.kb_rcu_thread_offline()
     lib.kb_rcu_set_thread_name(ts.name.encode("utf-8", "replace")[:31])
     _tls.ts = ts
+    _tls.exit = _ThreadExit(ts)
     by_tid[ts.native_id] = ts
     return ts
 

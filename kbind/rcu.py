@@ -169,7 +169,7 @@ class RcuReadGuard:
             ts = _tls.ts
         except AttributeError:
             ts = _thread_state()
-        f = _getframe(depth + 1)
+        f = _getframe(depth)
         self._code = f.f_code
         self._lasti = f.f_lasti
         self._drop = None
@@ -853,7 +853,7 @@ class Rcu(Generic[T]):
         return fn(cast(T, r))
 
     def _refuse_read(self, guard: object) -> None:
-        if type(guard) is not RcuReadGuard:
+        if type(guard) is not RcuReadGuard or not hasattr(guard, "_ts"):
             _not_a_guard(guard)
         assert isinstance(guard, RcuReadGuard)
         if guard._drop is not None:
@@ -871,7 +871,7 @@ class Rcu(Generic[T]):
                 dead already.
         """
         g = RcuReadGuard.__new__(RcuReadGuard)
-        g._open(1)
+        g._open(2)
         r: RcuRef[T] = _new_ref(RcuRef)
         _kb_set(r, (g, self._box, None))
         try:
