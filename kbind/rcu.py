@@ -84,6 +84,7 @@ __all__ = [
     "RcuReadGuard",
     "RcuRef",
     "RcuWrite",
+    "allow_interior_mutability",
     "call_rcu",
     "get_stall_timeout",
     "open_guards",
@@ -379,11 +380,33 @@ class _Freed:
 
 _FREED: Final = _Freed()
 
-#: Object types returned as they are through a reference: immutable values.
-_PLAIN: Final = frozenset(
+#: Object types returned as they are through a reference: immutable values
+#: (and, added later, the interior-mutability types).
+_PLAIN_TYPES: Final = set(
     {int, float, complex, str, bytes, bool, type(None), range, type, types.FunctionType,
      type(Ellipsis), type(NotImplemented)}
 )  # fmt: skip
+
+#: Types with their own synchronization (interior mutability): reached through a
+#: reference they come out as they are, like ``&Mutex<T>`` or ``&AtomicU64`` in
+#: Rust, whose shared references may still lock, store or write.  Filled below
+#: with kbind's primitives and the threading ones; see allow_interior_mutability().
+_INTERIOR: set[type] = set()
+
+
+def allow_interior_mutability(cls: type) -> type:
+    """Let instances of ``cls`` come out of references unwrapped (usable as a class decorator).
+
+    For types that synchronize themselves (they own a lock, or are atomics)
+    and are meant to be changed through a shared reference, like Rust's
+    ``Sync`` types with interior mutability (``Mutex<T>``, ``AtomicU64``,
+    ``SeqLock<T>``).  kbind's own primitives and ``threading``'s are
+    registered already.
+    """
+    _INTERIOR.add(cls)
+    _PLAIN_TYPES.add(cls)
+    return cls
+
 
 _own_lock = threading.Lock()
 #: id(value) -> the live box that owns it (published, or retired and not yet freed).
@@ -392,7 +415,7 @@ _owned: dict[int, _Box] = {}
 
 def _is_plain(v: object) -> bool:
     t = type(v)
-    if t in _PLAIN:
+    if t in _PLAIN_TYPES:
         return True
     if t is tuple or t is frozenset:
         return all(_is_plain(x) for x in cast("tuple[object, ...]", v))
@@ -529,7 +552,7 @@ class RcuRef(Generic[T]):
         if o is not None:
             v = o
         a = getattr(v, name)
-        if type(a) in _PLAIN:
+        if type(a) in _PLAIN_TYPES:
             return a
         return _child(a, g, b, v, name)
 
@@ -566,7 +589,7 @@ class RcuRef(Generic[T]):
                 raise _stale(g, b, "continue iterating")
             if b.value is _FREED:
                 raise _uaf(g, b, "continue iterating")
-            yield x if type(x) in _PLAIN else _wrap(x, g, b)
+            yield x if type(x) in _PLAIN_TYPES else _wrap(x, g, b)
 
     def __reversed__(self) -> Iterator[Any]:
         g, b, v = _target(self, "iterate in reverse")
@@ -695,6 +718,8 @@ class _SelfBoundMethod:
 
 def _child(a: object, g: _Guardish, b: _Box, v: object, name: str) -> Any:
     t = type(a)
+    if type(v) in _INTERIOR:
+        return a  # a method of a self-synchronizing object (root published as one)
     if t is types.MethodType and a.__self__ is v:  # type: ignore[attr-defined]
         return _SelfBoundMethod(a.__func__, _make_ref(g, b, v))  # type: ignore[attr-defined]
     if t is types.BuiltinMethodType or t is types.MethodWrapperType:
@@ -1381,3 +1406,22 @@ def set_stall_timeout(seconds: float) -> None:
 def get_stall_timeout() -> float:
     """Return the stall threshold in seconds."""
     return _rt.get_stall_timeout()
+
+
+def _register_interior() -> None:
+    import queue
+
+    from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
+    from kbind.seqlock import SeqLatch, SeqLock
+    from kbind.sync import Mutex, SpinLock
+    from kbind.word import Word
+
+    for cls in (
+        AtomicI32, AtomicI64, AtomicUsize, SeqLock, SeqLatch, SpinLock, Mutex, Word, Rcu,
+        type(threading.Lock()), type(threading.RLock()), threading.Condition,
+        threading.Event, threading.Semaphore, threading.BoundedSemaphore, queue.Queue,
+    ):  # fmt: skip
+        allow_interior_mutability(cls)
+
+
+_register_interior()
