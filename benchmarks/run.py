@@ -18,6 +18,7 @@ sys.path.insert(0, str(HERE))
 #: suite name -> module in benchmarks/ with a main() function.
 SUITES = {
     "foundation": "bench_foundation",
+    "rcu-api": "rcu_api_bench",
 }
 
 

@@ -224,8 +224,6 @@ class RcuReadGuard:
         self._close(_getframe(1), "")
 
     def __enter__(self) -> RcuReadGuard:
-        if self._drop is not None:
-            self._refuse_dropped(f"enter a with block on {self.name}", _getframe(1))
         return self
 
     def __exit__(
@@ -665,6 +663,7 @@ class RcuRef(Generic[T]):
 
 
 _kb_get = cast("Callable[[RcuRef[Any]], tuple[Any, _Box, object]]", RcuRef._kb.__get__)  # type: ignore[attr-defined]
+_new_guard = object.__new__
 _kb_set = cast("Callable[[RcuRef[Any], object], None]", RcuRef._kb.__set__)  # type: ignore[attr-defined]
 _new_ref = object.__new__
 
@@ -895,15 +894,36 @@ class Rcu(Generic[T]):
             LifetimeError: ``fn`` returned a reference (R02), which would be
                 dead already.
         """
-        g = RcuReadGuard.__new__(RcuReadGuard)
-        g._open(2)
+        # RcuReadGuard() and its drop, inlined: this is a hot path.
+        try:
+            ts = _tls.ts
+        except AttributeError:
+            ts = _thread_state()
+        g = _new_guard(RcuReadGuard)
+        f = _getframe(1)
+        g._code = f.f_code
+        g._lasti = f.f_lasti
+        g._drop = None
+        g._ts = ts
+        if _c_enter() < 0:
+            raise MemoryError("kbind: cannot register the thread with the RCU engine")
+        guards = ts.guards
+        guards.append(g)
         r: RcuRef[T] = _new_ref(RcuRef)
         _kb_set(r, (g, self._box, None))
         try:
             result = fn(cast(T, r))
         finally:
             if g._drop is None:
-                g._close(_getframe(1), "when with_read() returned")
+                if _tls.ts is not ts:
+                    g._refuse_thread(f"drop {g.name}", f, "when with_read() returned")
+                g._drop = (f.f_code, f.f_lasti, ts.name, "when with_read() returned")
+                if guards[-1] is g:
+                    guards.pop()
+                else:
+                    guards.remove(g)
+                if _c_exit(not ts.qsbr) < 0:
+                    g._engine_mismatch()
         if type(result) is RcuRef:
             raise _stale(g, self._box, "return a reference from with_read()")
         return result

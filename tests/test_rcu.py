@@ -941,3 +941,31 @@ def test_drop_guard_repr_and_sites() -> None:
     assert "pending" in repr(old)
     old.drop()
     assert "freed" in repr(old)
+
+
+def test_rcu_api_bench_quick_runs() -> None:
+    """benchmarks/rcu_api_bench.py --quick runs and prints its ratios."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "rcu_api_bench.py"), "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio to Lock" in proc.stdout and "ratio to no updater" in proc.stdout
+
+
+def test_interior_mutability_types_come_out_unwrapped() -> None:
+    """Atomics and locks inside a published object are usable through a reference (Rust: &Mutex)."""
+    from kbind import AtomicI64, Full, Relaxed
+
+    @dataclasses.dataclass
+    class Stats:
+        hits: AtomicI64
+        lock: threading.Lock
+
+    stats = Rcu(Stats(AtomicI64(0), threading.Lock()))
+    with RcuReadGuard() as g:
+        ref = stats.read(g)
+        ref.hits.fetch_add(1, Full)
+        with ref.lock:
+            pass
+    assert stats.with_read(lambda s: s.hits.load(Relaxed)) == 1
