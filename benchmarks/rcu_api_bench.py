@@ -67,7 +67,7 @@ def reader_rate(rcu: Rcu[Plain], duration: float, updater: bool) -> tuple[float,
         while True:
             for _ in range(100):
                 with RcuReadGuard() as g:
-                    rcu.read(g).attr
+                    rcu.read(g).attr  # noqa: B018 - the read is the benchmark
             n += 100
             if time.perf_counter() >= end:
                 break
@@ -95,7 +95,7 @@ def reader_rate(rcu: Rcu[Plain], duration: float, updater: bool) -> tuple[float,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer iterations (for tests)")
-    args = ap.parse_args()
+    args = ap.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
     n = 2_000 if args.quick else 100_000
     rounds = 2 if args.quick else 7
     dur = 0.2 if args.quick else 2.0
