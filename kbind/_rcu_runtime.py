@@ -25,6 +25,7 @@ import contextlib
 import itertools
 import sys
 import threading
+import time
 import traceback
 import warnings
 import weakref
@@ -33,7 +34,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
-from kbind._guard import RawSite, Site, capture
+from kbind._guard import RawSite, Site
 from kbind._native import ffi, lib
 from kbind.errors import DeadlockError, GuardLeakWarning, RcuStallWarning
 
@@ -416,10 +417,7 @@ class _Callbacks:
             thread.join(timeout=1.0)
 
 
-def _now() -> float:
-    import time
-
-    return time.monotonic()
+_now = time.monotonic
 
 
 callbacks = _Callbacks()
@@ -490,8 +488,3 @@ def busted_engine(variant: int) -> Iterator[None]:
         yield
     finally:
         lib.kb_rcu_set_busted(before)
-
-
-def raw_here(depth: int, how: str = "") -> RawSite:
-    """Return a raw site ``depth`` frames above the caller (kbind frames skipped)."""
-    return capture(depth + 1, how)
