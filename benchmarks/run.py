@@ -23,6 +23,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 #: suite name -> (script in benchmarks/, its arguments).
 SUITES: dict[str, tuple[str, list[str]]] = {
     "foundation": ("bench_foundation.py", []),
+    "rcu-api": ("rcu_api_bench.py", []),
     "seqlock": ("seqlock_bench.py", []),
     "rcu-liburcu": ("rcu_vs_liburcu.py", ["--reps", "3", "--markdown"]),
 }

@@ -745,6 +745,10 @@ void kb_rcu_read_unlock(void);
 int kb_rcu_read_lock_nesting(void);
 bool kb_rcu_read_lock_held(void);
 
+/* The Python API's guards: one call to enter, one to leave (kbind/rcu.py). */
+int kb_rcu_py_read_enter(void);
+int kb_rcu_py_read_exit(bool go_offline);
+
 /* Pointer publication on a void * slot. */
 void *kb_rcu_dereference(void **p);
 void *kb_rcu_access_pointer(void **p);

@@ -262,6 +262,58 @@ bool kb_rcu_read_lock_held(void)
 	return kb_rcu_nesting > 0;
 }
 
+/**
+ * kb_rcu_py_read_enter() - enter a read-side section for a Python guard.
+ *
+ * What kbind.rcu.RcuReadGuard() needs in one call: registers the calling
+ * thread if it is not registered yet, brings it online if this is its
+ * outermost section and it is offline (a thread in explicit QSBR mode is
+ * already online and stays as it is: entering a section is not a
+ * quiescent state), then counts the section.  The online store is
+ * followed by a full barrier (kb_rcu_thread_online()), so the Python
+ * caller's later load of the published box cannot be reordered before it.
+ * Context: any thread; never blocks except on the registry lock when it
+ * registers.
+ * Return: the new nesting depth (>= 1), or -KB_ENOMEM if registration
+ * failed (nothing changed).
+ */
+int kb_rcu_py_read_enter(void)
+{
+	struct kb_rcu_reader *r = kb_rcu_self;
+
+	if (KB_UNLIKELY(!r)) {
+		int ret = kb_rcu_register_thread(); /* starts online */
+
+		if (ret != KB_OK)
+			return -ret;
+	} else if (kb_rcu_nesting == 0 && KB_READ_ONCE(r->ctr) == 0) {
+		kb_rcu_thread_online();
+	}
+	return ++kb_rcu_nesting;
+}
+
+/**
+ * kb_rcu_py_read_exit() - leave a read-side section for a Python guard.
+ * @go_offline: go offline when this was the outermost section (the default
+ *              for Python threads, so an idle thread never holds up a grace
+ *              period); false in explicit QSBR mode.
+ *
+ * Going offline starts with a full barrier (kb_rcu_thread_offline()):
+ * the section's loads happen before a grace period can see the thread
+ * offline.
+ * Context: the thread that entered; never blocks.
+ * Return: the new nesting depth (>= 0), or -KB_EINVAL if the thread is not
+ * in a read-side section (nothing changed).
+ */
+int kb_rcu_py_read_exit(bool go_offline)
+{
+	if (KB_UNLIKELY(kb_rcu_nesting <= 0))
+		return -KB_EINVAL;
+	if (--kb_rcu_nesting == 0 && go_offline)
+		kb_rcu_thread_offline();
+	return kb_rcu_nesting;
+}
+
 /* ================================================================ registry */
 
 static void kb_rcu_registry_remove(struct kb_rcu_reader *r)

@@ -8,12 +8,14 @@ what Rust checks at compile time.
 Modules: :mod:`kbind.barrier` (``smp_mb()`` ...), :mod:`kbind.word`
 (``Word``, ``READ_ONCE`` ...), :mod:`kbind.atomic` (``AtomicI32/I64/Usize``),
 :mod:`kbind.ordering` (``Relaxed``, ``Acquire``, ``Release``, ``Full``),
-:mod:`kbind.sync` (``SpinLock``, ``Mutex``), :mod:`kbind.errors`.
+:mod:`kbind.sync` (``SpinLock``, ``Mutex``), :mod:`kbind.rcu` (``RcuReadGuard``,
+``Rcu[T]``, ``RcuDropGuard[T]``, ``synchronize_rcu()`` ...), :mod:`kbind.seqlock`,
+:mod:`kbind.errors`.
 """
 
 from __future__ import annotations
 
-from kbind import barrier
+from kbind import barrier, rcu
 from kbind._guard import Site
 from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
 from kbind.errors import (
@@ -24,7 +26,11 @@ from kbind.errors import (
     KbindWarning,
     LifetimeError,
     OrderingError,
+    RcuDropGuardLeakWarning,
+    RcuStallWarning,
+    ReadOnlyError,
     TentativeValueError,
+    UseAfterFreeError,
 )
 from kbind.ordering import (
     Acquire,
@@ -39,6 +45,16 @@ from kbind.ordering import (
     Release,
     ReleaseOrdering,
     ReleaseOrRelaxed,
+)
+from kbind.rcu import (
+    Rcu,
+    RcuDropGuard,
+    RcuReadGuard,
+    RcuRef,
+    RcuWrite,
+    call_rcu,
+    rcu_barrier,
+    synchronize_rcu,
 )
 from kbind.seqlock import (
     SeqLatch,
@@ -77,6 +93,14 @@ __all__ = [
     "Mutex",
     "Ordering",
     "OrderingError",
+    "Rcu",
+    "RcuDropGuard",
+    "RcuDropGuardLeakWarning",
+    "RcuReadGuard",
+    "RcuRef",
+    "RcuStallWarning",
+    "RcuWrite",
+    "ReadOnlyError",
     "Relaxed",
     "RelaxedOrdering",
     "Release",
@@ -93,11 +117,16 @@ __all__ = [
     "SpinLock",
     "TentativeValue",
     "TentativeValueError",
+    "UseAfterFreeError",
     "Word",
     "__version__",
     "barrier",
+    "call_rcu",
     "format_seqlock_report",
+    "rcu",
+    "rcu_barrier",
     "seqlock_torture",
     "smp_load_acquire",
     "smp_store_release",
+    "synchronize_rcu",
 ]

@@ -17,7 +17,7 @@ from typing import ClassVar, Final
 
 from kbind.errors import GuardError, LifetimeError
 
-__all__ = ["GuardBase", "Site"]
+__all__ = ["GuardBase", "RawSite", "Site", "capture", "thread_name"]
 
 _PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
 
@@ -78,6 +78,18 @@ class Site:
         site.how = how
         return site
 
+    @classmethod
+    def from_raw(cls, raw: RawSite, how: str = "") -> Site:
+        """Build the Site of a raw capture (see :func:`capture`); ``how`` overrides its own."""
+        code, lasti, thread, raw_how = raw
+        site = cls.__new__(cls)
+        site._code = code
+        site._lasti = lasti
+        site._lineno = 0
+        site.thread = thread
+        site.how = how or raw_how
+        return site
+
     @property
     def filename(self) -> str:
         """The source file."""
@@ -117,6 +129,36 @@ class Site:
 
 #: Per-thread cache of the thread's name (threading.current_thread() is slow).
 _tls = threading.local()
+
+#: A site recorded but not yet turned into a :class:`Site`: the code object,
+#: the instruction offset, the thread name and how it happened.  Hot paths
+#: (RCU read guards) keep the parts in their own slots and build the tuple,
+#: then the Site, only when a message needs it.
+RawSite = tuple[CodeType, int, str, str]
+
+
+def thread_name() -> str:
+    """Return the calling thread's name, cached per thread (as recorded in sites)."""
+    try:
+        name: str = _tls.name
+    except AttributeError:
+        name = _tls.name = threading.current_thread().name
+    return name
+
+
+def capture(depth: int = 1, how: str = "") -> RawSite:
+    """Record the site ``depth`` frames up (1: the caller's caller) without building a Site.
+
+    Like :meth:`Site.here` (kbind's own frames are skipped) but returns the
+    raw parts; :meth:`Site.from_raw` turns them into a Site when needed.
+    """
+    frame = sys._getframe(depth + 1)
+    code = frame.f_code
+    if _internal_files.get(code.co_filename) is not False:
+        while _is_internal(code.co_filename, frame) and frame.f_back is not None:
+            frame = frame.f_back
+            code = frame.f_code
+    return (code, frame.f_lasti, thread_name(), how)
 
 #: co_filename -> whether it belongs to kbind's implementation.
 _internal_files: dict[str, bool] = {}

@@ -26,7 +26,11 @@ __all__ = [
     "KbindWarning",
     "LifetimeError",
     "OrderingError",
+    "RcuDropGuardLeakWarning",
+    "RcuStallWarning",
+    "ReadOnlyError",
     "TentativeValueError",
+    "UseAfterFreeError",
 ]
 
 
@@ -157,4 +161,87 @@ class TentativeValueError(LifetimeError):
     used.  The kernel cannot catch this (MISUSE S01); McKenney's "tentatively
     readable" ownership class would warn at compile time; kbind raises when
     the value is used.  ``created_at`` is where the value was read.
+    """
+
+
+class UseAfterFreeError(LifetimeError):
+    """An RCU-protected object was used after a grace period freed it.
+
+    Only an ``RcuDropGuard`` frees an old value, and only after a grace
+    period: with a correct engine no reader that still holds its guard can
+    see this.  It is what the kernel would report as a use-after-free (KASAN),
+    and what kbind's busted engines (``KB_RCU_BUSTED_*``) are caught by.
+    ``created_at`` is where the value was published; ``retired_at`` and
+    ``freed_at`` (also in ``sites``) are where it was replaced and freed.
+
+    Attributes:
+        retired_at: where the value was unpublished (``replace``/``update``).
+        freed_at: where it was freed (``RcuDropGuard.drop``/``defer``).
+    """
+
+    retired_at: Site | None = None
+    freed_at: Site | None = None
+
+    def __init__(
+        self,
+        op: str,
+        rule: str,
+        *,
+        guard: str | None = None,
+        created_at: Site | None = None,
+        dropped_at: Site | None = None,
+        sites: Iterable[tuple[str, Site]] = (),
+        hint: str | None = None,
+        retired_at: Site | None = None,
+        freed_at: Site | None = None,
+    ) -> None:
+        self.retired_at = retired_at
+        self.freed_at = freed_at
+        labelled = list(sites)
+        if retired_at is not None:
+            labelled.append(("retired at", retired_at))
+        if freed_at is not None:
+            labelled.append(("freed at", freed_at))
+        super().__init__(
+            op, rule, guard=guard, created_at=created_at, dropped_at=dropped_at,
+            sites=labelled, hint=hint,
+        )
+
+
+class RcuStallWarning(KbindWarning, RuntimeWarning):
+    """A grace period was held up longer than the stall threshold.
+
+    Kernel: the "rcu_sched self-detected stall" / "INFO: rcu detected stall"
+    splat (kernel/rcu/tree_stall.h).  A reader stayed in a read-side
+    critical section too long, a guard was leaked, or a thread in explicit
+    QSBR mode stopped reporting quiescent states.  The message names each
+    thread holding the grace period up and where its (outermost) guard was
+    created, or where it last went online.
+
+    Attributes:
+        readers: ``(thread name, native thread id, seconds blocked, site or
+            None)`` for each thread holding the grace period up.
+    """
+
+    readers: tuple[tuple[str, int, float, Site | None], ...] = ()
+
+
+class RcuDropGuardLeakWarning(GuardLeakWarning):
+    """An ``RcuDropGuard`` was garbage-collected without ``drop()`` or ``defer()``.
+
+    kbind did not leak the old value: it deferred the free to after a grace
+    period (as ``defer()`` would).  Rust frees it when the guard is dropped;
+    in Python, call ``drop()``/``defer()`` or use ``with`` so the point where
+    the old value dies is explicit.
+    """
+
+
+class ReadOnlyError(KbindError, TypeError):
+    """An RCU-protected object was about to be modified in place through a reader's reference.
+
+    Readers share the published object with every other reader, so it must
+    never change while published (MISUSE R16): an update publishes a new
+    object instead.  Rust hands readers ``&T``, a shared reference that
+    cannot be used to mutate; kbind's ``RcuRef`` refuses assignments,
+    deletions and the known mutating methods of builtin containers.
     """

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import subprocess
 import sys
-
-import pytest
+import threading
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("seqlock_*.py"))
@@ -26,13 +24,39 @@ def test_examples_seqlock_present() -> None:
     } <= names
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("kbind.rcu") is None,
-    reason="pending: seqlock readers inside RCU readers (seed use case 6) need kbind.rcu (issue 4)",
-)
-def test_seqlock_reader_inside_rcu_reader_pending() -> None:
-    """Seqlock readers combined with RCU readers: written once the RCU API exists."""
-    pytest.skip("kbind.rcu exists now: write the combined-reader example (see docs/seqlock.md)")
+def test_seqlock_reader_inside_rcu_reader() -> None:
+    """Seed use case 6: a seqlock read inside an RCU read-side section, racing a writer."""
+    from kbind import SeqLock
+    from kbind.rcu import Rcu, RcuReadGuard
+
+    class Entry:
+        def __init__(self) -> None:
+            self.lock = SeqLock(a=0, b=0)
+
+    entry = Entry()
+    table = Rcu({"k": entry})
+    start = threading.Barrier(2)
+    seen: list[tuple[int, int]] = []
+
+    def writer() -> None:
+        start.wait(timeout=10)
+        for i in range(1, 2001):
+            with entry.lock.write() as w:
+                w.a = i
+                w.b = -i
+
+    t = threading.Thread(target=writer)
+    t.start()
+    start.wait(timeout=10)
+    for _ in range(2000):
+        with RcuReadGuard() as g:
+            e = table.read(g)["k"]
+            assert type(e.lock) is SeqLock  # comes out as is: it synchronizes itself
+            seen.append(e.lock.read(lambda v: (int(v.a), int(v.b))))
+    t.join(timeout=30)
+    assert not t.is_alive()
+    assert all(a == -b for a, b in seen)
+    assert "seqlock_inside_rcu_reader" in {p.stem for p in EXAMPLES}
 
 
 def test_seqlock_bench_quick_runs() -> None:

@@ -1,0 +1,490 @@
+"""The machinery under :mod:`kbind.rcu`: per-thread state, bounded waits, stalls, callbacks.
+
+Not public API.  What lives here:
+
+* :class:`ThreadState`, one per Python thread that used the RCU API: the
+  read guards it holds (oldest first), whether it is in explicit QSBR mode,
+  and where it last went online (for stall reports).  ``by_tid`` maps native
+  thread ids (the C engine's ``gettid()``) to these states, so a stall
+  reported by the engine names the Python thread and its guard's site.
+* :func:`wait_gp`, the bounded grace-period wait every blocking call uses:
+  it sleeps in C with the GIL released for a slice, then checks for stalls
+  (and lets Ctrl-C in) and sleeps again.
+* :func:`call_rcu`, :func:`rcu_barrier` and the callback thread: Python
+  callbacks cannot run on the C engine's call_rcu worker, so each gets a
+  token (``kb_call_rcu_token``); the thread ``kbind-rcu-callbacks`` sleeps
+  in ``kb_rcu_reap_tokens`` (GIL released) and runs the callback of each
+  completed token.  It reaps only while Python callbacks are pending.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import itertools
+import sys
+import threading
+import time
+import traceback
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+from kbind._guard import RawSite, Site
+from kbind._native import ffi, lib
+from kbind.errors import DeadlockError, GuardLeakWarning, RcuStallWarning
+
+if TYPE_CHECKING:
+    from kbind.rcu import RcuReadGuard
+
+#: Upper bound of one C wait; between slices Python checks stalls and signals.
+WAIT_SLICE_NS: Final = 50_000_000
+#: Token tag, so the callback thread recognises kbind.rcu's tokens.
+TOKEN_TAG: Final = 1 << 62
+#: How long rcu_barrier() at interpreter exit waits for pending callbacks.
+EXIT_TIMEOUT_S: Final = 10.0
+#: Longest stall report: readers listed.
+MAX_STALLED: Final = 16
+
+
+class ThreadState:
+    """What kbind.rcu knows about one Python thread.
+
+    Invariants:
+        ``guards`` lists the thread's open RcuReadGuards, oldest first; its
+        length equals the C engine's nesting count for the thread.  Only the
+        owning thread changes ``guards``, ``qsbr`` and ``online_*``.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "guards",
+        "ident",
+        "in_callback",
+        "name",
+        "native_id",
+        "online_raw",
+        "qsbr",
+        "qsbr_mode",
+    )
+
+    def __init__(self) -> None:
+        self.guards: list[RcuReadGuard] = []
+        #: explicit QSBR mode was asked for (set_qsbr_mode / qsbr_mode)
+        self.qsbr_mode = False
+        #: online across guards right now (QSBR mode and not thread_offline())
+        self.qsbr = False
+        self.in_callback = False
+        self.ident = threading.get_ident()
+        self.native_id = threading.get_native_id()
+        self.name = threading.current_thread().name
+        self.online_raw: RawSite | None = None
+
+
+
+class _ThreadExit:
+    """Lives only in the thread's threading.local: dies (and reports leaks) when the thread ends."""
+
+    __slots__ = ("ts",)
+
+    def __init__(self, ts: ThreadState) -> None:
+        self.ts = ts
+
+    def __del__(self) -> None:
+        # The thread exited (its threading.local was cleared).  The C engine's
+        # key destructor takes the thread offline and unregisters it.
+        ts = self.ts
+        if by_tid.get(ts.native_id) is ts:
+            del by_tid[ts.native_id]
+        guards, ts.guards = ts.guards, []
+        if not guards:
+            return
+        first = guards[0]
+        names = ", ".join(g.name for g in guards)
+        site = str(first.created_at)
+        for g in guards:
+            g._mark_leaked()
+        warnings.warn(
+            GuardLeakWarning(
+                f"thread {ts.name!r} exited inside {len(guards)} read-side critical "
+                f"section(s) ({names}); the outermost guard was created at {site} (R09). "
+                "Use `with RcuReadGuard() as g:` or call g.drop()."
+            ),
+            stacklevel=1,
+        )
+
+
+_tls = threading.local()
+#: native thread id -> state of the Python thread (for stall reports).
+by_tid: weakref.WeakValueDictionary[int, ThreadState] = weakref.WeakValueDictionary()
+
+
+def thread_state() -> ThreadState:
+    """Return the calling thread's state, created (and registered with the engine) on first use."""
+    try:
+        ts: ThreadState = _tls.ts
+        return ts
+    except AttributeError:
+        pass
+    ts = ThreadState()
+    rc = lib.kb_rcu_register_thread()
+    if rc == lib.KB_ENOMEM:
+        raise MemoryError("kbind: cannot register the thread with the RCU engine")
+    if rc == lib.KB_OK:
+        # A registered thread starts online; idle Python threads must not hold
+        # up grace periods, so it goes offline until it enters a section.
+        lib.kb_rcu_thread_offline()
+    lib.kb_rcu_set_thread_name(ts.name.encode("utf-8", "replace")[:31])
+    _tls.ts = ts
+    _tls.exit = _ThreadExit(ts)
+    by_tid[ts.native_id] = ts
+    return ts
+
+
+def current_state() -> ThreadState | None:
+    """Return the calling thread's state, or None if it never used the RCU API."""
+    ts: ThreadState | None = getattr(_tls, "ts", None)
+    return ts
+
+
+def open_guards() -> list[RcuReadGuard]:
+    """Every RcuReadGuard currently held, on any thread (a snapshot, for diagnostics)."""
+    out: list[RcuReadGuard] = []
+    for ts in list(by_tid.values()):
+        out.extend(list(ts.guards))
+    return out
+
+
+# ----------------------------------------------------------------- stalls
+
+_stall_lock = threading.Lock()
+#: Grace periods (by number) already reported, so each stall warns once.
+_warned_gps: collections.deque[int] = collections.deque(maxlen=64)
+
+
+def set_stall_timeout(seconds: float) -> None:
+    """Set the grace-period age that counts as a stall (process-wide)."""
+    if not seconds > 0:
+        raise ValueError(f"the stall timeout must be a positive number of seconds, not {seconds!r}")
+    lib.kb_rcu_set_stall_timeout_ns(int(seconds * 1e9))
+
+
+def get_stall_timeout() -> float:
+    """Return the stall timeout in seconds."""
+    return float(lib.kb_rcu_get_stall_timeout_ns()) / 1e9
+
+
+def wait_slice_ns() -> int:
+    """How long one C wait may last: short enough to report a stall on time."""
+    stall = int(lib.kb_rcu_get_stall_timeout_ns())
+    return max(1_000_000, min(WAIT_SLICE_NS, stall // 2))
+
+
+def stalled_readers() -> list[tuple[str, int, float, Site | None]]:
+    """List the threads holding up the current grace period past the stall timeout."""
+    buf = ffi.new("kb_rcu_reader_info_t[]", MAX_STALLED)
+    n = min(int(lib.kb_rcu_stalled_readers(buf, MAX_STALLED)), MAX_STALLED)
+    out: list[tuple[str, int, float, Site | None]] = []
+    for i in range(n):
+        info = buf[i]
+        tid = int(info.tid)
+        ts = by_tid.get(tid)
+        site: Site | None = None
+        if ts is not None:
+            name = ts.name
+            guards = ts.guards[:1]
+            if guards:
+                site = guards[0].created_at
+            elif ts.online_raw is not None:
+                site = Site.from_raw(ts.online_raw)
+        else:
+            name = ffi.string(info.name).decode("utf-8", "replace") or f"tid {tid}"
+        out.append((name, tid, int(info.blocked_ns) / 1e9, site))
+    return out
+
+
+def check_stall(stacklevel: int) -> None:
+    """Warn (once per grace period) if the grace period in progress is stalled."""
+    readers = stalled_readers()
+    if not readers:
+        return
+    gp = int(lib.kb_rcu_gp_count()) + 1
+    with _stall_lock:
+        if gp in _warned_gps:
+            return
+        _warned_gps.append(gp)
+    lines = [
+        f"RCU grace period stalled for {max(r[2] for r in readers):.3f} s "
+        f"(threshold {get_stall_timeout():g} s) by {len(readers)} thread(s):"
+    ]
+    for name, tid, _blocked, site in readers:
+        where = f"guard created at {site}" if site is not None else "no kbind guard known"
+        lines.append(f"  thread {name!r} (native id {tid}): {where}")
+    lines.append(
+        "hint: end read-side critical sections promptly; in explicit QSBR mode call "
+        "kbind.rcu.quiescent_state() regularly or thread_offline() before blocking"
+    )
+    warning = RcuStallWarning("\n".join(lines))
+    warning.readers = tuple(readers)
+    warnings.warn(warning, stacklevel=stacklevel + 1)
+
+
+def wait_gp(cookie: int, stacklevel: int) -> None:
+    """Wait for the grace period of ``cookie``, in bounded slices, reporting stalls.
+
+    Raises:
+        DeadlockError: the C engine says the thread is in a read-side section
+            (only if the engine was driven directly, behind kbind.rcu's back).
+    """
+    if lib.kb_poll_state_synchronize_rcu(cookie):
+        return
+    while True:
+        rc = lib.kb_rcu_wait_gp(cookie, wait_slice_ns())
+        if rc == lib.KB_OK:
+            return
+        if rc == lib.KB_EDEADLK:
+            raise DeadlockError(
+                "wait for a grace period",
+                "the C engine counts this thread as inside a read-side critical section "
+                "(entered with kbind._native.lib.kb_rcu_read_lock() directly?)",
+                hint="leave the section before waiting; mix raw engine calls with kbind.rcu "
+                "only with care",
+            )
+        check_stall(stacklevel + 1)
+
+
+# -------------------------------------------------------------- callbacks
+
+
+class _Callback:
+    __slots__ = ("fn", "queued_at")
+
+    def __init__(self, fn: Callable[[], object], queued_at: RawSite) -> None:
+        self.fn = fn
+        self.queued_at = queued_at
+
+
+class UnraisableCallbackArgs:
+    """What ``sys.unraisablehook`` receives for a failed ``call_rcu`` callback.
+
+    Same attributes as CPython's ``UnraisableHookArgs``.
+    """
+
+    __slots__ = ("err_msg", "exc_traceback", "exc_type", "exc_value", "object")
+
+    def __init__(self, exc: BaseException, err_msg: str, obj: object) -> None:
+        self.exc_type: type[BaseException] = type(exc)
+        self.exc_value: BaseException | None = exc
+        self.exc_traceback: TracebackType | None = exc.__traceback__
+        self.err_msg: str | None = err_msg
+        self.object: object = obj
+
+
+def report_unraisable(exc: BaseException, err_msg: str, obj: object) -> None:
+    """Hand ``exc`` to ``sys.unraisablehook`` (printed like CPython's default if unset)."""
+    hook = sys.unraisablehook
+    if hook is sys.__unraisablehook__:
+        text = "".join(traceback.format_exception(exc))
+        with contextlib.suppress(Exception):  # stderr closed at exit: nothing to tell
+            sys.stderr.write(f"{err_msg}: {obj!r}\n{text}")
+        return
+    with contextlib.suppress(Exception):
+        hook(UnraisableCallbackArgs(exc, err_msg, obj))
+
+
+class _Callbacks:
+    """call_rcu for Python callables: tokens in C, callables here, one thread to run them."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.RLock())
+        #: token -> callback, in queueing order (tokens only grow).
+        self.pending: dict[int, _Callback] = {}
+        #: Queued by finalizers (which must not take locks): (token, callback).
+        self.late: collections.deque[tuple[int, _Callback]] = collections.deque()
+        self.tokens = itertools.count(1)
+        self.thread: threading.Thread | None = None
+        self.stop = False
+        self.invoked = 0
+
+    def ensure_thread(self) -> None:
+        with self.cond:
+            if self.thread is None or not self.thread.is_alive():
+                self.stop = False
+                self.thread = threading.Thread(
+                    target=self._main, name="kbind-rcu-callbacks", daemon=True
+                )
+                self.thread.start()
+
+    def queue(self, fn: Callable[[], object], queued_at: RawSite) -> None:
+        cb = _Callback(fn, queued_at)
+        with self.cond:
+            token = TOKEN_TAG | next(self.tokens)
+            self.pending[token] = cb
+            if lib.kb_call_rcu_token(token) != lib.KB_OK:
+                del self.pending[token]
+                raise MemoryError("kbind: call_rcu: out of memory")
+            self.cond.notify_all()
+        self.ensure_thread()
+
+    def queue_from_finalizer(self, fn: Callable[[], object], queued_at: RawSite) -> None:
+        """Queue without taking locks (from __del__, which may run anywhere)."""
+        token = TOKEN_TAG | next(self.tokens)
+        self.late.append((token, _Callback(fn, queued_at)))
+        lib.kb_call_rcu_token(token)
+
+    def _adopt_late(self) -> None:
+        # Caller holds cond.
+        while self.late:
+            token, cb = self.late.popleft()
+            self.pending[token] = cb
+
+    def count(self) -> int:
+        with self.cond:
+            self._adopt_late()
+            return len(self.pending)
+
+    def _main(self) -> None:
+        ts = thread_state()
+        ts.in_callback = True
+        out = ffi.new("uint64_t[64]")
+        while True:
+            with self.cond:
+                self._adopt_late()
+                while not self.pending and not self.stop:
+                    self.cond.wait(0.1)
+                    self._adopt_late()
+                if self.stop and not self.pending:
+                    return
+            n = int(lib.kb_rcu_reap_tokens(out, 64, wait_slice_ns()))
+            if n <= 0:
+                try:
+                    check_stall(1)
+                except Warning as w:  # -W error: report, keep running
+                    report_unraisable(w, "kbind: RCU stall while callbacks were pending", self)
+                continue
+            for i in range(n):
+                token = int(out[i])
+                with self.cond:
+                    self._adopt_late()
+                    cb = self.pending.get(token)
+                if cb is None:
+                    continue  # not kbind.rcu's token (raw kb_call_rcu_token users)
+                try:
+                    cb.fn()
+                except BaseException as exc:
+                    report_unraisable(
+                        exc,
+                        f"Exception ignored in kbind call_rcu callback queued at "
+                        f"{Site.from_raw(cb.queued_at)}",
+                        cb.fn,
+                    )
+                with self.cond:
+                    del self.pending[token]
+                    self.invoked += 1
+                    self.cond.notify_all()
+
+    def barrier(self, timeout: float | None, stacklevel: int) -> bool:
+        """Wait until every callback queued before the call has run; False on timeout."""
+        deadline = None if timeout is None else _now() + timeout
+        with self.cond:
+            self._adopt_late()
+            if not self.pending:
+                return True
+            target = next(reversed(self.pending))
+        self.ensure_thread()
+        while True:
+            with self.cond:
+                self._adopt_late()
+                if not self.pending or next(iter(self.pending)) > target:
+                    return True
+                left = None if deadline is None else deadline - _now()
+                if left is not None and left <= 0:
+                    return False
+                slice_s = wait_slice_ns() / 1e9
+                self.cond.wait(slice_s if left is None else min(left, slice_s))
+            check_stall(stacklevel + 1)
+
+    def shutdown(self) -> None:
+        with self.cond:
+            self.stop = True
+            self.cond.notify_all()
+            thread = self.thread
+        if thread is not None:
+            thread.join(timeout=1.0)
+
+
+_now = time.monotonic
+
+
+callbacks = _Callbacks()
+
+
+def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:
+    """Queue ``fn`` to run on the callback thread after a grace period."""
+    callbacks.queue(fn, queued_at)
+
+
+def rcu_barrier(op: str, ts: ThreadState, timeout: float | None, stacklevel: int) -> bool:
+    """Wait for every queued callback; checks the caller's context first."""
+    if ts.guards:
+        raise_in_reader(op, ts)
+    if ts.in_callback:
+        raise DeadlockError(
+            op,
+            "R07: rcu_barrier() inside a call_rcu callback would wait for the callback thread, "
+            "which is running it",
+            sites=[("called at", Site.here(3))],
+            hint="call rcu_barrier() from the code that queued the callbacks, not from one",
+        )
+    return callbacks.barrier(timeout, stacklevel + 1)
+
+
+def raise_in_reader(op: str, ts: ThreadState) -> None:
+    """Raise the DeadlockError for a blocking call inside a read-side section (R05-R07)."""
+    first = ts.guards[0]
+    raise DeadlockError(
+        op,
+        "R05/R06/R07: it waits for a grace period, and a grace period waits for every "
+        f"read-side critical section, including the one this thread is in ({first.name}, "
+        f"{len(ts.guards)} guard(s) open), so it would wait for itself forever (the kernel's "
+        "lockdep reports \"Illegal synchronize_rcu() in RCU read-side critical section\")",
+        guard=first.name,
+        created_at=first.created_at,
+        sites=[("blocking call at", Site.here(3))],
+        hint="drop the guard first, or use RcuDropGuard.defer() / call_rcu(), which do not wait",
+    )
+
+
+def _at_exit() -> None:
+    """R19: run pending callbacks before the interpreter exits."""
+    try:
+        if callbacks.count():
+            done = callbacks.barrier(EXIT_TIMEOUT_S, 1)
+            if not done:
+                sys.stderr.write(
+                    f"kbind: {callbacks.count()} call_rcu callback(s) still pending at exit "
+                    f"after {EXIT_TIMEOUT_S:g} s (a grace period is held up)\n"
+                )
+        callbacks.shutdown()
+    except Exception as exc:  # never turn exit into a crash
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"kbind: error while running call_rcu callbacks at exit: {exc!r}\n")
+
+
+atexit.register(_at_exit)
+
+
+@contextmanager
+def busted_engine(variant: int) -> Iterator[None]:
+    """Run with a deliberately broken engine (tests only); always restored."""
+    before = int(lib.kb_rcu_get_busted())
+    if lib.kb_rcu_set_busted(variant) != lib.KB_OK:
+        raise ValueError(f"unknown busted engine variant {variant!r}")
+    try:
+        yield
+    finally:
+        lib.kb_rcu_set_busted(before)

@@ -1,0 +1,1447 @@
+"""Read-copy update with Rust-style guards: ``RcuReadGuard``, ``Rcu[T]``, ``RcuDropGuard[T]``.
+
+Mirrors the RCU bindings proposed for Rust-for-Linux (``Rcu<T>``,
+``RcuWrite<T>``, ``RcuReadGuard``, ``RcuDropGuard<T>``; kernel:
+include/linux/rcupdate.h) over kbind's QSBR engine (csrc/rcu.c).  What Rust
+checks at compile time is checked here at run time, with errors that name
+the rule and the sites involved.
+
+Readers::
+
+    with RcuReadGuard() as g:          # rcu_read_lock()
+        cfg = config.read(g)           # rcu_dereference(): an RcuRef bound to g
+        timeout = cfg.timeout          # plain values come out as they are
+    # rcu_read_unlock(): cfg is dead now; using it raises LifetimeError
+
+    timeout = config.with_read(lambda cfg: cfg.timeout)   # the closure form
+
+Updaters publish a new object and get back an :class:`RcuDropGuard` that owns
+the old one; the old object is freed only after a grace period, when no
+reader can still hold it::
+
+    with config.replace(Config(timeout=5)):   # leaving the block: synchronize_rcu() + free
+        pass
+    config.update(lambda old: Config(timeout=old.timeout + 1)).defer()   # call_rcu() free
+
+"Freed" is real in the sense that matters: the C engine's grace periods
+decide when, and a freed object is poisoned, so a late access through any
+reference raises :class:`kbind.UseAfterFreeError`.  With a correct engine no
+reader ever sees that; the busted engines (tests only) make it happen.
+
+Threads register with the engine on first use and unregister when they end.
+A Python thread is online (holds up grace periods) only while it holds a
+read guard, unless it opted into explicit QSBR mode (:func:`qsbr_mode`), in
+which it stays online and must report :func:`quiescent_state` itself.
+
+Rules enforced at run time (MISUSE rows, see docs/rcu.md):
+
+* R01/R02: a reference used after its guard was dropped: ``LifetimeError``.
+* R04: readers need a guard: ``read()`` takes one (type-checked too).
+* R05/R06/R07: ``synchronize_rcu()``, ``rcu_barrier()`` and a blocking
+  ``RcuDropGuard.drop()`` inside a read-side section: ``DeadlockError``.
+* R08/R10: a guard dropped on another thread or twice: ``GuardError``.
+* R09/R22: a grace period held up past the stall threshold:
+  ``RcuStallWarning`` naming the thread and its guard's site.
+* R11: nested guards may be dropped in any order (counted).
+* R12: ``replace``/``update`` serialize on the Rcu's lock; an ``RcuWrite``
+  used by two threads at once raises ``GuardError``.
+* R13: only an ``RcuDropGuard`` frees; freed objects are poisoned.
+* R14: an ``RcuDropGuard`` collected undropped: ``RcuDropGuardLeakWarning``,
+  and the old object is still freed after a grace period.
+* R15: an object published in two places (so it would be retired twice):
+  ``GuardError``.
+* R16: in-place mutation through a reference: :class:`kbind.ReadOnlyError`.
+* R19: callbacks pending at exit run first; a failing callback goes to
+  ``sys.unraisablehook`` and the others still run.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import CodeType, TracebackType
+from typing import Any, Final, Generic, TypeVar, cast, overload
+
+from kbind import _rcu_runtime as _rt
+from kbind._guard import RawSite, Site, capture
+from kbind._native import lib
+from kbind.errors import (
+    DeadlockError,
+    GuardError,
+    LifetimeError,
+    ReadOnlyError,
+    UseAfterFreeError,
+)
+
+__all__ = [
+    "Rcu",
+    "RcuDropGuard",
+    "RcuReadGuard",
+    "RcuRef",
+    "RcuWrite",
+    "allow_interior_mutability",
+    "call_rcu",
+    "get_stall_timeout",
+    "open_guards",
+    "pending_callbacks",
+    "qsbr_mode",
+    "quiescent_state",
+    "rcu_barrier",
+    "read_lock",
+    "read_lock_depth",
+    "set_qsbr_mode",
+    "set_stall_timeout",
+    "synchronize_rcu",
+    "thread_offline",
+    "thread_online",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_getframe = sys._getframe
+_tls = _rt._tls
+_c_enter = lib.kb_rcu_py_read_enter
+_c_exit = lib.kb_rcu_py_read_exit
+_thread_state = _rt.thread_state
+
+# ------------------------------------------------------------ read guards
+
+
+class RcuReadGuard:
+    """A read-side critical section of the calling thread.
+
+    Kernel: ``rcu_read_lock()`` / ``rcu_read_unlock()``.  Rust:
+    ``kernel::sync::rcu::Guard`` (``rcu::read_lock()``).  C:
+    ``kb_rcu_py_read_enter()`` / ``kb_rcu_py_read_exit()``.
+
+    Creating the guard enters the section; leaving its ``with`` block or
+    calling :meth:`drop` leaves it.  While any guard is held the thread is
+    online, so no grace period that starts meanwhile can end, and no object
+    read under the guard can be freed.  Guards nest and may be dropped in
+    any order (R11).
+
+    Context: any thread; never blocks.  Inside a section, calls that wait
+    for a grace period raise ``DeadlockError`` (R05-R07).
+
+    Invariants:
+        Alive until dropped, exactly once, by the thread that created it
+        (R08/R10: ``GuardError`` otherwise).  References obtained under it
+        (:meth:`Rcu.read`) die with it (R01/R02: ``LifetimeError``).
+
+    Examples:
+        >>> from kbind.rcu import Rcu, RcuReadGuard
+        >>> cfg = Rcu({"timeout": 30})
+        >>> with RcuReadGuard() as g:
+        ...     cfg.read(g)["timeout"]
+        30
+    """
+
+    # Sites are kept raw (code object + instruction offset) and turned into
+    # Site objects only when a message needs them: this is the hot path.
+    __slots__ = ("__weakref__", "_code", "_drop", "_lasti", "_num", "_ts")
+    _num: int
+
+    KIND: Final = "RcuReadGuard"
+    _numbers: Final = itertools.count(1)
+
+    def __init__(self) -> None:
+        try:
+            ts = _tls.ts
+        except AttributeError:
+            ts = _thread_state()
+        f = _getframe(1)
+        self._code: CodeType = f.f_code
+        self._lasti: int = f.f_lasti
+        self._drop: RawSite | None = None
+        self._ts: _rt.ThreadState = ts
+        if _c_enter() < 0:
+            raise MemoryError("kbind: cannot register the thread with the RCU engine")
+        ts.guards.append(self)
+
+    def _open(self, depth: int) -> None:
+        # read_lock() / with_read(): the same as __init__, for a site further up.
+        try:
+            ts = _tls.ts
+        except AttributeError:
+            ts = _thread_state()
+        f = _getframe(depth)
+        self._code = f.f_code
+        self._lasti = f.f_lasti
+        self._drop = None
+        self._ts = ts
+        if _c_enter() < 0:
+            raise MemoryError("kbind: cannot register the thread with the RCU engine")
+        ts.guards.append(self)
+
+    # -- identity and sites
+
+    @property
+    def name(self) -> str:
+        """``RcuReadGuard#n``, unique in the process (numbered on first use)."""
+        try:
+            num: int = self._num
+        except AttributeError:
+            num = next(RcuReadGuard._numbers)
+            self._num = num
+        return f"{self.KIND}#{num}"
+
+    @property
+    def created_at(self) -> Site:
+        """Where (and on which thread) the guard was created."""
+        return Site.from_raw((self._code, self._lasti, self._ts.name, ""))
+
+    @property
+    def dropped_at(self) -> Site | None:
+        """Where it was dropped, or None while it is alive."""
+        return None if self._drop is None else Site.from_raw(self._drop)
+
+    @property
+    def alive(self) -> bool:
+        """True until the guard is dropped."""
+        return self._drop is None
+
+    def __repr__(self) -> str:
+        try:
+            state = "alive" if self._drop is None else f"dropped at {self.dropped_at}"
+            return f"<{self.name} {state}, created at {self.created_at}>"
+        except AttributeError:
+            return f"<{self.KIND} (not entered)>"
+
+    # -- leaving the section
+
+    def drop(self) -> None:
+        """Leave the read-side critical section now (Rust: ``drop(guard)``).
+
+        Raises:
+            GuardError: on another thread (R08) or if already dropped (R10).
+        """
+        self._close(_getframe(1), "")
+
+    def __enter__(self) -> RcuReadGuard:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # The common case of _close(), inlined: this is the hot path.
+        if self._drop is not None:
+            return
+        ts = self._ts
+        try:
+            cur = _tls.ts
+        except AttributeError:
+            cur = None
+        if cur is not ts:
+            self._refuse_thread(f"drop {self.name}", _getframe(1), "leaving its with block")
+        f = _getframe(1)
+        self._drop = (f.f_code, f.f_lasti, ts.name, "leaving its with block")
+        guards = ts.guards
+        if guards[-1] is self:
+            guards.pop()
+        else:
+            guards.remove(self)
+        if _c_exit(not ts.qsbr) < 0:
+            self._engine_mismatch()
+
+    def _engine_mismatch(self) -> None:
+        raise GuardError(
+            f"leave the read-side section of {self.name}",
+            "R10: the C engine counts no read-side section on this thread (was it left "
+            "with kbind._native.lib.kb_rcu_read_unlock() directly?)",
+            guard=self.name,
+            created_at=self.created_at,
+            hint="leave sections only through their guards",
+        )
+
+    def _close(self, f: types.FrameType, how: str) -> None:
+        try:
+            ts = self._ts
+            dropped = self._drop
+        except AttributeError:
+            raise GuardError(
+                f"leave the read-side section of an {self.KIND}",
+                "R10: this guard never entered one (created without calling RcuReadGuard())",
+                hint="create guards with RcuReadGuard() or kbind.rcu.read_lock()",
+            ) from None
+        if dropped is not None:
+            self._refuse_dropped(f"drop {self.name}", f, how)
+        try:
+            cur = _tls.ts
+        except AttributeError:
+            cur = None
+        if cur is not ts:
+            self._refuse_thread(f"drop {self.name}", f, how)
+        self._drop = (f.f_code, f.f_lasti, ts.name, how)
+        guards = ts.guards
+        if guards[-1] is self:
+            guards.pop()
+        else:
+            guards.remove(self)  # R11: out of order is fine
+        if _c_exit(not ts.qsbr) < 0:
+            self._engine_mismatch()
+
+    def _refuse_dropped(self, op: str, f: types.FrameType, how: str = "") -> None:
+        raise GuardError(
+            op,
+            f"R10: {self.name} was already dropped; a guard is dropped exactly once",
+            guard=self.name,
+            created_at=self.created_at,
+            dropped_at=self.dropped_at,
+            sites=[("second drop at", Site.from_raw(_raw(f, how)))],
+            hint="drop it either explicitly or by leaving its with block, not both",
+        )
+
+    def _refuse_thread(self, op: str, f: types.FrameType, how: str = "") -> None:
+        here = threading.current_thread().name
+        raise GuardError(
+            op,
+            f"R08: {self.name} belongs to thread {self._ts.name!r} and this is thread "
+            f"{here!r}; a read-side critical section is a property of one thread, so its "
+            "guard cannot move (Rust: the guard is !Send)",
+            guard=self.name,
+            created_at=self.created_at,
+            dropped_at=self.dropped_at,
+            sites=[("attempted at", Site.from_raw(_raw(f, how)))],
+            hint="create a guard on the thread that reads, and drop it there",
+        )
+
+    def _mark_leaked(self) -> None:
+        if self._drop is None:
+            self._drop = (self._code, self._lasti, self._ts.name, "its thread exited")
+
+
+def _raw(f: types.FrameType, how: str = "") -> RawSite:
+    name = _rt.current_state()
+    return (f.f_code, f.f_lasti, name.name if name else threading.current_thread().name, how)
+
+
+def read_lock() -> RcuReadGuard:
+    """Enter a read-side critical section; return its guard.
+
+    Kernel: ``rcu_read_lock()``.  Rust: ``kernel::sync::rcu::read_lock()``.
+    Same as ``RcuReadGuard()``.
+    """
+    g = RcuReadGuard.__new__(RcuReadGuard)
+    g._open(2)
+    return g
+
+
+class _UpdateGuard:
+    """The scope of ``update(fn)``'s ``fn``: the old value is readable, read-only, until it returns.
+
+    Kernel: ``rcu_dereference_protected(p, lockdep_is_held(&lock))``.
+    """
+
+    __slots__ = ("_created", "_drop")
+    KIND: Final = "update scope"
+
+    def __init__(self, created: Site) -> None:
+        self._created = created
+        self._drop: RawSite | None = None
+
+    @property
+    def name(self) -> str:
+        """How messages name it."""
+        return "the update() scope"
+
+    @property
+    def created_at(self) -> Site:
+        return self._created
+
+    @property
+    def dropped_at(self) -> Site | None:
+        return None if self._drop is None else Site.from_raw(self._drop)
+
+
+_Guardish = RcuReadGuard | _UpdateGuard
+
+# ----------------------------------------------------------------- boxes
+
+
+class _Freed:
+    """The value a freed box holds."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<freed>"
+
+
+_FREED: Final = _Freed()
+
+#: Object types returned as they are through a reference: immutable values
+#: (and, added later, the interior-mutability types).
+_PLAIN_TYPES: Final = set(
+    {int, float, complex, str, bytes, bool, type(None), range, type, types.FunctionType,
+     type(Ellipsis), type(NotImplemented)}
+)  # fmt: skip
+
+#: Types with their own synchronization (interior mutability): reached through a
+#: reference they come out as they are, like ``&Mutex<T>`` or ``&AtomicU64`` in
+#: Rust, whose shared references may still lock, store or write.  Filled below
+#: with kbind's primitives and the threading ones; see allow_interior_mutability().
+_INTERIOR: set[type] = set()
+
+
+def allow_interior_mutability(cls: type) -> type:
+    """Let instances of ``cls`` come out of references unwrapped (usable as a class decorator).
+
+    For types that synchronize themselves (they own a lock, or are atomics)
+    and are meant to be changed through a shared reference, like Rust's
+    ``Sync`` types with interior mutability (``Mutex<T>``, ``AtomicU64``,
+    ``SeqLock<T>``).  kbind's own primitives and ``threading``'s are
+    registered already.
+    """
+    _INTERIOR.add(cls)
+    _PLAIN_TYPES.add(cls)
+    return cls
+
+
+_own_lock = threading.Lock()
+#: id(value) -> the live box that owns it (published, or retired and not yet freed).
+_owned: dict[int, _Box] = {}
+
+
+def _is_plain(v: object) -> bool:
+    t = type(v)
+    if t in _PLAIN_TYPES:
+        return True
+    if t is tuple or t is frozenset:
+        return all(_is_plain(x) for x in cast("tuple[object, ...]", v))
+    return False
+
+
+class _Box:
+    """One published value: what an ``Rcu`` points to and an ``RcuRef`` reaches.
+
+    Invariants:
+        ``value`` is the object until the box is freed, then ``_FREED`` (the
+        strong reference is gone).  Freed at most once, only by an
+        RcuDropGuard, only after a grace period that began after
+        ``retired_at``.
+    """
+
+    __slots__ = ("freed_at", "label", "published_at", "retired_at", "value")
+
+    def __init__(self, value: object, label: str, published_at: Site) -> None:
+        self.value: object = value
+        self.label = label
+        self.published_at = published_at
+        self.retired_at: Site | None = None
+        self.freed_at: Site | None = None
+        if not _is_plain(value):
+            with _own_lock:
+                other = _owned.get(id(value))
+                if other is not None:
+                    raise GuardError(
+                        f"publish this {type(value).__name__} object in {label}",
+                        "R15: it is already owned by a published or retired-but-not-freed "
+                        f"value of {other.label}; one object published in two places would be "
+                        "retired, and freed, twice (C: a double free; Rust: a Box has one owner)",
+                        guard=f"the {type(value).__name__} object",
+                        created_at=other.published_at,
+                        sites=[("retired at", other.retired_at)] if other.retired_at else [],
+                        hint="publish a new object (copy.copy() of the old one, then change "
+                        "the copy)",
+                    )
+                _owned[id(value)] = self
+
+    def free(self, site: Site) -> None:
+        value = self.value
+        if value is _FREED:
+            return
+        with _own_lock:
+            if _owned.get(id(value)) is self:
+                del _owned[id(value)]
+        self.freed_at = site
+        self.value = _FREED
+
+
+def _check_no_refs(value: object, label: str) -> None:
+    """Refuse a new value holding references bound to guards (R02), one level deep."""
+    if type(value) is RcuRef:
+        raise TypeError(
+            f"cannot publish an RcuRef in {label}: a reference is bound to its read guard and "
+            "dies with it (R02); publish a new object (copy.copy(ref) gives a plain shallow copy)"
+        )
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        items = [(f"[{k!r}]", v) for k, v in value.items()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = [(f"[{i}]", v) for i, v in enumerate(value)]
+    else:
+        d = getattr(value, "__dict__", None)
+        if isinstance(d, dict):
+            items = [(f".{k}", v) for k, v in d.items()]
+        for cls in type(value).__mro__:
+            for slot in cls.__dict__.get("__slots__", ()):
+                if isinstance(slot, str) and hasattr(value, slot):
+                    items.append((f".{slot}", getattr(value, slot)))
+    for where, v in items:
+        if type(v) is RcuRef:
+            g = object.__getattribute__(v, "_kb")[0]
+            raise TypeError(
+                f"cannot publish this {type(value).__name__} in {label}: its {where} is an "
+                f"RcuRef bound to {g.name} (created at {g.created_at}); a reference must not "
+                "be stored in a long-lived object (R02)\n"
+                "hint: store a plain copy instead: copy.copy(ref) (shallow) or "
+                "copy.deepcopy(ref)"
+            )
+
+
+def _label_of(value: object) -> str:
+    return f"Rcu[{type(value).__name__}]"
+
+
+# ------------------------------------------------------------ references
+
+#: Mutating methods of builtin containers, refused through a reference (R16).
+_MUTATORS: Final = frozenset(
+    {"append", "appendleft", "extend", "extendleft", "insert", "pop", "popleft", "popitem",
+     "remove", "clear", "sort", "reverse", "rotate", "update", "setdefault", "add", "discard",
+     "intersection_update", "difference_update", "symmetric_difference_update",
+     "__setitem__", "__delitem__", "__setattr__", "__delattr__", "__iadd__", "__imul__",
+     "__ior__", "__iand__", "__isub__", "__ixor__", "__init__"}
+)  # fmt: skip
+
+
+class RcuRef(Generic[T]):
+    """A read-only reference to an RCU-protected object, valid while its guard is.
+
+    Kernel: the pointer ``rcu_dereference()`` returns.  Rust: ``&'g T``
+    borrowed from ``&'g Guard``.  Made by :meth:`Rcu.read` (and handed to
+    ``with_read``/``update`` closures).
+
+    Attribute, item, iteration, ``len``, ``in``, comparison, hashing and
+    calls reach the object.  Values that come out are returned as they are
+    when immutable (numbers, strings, bytes, None, tuples of those), and
+    otherwise wrapped in a reference bound to the same guard, so
+    ``ref.items.append(x)`` is refused and ``ref.items`` kept past the guard
+    raises.  Methods of your own classes called through a reference see a
+    reference as ``self``.  ``copy.copy(ref)`` / ``copy.deepcopy(ref)`` give
+    plain copies to keep.
+
+    Invariants:
+        Every access checks that the guard is alive (R01/R02:
+        ``LifetimeError`` naming where it was created and dropped) and that
+        the object was not freed (R13: ``UseAfterFreeError``, which a
+        correct engine never lets a guarded reader see).  Nothing can be
+        assigned or deleted through it (R16: ``ReadOnlyError``).
+    """
+
+    __slots__ = ("_kb",)  # (guard, box, object or None for the box's value)
+
+    def __getattribute__(self, name: str) -> Any:
+        g, b, o = _kb_get(self)
+        if g._drop is not None:
+            raise _stale(g, b, f"read .{name}")
+        v = b.value
+        if v is _FREED:
+            raise _uaf(g, b, f"read .{name}")
+        if o is not None:
+            v = o
+        a = getattr(v, name)
+        if type(a) in _PLAIN_TYPES:
+            return a
+        return _child(a, g, b, v, name)
+
+    # -- refused: R16
+
+    def __setattr__(self, name: str, value: object) -> None:
+        _refuse(self, f"assign .{name}")
+
+    def __delattr__(self, name: str) -> None:
+        _refuse(self, f"delete .{name}")
+
+    def __setitem__(self, key: object, value: object) -> None:
+        _refuse(self, f"assign [{key!r}]")
+
+    def __delitem__(self, key: object) -> None:
+        _refuse(self, f"delete [{key!r}]")
+
+    # -- reads
+
+    def __getitem__(self, key: object) -> Any:
+        g, b, v = _target(self, "read [...]")
+        return _wrap(v[key], g, b)  # type: ignore[index]
+
+    def __len__(self) -> int:
+        return len(_target(self, "take len()")[2])  # type: ignore[arg-type]
+
+    def __contains__(self, item: object) -> bool:
+        return _unwrap(item) in _target(self, "test `in`")[2]  # type: ignore[operator]
+
+    def __iter__(self) -> Iterator[Any]:
+        g, b, v = _target(self, "iterate")
+        for x in v:  # type: ignore[attr-defined]
+            if g._drop is not None:
+                raise _stale(g, b, "continue iterating")
+            if b.value is _FREED:
+                raise _uaf(g, b, "continue iterating")
+            yield x if type(x) in _PLAIN_TYPES else _wrap(x, g, b)
+
+    def __reversed__(self) -> Iterator[Any]:
+        g, b, v = _target(self, "iterate in reverse")
+        for x in reversed(v):  # type: ignore[call-overload]
+            if g._drop is not None:
+                raise _stale(g, b, "continue iterating")
+            yield _wrap(x, g, b)
+
+    def __call__(self, *args: object, **kwargs: object) -> Any:
+        """Call the object; a result that is not plain comes back as a reference."""
+        g, b, v = _target(self, "call")
+        return _wrap(v(*args, **kwargs), g, b)  # type: ignore[operator]
+
+    def __eq__(self, other: object) -> bool:
+        return bool(_target(self, "compare ==")[2] == _unwrap(other))
+
+    def __ne__(self, other: object) -> bool:
+        return bool(_target(self, "compare !=")[2] != _unwrap(other))
+
+    def __lt__(self, other: object) -> bool:
+        return bool(_target(self, "compare <")[2] < _unwrap(other))  # type: ignore[operator]
+
+    def __le__(self, other: object) -> bool:
+        return bool(_target(self, "compare <=")[2] <= _unwrap(other))  # type: ignore[operator]
+
+    def __gt__(self, other: object) -> bool:
+        return bool(_target(self, "compare >")[2] > _unwrap(other))  # type: ignore[operator]
+
+    def __ge__(self, other: object) -> bool:
+        return bool(_target(self, "compare >=")[2] >= _unwrap(other))  # type: ignore[operator]
+
+    def __hash__(self) -> int:
+        return hash(_target(self, "hash")[2])
+
+    def __bool__(self) -> bool:
+        return bool(_target(self, "test truth")[2])
+
+    def __str__(self) -> str:
+        return str(_target(self, "convert to str")[2])
+
+    def __format__(self, spec: str) -> str:
+        return format(_target(self, "format")[2], spec)
+
+    def __int__(self) -> int:
+        return int(_target(self, "convert to int")[2])  # type: ignore[call-overload,no-any-return]
+
+    def __float__(self) -> float:
+        return float(_target(self, "convert to float")[2])  # type: ignore[arg-type]
+
+    def __index__(self) -> int:
+        return int(_target(self, "use as an index")[2].__index__())  # type: ignore[attr-defined]
+
+    def __copy__(self) -> Any:
+        return copy.copy(_target(self, "copy")[2])
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Any:
+        return copy.deepcopy(_target(self, "deep-copy")[2], memo)
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise TypeError(
+            "cannot pickle an RcuRef: it is bound to its read guard; pickle a copy "
+            "(copy.deepcopy(ref)) made inside the read-side critical section"
+        )
+
+    def __repr__(self) -> str:
+        g, b, o = _kb_get(self)
+        if g._drop is not None:
+            return f"<RcuRef into {b.label} (stale: {g.name} was dropped)>"
+        v = b.value
+        if v is _FREED:
+            return f"<RcuRef into {b.label} (freed)>"
+        return f"<RcuRef into {b.label} under {g.name}: {(v if o is None else o)!r}>"
+
+
+_kb_get = cast("Callable[[RcuRef[Any]], tuple[Any, _Box, object]]", RcuRef._kb.__get__)  # type: ignore[attr-defined]
+_new_guard = object.__new__
+_kb_set = cast("Callable[[RcuRef[Any], object], None]", RcuRef._kb.__set__)  # type: ignore[attr-defined]
+_new_ref = object.__new__
+
+
+def _make_ref(g: _Guardish, b: _Box, o: object) -> RcuRef[Any]:
+    r: RcuRef[Any] = _new_ref(RcuRef)
+    _kb_set(r, (g, b, o))
+    return r
+
+
+def _target(ref: RcuRef[Any], op: str) -> tuple[_Guardish, _Box, object]:
+    g, b, o = _kb_get(ref)
+    if g._drop is not None:
+        raise _stale(g, b, op)
+    v = b.value
+    if v is _FREED:
+        raise _uaf(g, b, op)
+    return g, b, (v if o is None else o)
+
+
+def _unwrap(x: object) -> object:
+    if type(x) is RcuRef:
+        return _target(x, "compare")[2]
+    return x
+
+
+def _wrap(v: object, g: _Guardish, b: _Box) -> Any:
+    if _is_plain(v):
+        return v
+    if type(v) is RcuRef:
+        return v
+    return _make_ref(g, b, v)
+
+
+class _SelfBoundMethod:
+    """A method of a user class called through a reference: ``self`` is the reference."""
+
+    __slots__ = ("_func", "_self")
+
+    def __init__(self, func: Callable[..., object], self_ref: RcuRef[Any]) -> None:
+        self._func = func
+        self._self = self_ref
+
+    def __call__(self, *args: object, **kwargs: object) -> Any:
+        g, b, _ = _target(self._self, f"call {self._func.__name__}()")
+        return _wrap(self._func(self._self, *args, **kwargs), g, b)
+
+    def __repr__(self) -> str:
+        return f"<method {self._func.__qualname__} bound to {self._self!r}>"
+
+
+def _child(a: object, g: _Guardish, b: _Box, v: object, name: str) -> Any:
+    t = type(a)
+    if type(v) in _INTERIOR:
+        return a  # a method of a self-synchronizing object (root published as one)
+    if t is types.MethodType and a.__self__ is v:  # type: ignore[attr-defined]
+        return _SelfBoundMethod(a.__func__, _make_ref(g, b, v))  # type: ignore[attr-defined]
+    if t is types.BuiltinMethodType or t is types.MethodWrapperType:
+        if name in _MUTATORS and getattr(a, "__self__", None) is v:
+            raise ReadOnlyError(
+                f"call .{name}() through a reference into {b.label}",
+                f"R16: .{name}() changes the {type(v).__name__} in place, and it is shared "
+                "with every reader of the published value",
+                guard=g.name,
+                created_at=g.created_at,
+                hint="build a new value (copy.copy(ref), change the copy) and publish it with "
+                "replace()/update()",
+            )
+        return _make_ref(g, b, a)
+    if _is_plain(a):
+        return a
+    return _make_ref(g, b, a)
+
+
+def _refuse(ref: RcuRef[Any], op: str) -> None:
+    g, b, o = _kb_get(ref)
+    v = b.value if o is None else o
+    raise ReadOnlyError(
+        f"{op} through a reference into {b.label}",
+        "R16: references are read-only; the published object is shared with every reader, "
+        "so it must not change while published (Rust: readers get &T)",
+        guard=g.name,
+        created_at=g.created_at,
+        hint=f"build a new {type(v).__name__} and publish it with replace()/update() "
+        "(copy.copy(ref) gives a plain copy to change)",
+    )
+
+
+def _stale(g: _Guardish, b: _Box, op: str) -> LifetimeError:
+    return LifetimeError(
+        f"{op} through a reference into {b.label} obtained under {g.name}",
+        f"R01/R02: {g.name} was dropped, so the object may already be freed; a reference "
+        "must not outlive its guard (Rust rejects this at compile time: lifetime of &Guard)",
+        guard=g.name,
+        created_at=g.created_at,
+        dropped_at=g.dropped_at,
+        hint="copy what you need out of the reference inside the read-side critical section",
+    )
+
+
+def _uaf(g: _Guardish, b: _Box, op: str) -> UseAfterFreeError:
+    return UseAfterFreeError(
+        f"{op} through a reference into {b.label} obtained under {g.name}",
+        "R13: the object was freed at the end of a grace period while this reference could "
+        "still reach it; a grace period must wait for every reader that began before the "
+        "object was retired, so the engine is broken (a busted variant?) or the object was "
+        "freed by hand",
+        guard=f"the {b.label} value",
+        created_at=b.published_at,
+        retired_at=b.retired_at,
+        freed_at=b.freed_at,
+        sites=[(f"reference obtained under {g.name} created at", g.created_at)],
+        hint="free old values only through RcuDropGuard.drop()/defer()",
+    )
+
+
+# -------------------------------------------------------------- Rcu[T]
+
+
+class Rcu(Generic[T]):
+    """An RCU-protected pointer to a ``T``: readers take guards, updaters publish new values.
+
+    Kernel: an ``__rcu`` pointer with ``rcu_dereference()`` /
+    ``rcu_assign_pointer()``.  Rust: ``Rcu<T>`` (seed proposal).  C: the
+    engine's grace periods (``kb_get_state_synchronize_rcu()``,
+    ``kb_rcu_wait_gp()``); the pointer itself is a Python attribute, whose
+    loads and stores the GIL makes atomic.
+
+    Readers: :meth:`read` (a reference bound to a guard) or :meth:`with_read`
+    (a closure under its own guard).  Updaters: :meth:`replace` and
+    :meth:`update` serialize on this Rcu's own lock (R12) and return an
+    :class:`RcuDropGuard` owning the old value; or, split-capability design,
+    :meth:`init` returns the Rcu plus the only :class:`RcuWrite` that may
+    update it.
+
+    Context: readers never block; updaters block only on the update lock.
+
+    Examples:
+        >>> from kbind.rcu import Rcu
+        >>> cfg = Rcu({"timeout": 30})
+        >>> cfg.with_read(lambda c: c["timeout"])
+        30
+        >>> with cfg.replace({"timeout": 5}):
+        ...     pass
+        >>> cfg.with_read(lambda c: c["timeout"])
+        5
+    """
+
+    __slots__ = ("__weakref__", "_box", "_lock", "_owner", "_owner_site", "_split")
+
+    def __init__(self, value: T) -> None:
+        _check_no_refs(value, _label_of(value))
+        self._box = _Box(value, _label_of(value), Site.here(2))
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._owner_site: Site | None = None
+        self._split = False
+
+    @classmethod
+    def init(cls, value: T) -> tuple[Rcu[T], RcuWrite[T]]:
+        """Split-capability constructor: the Rcu for readers and its only writer.
+
+        Rust: ``Rcu::init(data) -> (Rcu<T>, RcuWrite<T>)`` (seed proposal).
+        The Rcu's own :meth:`replace`/:meth:`update` then raise
+        ``GuardError``; only the returned :class:`RcuWrite` updates it.
+        """
+        rcu: Rcu[T] = cls.__new__(cls)
+        _check_no_refs(value, _label_of(value))
+        rcu._box = _Box(value, _label_of(value), Site.here(2))
+        rcu._lock = threading.Lock()
+        rcu._owner = None
+        rcu._owner_site = None
+        rcu._split = True
+        return rcu, RcuWrite(rcu)
+
+    def __repr__(self) -> str:
+        return f"<{self._box.label}>"
+
+    # -- readers
+
+    @overload
+    def read(self, guard: RcuReadGuard) -> RcuRef[T]: ...
+
+    @overload
+    def read(self, guard: RcuReadGuard, fn: Callable[[T], R]) -> R: ...
+
+    def read(self, guard: RcuReadGuard, fn: Callable[[T], R] | None = None) -> RcuRef[T] | R:
+        """Dereference under ``guard``: a reference to the current value, valid while it is.
+
+        Kernel: ``rcu_dereference(p)``.  Rust: ``Rcu::read(&self, &'g Guard) -> &'g T``.
+        With ``fn``, return ``fn(ref)`` instead (the typed accessor: mypy
+        sees ``fn`` receive a ``T``, so ``rcu.read(g, lambda c: c.timeout)``
+        has the attribute's type).
+
+        Context: inside ``guard``'s section, on its thread; never blocks.
+
+        Raises:
+            TypeError: ``guard`` is not an RcuReadGuard (R04).
+            LifetimeError: ``guard`` was dropped (R01).
+            GuardError: ``guard`` belongs to another thread (R08).
+        """
+        try:
+            if guard._drop is not None or guard._ts is not _tls.ts:
+                self._refuse_read(guard)
+        except AttributeError:
+            self._refuse_read(guard)
+        r: RcuRef[T] = _new_ref(RcuRef)
+        _kb_set(r, (guard, self._box, None))
+        if fn is None:
+            return r
+        return fn(cast(T, r))
+
+    def _refuse_read(self, guard: object) -> None:
+        if type(guard) is not RcuReadGuard or not hasattr(guard, "_ts"):
+            _not_a_guard(guard)
+        assert isinstance(guard, RcuReadGuard)
+        if guard._drop is not None:
+            raise _stale(guard, self._box, "read")
+        guard._refuse_thread(f"read {self._box.label} under {guard.name}", _getframe(2))
+
+    def with_read(self, fn: Callable[[T], R]) -> R:
+        """Run ``fn(ref)`` inside a read-side critical section of its own; return its result.
+
+        The closure form of the proposals (no reference can outlive the
+        call).  ``fn`` receives an :class:`RcuRef`; mypy sees a ``T``.
+
+        Raises:
+            LifetimeError: ``fn`` returned a reference (R02), which would be
+                dead already.
+        """
+        # RcuReadGuard() and its drop, inlined: this is a hot path.
+        try:
+            ts = _tls.ts
+        except AttributeError:
+            ts = _thread_state()
+        g = _new_guard(RcuReadGuard)
+        f = _getframe(1)
+        g._code = f.f_code
+        g._lasti = f.f_lasti
+        g._drop = None
+        g._ts = ts
+        if _c_enter() < 0:
+            raise MemoryError("kbind: cannot register the thread with the RCU engine")
+        guards = ts.guards
+        guards.append(g)
+        r: RcuRef[T] = _new_ref(RcuRef)
+        _kb_set(r, (g, self._box, None))
+        try:
+            result = fn(cast(T, r))
+        finally:
+            if g._drop is None:
+                if _tls.ts is not ts:
+                    g._refuse_thread(f"drop {g.name}", f, "when with_read() returned")
+                g._drop = (f.f_code, f.f_lasti, ts.name, "when with_read() returned")
+                if guards[-1] is g:
+                    guards.pop()
+                else:
+                    guards.remove(g)
+                if _c_exit(not ts.qsbr) < 0:
+                    g._engine_mismatch()
+        if type(result) is RcuRef:
+            raise _stale(g, self._box, "return a reference from with_read()")
+        return result
+
+    # -- updaters
+
+    def replace(self, new: T) -> RcuDropGuard[T]:
+        """Publish ``new``; return a drop guard that owns the old value.
+
+        Kernel: ``rcu_replace_pointer()`` under the update-side lock.  Rust:
+        ``RcuWrite::update`` returning the old value's guard.  Serialized
+        with other updaters on this Rcu's lock (R12).
+
+        Context: outside nothing in particular: publishing never waits for
+        readers (the drop guard does).
+
+        Raises:
+            GuardError: this Rcu was made by :meth:`init` (only its RcuWrite
+                updates it), or ``new`` is already published somewhere (R15).
+            DeadlockError: called from inside this Rcu's own ``update`` function.
+        """
+        if self._split:
+            self._refuse_split("replace")
+        return self._publish(new, None, Site.here(2))
+
+    def update(self, fn: Callable[[T], T]) -> RcuDropGuard[T]:
+        """Read-copy-update: publish ``fn(old)``; return a drop guard owning the old value.
+
+        ``fn`` gets the current value as a read-only reference, valid only
+        while ``fn`` runs, and must return a new object; the update lock is
+        held meanwhile, so updates cannot be lost (R12).
+
+        Raises:
+            GuardError: as :meth:`replace`.
+            DeadlockError: ``fn`` updates this same Rcu.
+            TypeError: ``fn`` returned a reference instead of a new object.
+        """
+        if self._split:
+            self._refuse_split("update")
+        return self._publish(None, fn, Site.here(2))
+
+    def _refuse_split(self, op: str) -> None:
+        raise GuardError(
+            f"{op} {self._box.label} directly",
+            "R12: this Rcu was created by Rcu.init(), so its RcuWrite is the only updater "
+            "(split-capability design)",
+            guard=self._box.label,
+            created_at=self._box.published_at,
+            hint=f"call writer.{op}(...) on the RcuWrite that Rcu.init() returned",
+        )
+
+    def _publish(
+        self, new: T | None, fn: Callable[[T], T] | None, site: Site
+    ) -> RcuDropGuard[T]:
+        me = threading.get_ident()
+        if self._owner == me:
+            raise DeadlockError(
+                f"update {self._box.label} again",
+                "R12: this thread is already updating it (inside update()'s function), and "
+                "the update lock is not recursive",
+                guard=f"the {self._box.label} update lock",
+                created_at=self._owner_site,
+                sites=[("second update at", site)],
+                hint="return the new value from the function instead of updating inside it",
+            )
+        with self._lock:
+            self._owner = me
+            self._owner_site = site
+            try:
+                old = self._box
+                if fn is not None:
+                    scope = _UpdateGuard(site)
+                    try:
+                        new = fn(cast(T, _make_ref(scope, old, None)))
+                    finally:
+                        scope._drop = capture(1, "when update() returned")
+                    if type(new) is RcuRef:
+                        raise TypeError(
+                            f"update() of {old.label}: the function returned a reference into "
+                            "the old value instead of a new object; the old value is about to "
+                            "be retired (R15)\nhint: return a new object, e.g. built from "
+                            "copy.copy(old)"
+                        )
+                label = _label_of(new)
+                _check_no_refs(new, label)
+                box = _Box(new, label, site)
+                self._box = box  # rcu_assign_pointer(): the GIL makes the store atomic
+            finally:
+                self._owner = None
+                self._owner_site = None
+        cookie = int(lib.kb_get_state_synchronize_rcu())  # full barrier, then the GP to wait
+        old.retired_at = site
+        _rt.callbacks.ensure_thread()  # so a leaked drop guard can still be freed later
+        return RcuDropGuard(old, cookie, site)
+
+
+def _not_a_guard(guard: object) -> None:
+    raise TypeError(
+        f"Rcu.read() needs the RcuReadGuard of the read-side critical section, not "
+        f"{type(guard).__name__} (R04: no dereference without a read guard)"
+    )
+
+
+class RcuWrite(Generic[T]):
+    """The update capability of an :class:`Rcu` made by :meth:`Rcu.init`; exclusive.
+
+    Rust: ``RcuWrite<T>`` (seed proposal): ``update(&mut self, ...)``, so one
+    updater at a time by construction.  kbind checks it: two threads inside
+    :meth:`replace`/:meth:`update` of one RcuWrite at the same time raise
+    ``GuardError`` (R12) instead of waiting, because sharing the writer is
+    the bug (a real updater lock belongs to the caller).
+    """
+
+    __slots__ = ("_busy", "_rcu", "_user", "_user_site")
+
+    def __init__(self, rcu: Rcu[T]) -> None:
+        self._rcu = rcu
+        self._busy = threading.Lock()
+        self._user = ""
+        self._user_site: Site | None = None
+
+    def __repr__(self) -> str:
+        return f"<RcuWrite of {self._rcu!r}>"
+
+    def replace(self, new: T) -> RcuDropGuard[T]:
+        """Publish ``new``; return the drop guard of the old value (as :meth:`Rcu.replace`)."""
+        site = Site.here(2)
+        self._begin("replace", site)
+        try:
+            return self._rcu._publish(new, None, site)
+        finally:
+            self._end()
+
+    def update(self, fn: Callable[[T], T]) -> RcuDropGuard[T]:
+        """Publish ``fn(old)``; return the drop guard of the old value (as :meth:`Rcu.update`)."""
+        site = Site.here(2)
+        self._begin("update", site)
+        try:
+            return self._rcu._publish(None, fn, site)
+        finally:
+            self._end()
+
+    def _begin(self, op: str, site: Site) -> None:
+        if not self._busy.acquire(blocking=False):
+            raise GuardError(
+                f"{op} through the RcuWrite of {self._rcu._box.label}",
+                f"R12: the RcuWrite is already in use by thread {self._user!r}; it is the "
+                "exclusive update capability (Rust: &mut RcuWrite), so two updaters at once "
+                "is a bug",
+                guard="the RcuWrite",
+                created_at=self._user_site,
+                sites=[("second use at", site)],
+                hint="serialize updaters with your own lock, or give one thread the RcuWrite",
+            )
+        self._user = site.thread
+        self._user_site = site
+
+    def _end(self) -> None:
+        self._user_site = None
+        self._busy.release()
+
+
+# ------------------------------------------------------------ drop guards
+
+_PENDING: Final = 0
+_DROPPING: Final = 1
+_DEFERRED: Final = 2
+_FREED_STATE: Final = 3
+_state_lock = threading.Lock()
+
+
+class RcuDropGuard(Generic[T]):
+    """Owns an old value that readers may still hold; frees it after a grace period.
+
+    Rust: ``RcuDropGuard<T>`` (seed proposal; its destructor calls
+    ``synchronize_rcu()`` then frees).  Kernel: ``synchronize_rcu(); kfree(old)``
+    (:meth:`drop`) or ``kfree_rcu(old)``/``call_rcu()`` (:meth:`defer`).
+
+    Invariants:
+        Exactly one of :meth:`drop` (or leaving the ``with`` block) and
+        :meth:`defer` happens, once (R15: ``GuardError`` for a second);
+        the value is freed only after a grace period that began after it
+        was retired (R13).  A guard collected undropped warns
+        (``RcuDropGuardLeakWarning``, R14) and defers the free.  Unlike
+        read guards it may be dropped on any thread (Rust: ``Send`` when
+        ``T`` is).
+    """
+
+    __slots__ = ("__weakref__", "_box", "_cookie", "_done_at", "_retired_at", "_state")
+
+    def __init__(self, box: _Box, cookie: int, retired_at: Site) -> None:
+        self._box = box
+        self._cookie = cookie
+        self._retired_at = retired_at
+        self._state = _PENDING
+        self._done_at: Site | None = None
+
+    def __repr__(self) -> str:
+        state = ("pending", "dropping", "deferred", "freed")[self._state]
+        if self._state == _DEFERRED and self._box.value is _FREED:
+            state = "freed (deferred)"
+        return f"<RcuDropGuard of the old {self._box.label} value, {state}>"
+
+    @property
+    def retired_at(self) -> Site:
+        """Where the value was unpublished (the ``replace``/``update`` call)."""
+        return self._retired_at
+
+    @property
+    def freed(self) -> bool:
+        """Whether the old value has been freed (a grace period ended after retirement)."""
+        return self._box.value is _FREED
+
+    @property
+    def pending(self) -> bool:
+        """True until drop() or defer() was called."""
+        return self._state == _PENDING
+
+    def _claim(self, op: str, state: int, site: Site) -> None:
+        with _state_lock:
+            if self._state == _PENDING:
+                self._state = state
+                self._done_at = site
+                return
+            done = self._done_at
+        what = "deferred" if self._state == _DEFERRED else "dropped"
+        raise GuardError(
+            f"{op} the RcuDropGuard of the old {self._box.label} value",
+            f"it was already {what}; an old value is retired, and freed, exactly once "
+            "(R15; Rust: the guard is consumed by drop)",
+            guard="the RcuDropGuard",
+            created_at=self._retired_at,
+            dropped_at=done,
+            sites=[("second attempt at", site)],
+            hint="drop or defer each RcuDropGuard once",
+        )
+
+    def drop(self) -> None:
+        """Wait for a grace period, then free the old value.
+
+        Kernel: ``synchronize_rcu(); kfree(old)``.  Waits with the GIL
+        released, in slices that report stalls (``RcuStallWarning``).  If the
+        grace period already ended since the update (``cond_synchronize_rcu``),
+        returns at once.
+
+        Context: may block; not inside a read-side section.
+
+        Raises:
+            DeadlockError: inside a read-side section of this thread (R06).
+            GuardError: already dropped or deferred.
+        """
+        site = Site.here(2)
+        self._drop(site)
+
+    def _drop(self, site: Site) -> None:
+        ts = _rt.current_state()
+        if ts is not None and ts.guards:
+            _rt.raise_in_reader(f"drop the RcuDropGuard of the old {self._box.label} value", ts)
+        self._claim("drop", _DROPPING, site)
+        try:
+            _rt.wait_gp(self._cookie, 3)
+        except BaseException:
+            with _state_lock:  # interrupted (Ctrl-C): still owned, still droppable
+                self._state = _PENDING
+                self._done_at = None
+            raise
+        self._box.free(site)
+        self._state = _FREED_STATE
+
+    def defer(self) -> None:
+        """Free the old value after a grace period, without waiting (``call_rcu``).
+
+        Kernel: ``kfree_rcu(old, rcu)`` / ``call_rcu()``.  The free runs on
+        kbind's callback thread.  Context: any, including read-side sections.
+
+        Raises:
+            GuardError: already dropped or deferred.
+        """
+        site = Site.here(2, "freed by the call_rcu callback thread after a grace period")
+        self._claim("defer", _DEFERRED, site)
+        box = self._box
+        _rt.call_rcu(lambda: box.free(site), capture(1))
+
+    def __enter__(self) -> RcuDropGuard[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state == _PENDING:
+            self._drop(Site.here(2, "leaving its with block"))
+
+    def __del__(self) -> None:
+        if getattr(self, "_state", None) != _PENDING:
+            return
+        self._state = _DEFERRED
+        box = self._box
+        created = self._retired_at
+        freed_site = Site(
+            created.filename, created.lineno, created.function, created.thread,
+            "freed after a grace period: its RcuDropGuard was garbage-collected undropped",
+        )  # fmt: skip
+        try:
+            _rt.callbacks.queue_from_finalizer(lambda: box.free(freed_site), capture(1))
+        except Exception:  # interpreter shutdown: nothing can run any more
+            return
+        import warnings
+
+        from kbind.errors import RcuDropGuardLeakWarning
+
+        warnings.warn(
+            RcuDropGuardLeakWarning(
+                f"the RcuDropGuard of the old {box.label} value, created at {created}, was "
+                "garbage-collected without drop() or defer() (R14); kbind will free the old "
+                "value after a grace period. Use `with rcu.replace(new):`, .drop() or .defer()."
+            ),
+            stacklevel=1,
+        )
+
+
+# -------------------------------------------------------- module functions
+
+
+def synchronize_rcu() -> None:
+    """Wait until every read-side critical section that began before the call has ended.
+
+    Kernel: ``synchronize_rcu()``.  Rust: ``kernel::sync::rcu::synchronize_rcu()``.
+    C: ``kb_rcu_wait_gp()`` in bounded slices with the GIL released; a grace
+    period held up past the stall threshold warns (``RcuStallWarning``).
+
+    Context: may block; not inside a read-side section.
+
+    Raises:
+        DeadlockError: inside a read-side section of this thread (R05).
+    """
+    ts = _rt.current_state()
+    if ts is not None and ts.guards:
+        _rt.raise_in_reader("call synchronize_rcu()", ts)
+    _rt.wait_gp(int(lib.kb_get_state_synchronize_rcu()), 2)
+
+
+def call_rcu(fn: Callable[[], object]) -> None:
+    """Run ``fn()`` after a grace period, on kbind's callback thread.
+
+    Kernel: ``call_rcu(head, func)``.  C: ``kb_call_rcu_token()`` plus a
+    Python thread reaping tokens.  Callbacks run one at a time, in order, on
+    the thread ``kbind-rcu-callbacks`` (R18: never on the caller's thread,
+    so they must not rely on its stack or thread-locals).  An exception
+    from ``fn`` goes to ``sys.unraisablehook`` and the next callbacks still
+    run; pending callbacks run before the interpreter exits (R19).
+
+    Context: any, including read-side sections and callbacks; never blocks.
+    """
+    if not callable(fn):
+        raise TypeError(f"call_rcu() needs a callable taking no arguments, not {fn!r}")
+    _rt.call_rcu(fn, capture(1))
+
+
+def rcu_barrier(timeout: float | None = None) -> bool:
+    """Wait until every callback queued before the call (``call_rcu``, ``defer``) has run.
+
+    Kernel: ``rcu_barrier()``.  Returns True, or False if ``timeout``
+    seconds passed first.
+
+    Context: may block; not inside a read-side section, not in a callback.
+
+    Raises:
+        DeadlockError: inside a read-side section (R07) or a callback.
+    """
+    return _rt.rcu_barrier("call rcu_barrier()", _thread_state(), timeout, 2)
+
+
+def pending_callbacks() -> int:
+    """Callbacks (``call_rcu``, deferred frees) queued and not yet run."""
+    return _rt.callbacks.count()
+
+
+def open_guards() -> list[RcuReadGuard]:
+    """Return the RcuReadGuards held right now on every thread (for leak checks)."""
+    return _rt.open_guards()
+
+
+def read_lock_depth() -> int:
+    """How many RcuReadGuards the calling thread holds (``rcu_read_lock_held()`` if > 0)."""
+    ts = _rt.current_state()
+    return 0 if ts is None else len(ts.guards)
+
+
+def _outside_reader(op: str) -> _rt.ThreadState:
+    ts = _thread_state()
+    if ts.guards:
+        first = ts.guards[0]
+        raise GuardError(
+            op,
+            f"the thread is inside a read-side critical section ({first.name}); a quiescent "
+            "state or going offline there would let a grace period end, and free what the "
+            "section is reading",
+            guard=first.name,
+            created_at=first.created_at,
+            hint="drop the guard first",
+        )
+    return ts
+
+
+def quiescent_state() -> None:
+    """Report that this thread holds no RCU references (QSBR).
+
+    liburcu: ``rcu_quiescent_state()``.  C: ``kb_rcu_quiescent_state()``.
+    Only an online thread in explicit QSBR mode needs it; otherwise (the
+    thread is offline outside its guards) it does nothing.
+
+    Raises:
+        GuardError: inside a read-side critical section.
+    """
+    ts = _outside_reader("report a quiescent state")
+    if ts.qsbr:
+        lib.kb_rcu_quiescent_state()
+
+
+def thread_offline() -> None:
+    """Enter an extended quiescent state: stop holding up grace periods (QSBR).
+
+    liburcu: ``rcu_thread_offline()``.  In explicit QSBR mode the thread
+    stays offline (guards still bring it online while held) until
+    :func:`thread_online`; otherwise threads are offline outside their
+    guards anyway and this does nothing.
+
+    Raises:
+        GuardError: inside a read-side critical section.
+    """
+    ts = _outside_reader("go offline")
+    if ts.qsbr:
+        lib.kb_rcu_thread_offline()
+        ts.qsbr = False
+        ts.qsbr_mode = True
+
+
+def thread_online() -> None:
+    """Leave an extended quiescent state (QSBR mode): hold up grace periods again.
+
+    liburcu: ``rcu_thread_online()``.  Only meaningful in explicit QSBR mode
+    after :func:`thread_offline`; otherwise does nothing.
+    """
+    ts = _thread_state()
+    if ts.qsbr_mode and not ts.qsbr:
+        ts.qsbr = True
+        ts.online_raw = capture(1, "went online here")
+        if not ts.guards:
+            lib.kb_rcu_thread_online()
+
+
+def set_qsbr_mode(on: bool) -> None:
+    """Opt the calling thread into (or out of) explicit QSBR mode.
+
+    In QSBR mode the thread goes online now and stays online across its
+    guards: grace periods wait for it until it calls
+    :func:`quiescent_state` (or :func:`thread_offline`).  That is how
+    liburcu's QSBR flavour works and is taught; a thread that forgets
+    holds up every grace period (``RcuStallWarning``).  Off (the default),
+    the thread is online only while it holds a guard.
+    """
+    ts = _thread_state()
+    if on:
+        ts.qsbr_mode = True
+        if not ts.qsbr:
+            ts.qsbr = True
+            ts.online_raw = capture(1, "went online (explicit QSBR mode) here")
+            if not ts.guards:
+                lib.kb_rcu_thread_online()
+    else:
+        ts.qsbr_mode = False
+        if ts.qsbr:
+            ts.qsbr = False
+            ts.online_raw = None
+            if not ts.guards:
+                lib.kb_rcu_thread_offline()
+
+
+@contextmanager
+def qsbr_mode() -> Iterator[None]:
+    """Explicit QSBR mode for the body of a ``with`` block (see :func:`set_qsbr_mode`)."""
+    set_qsbr_mode(True)
+    try:
+        yield
+    finally:
+        set_qsbr_mode(False)
+
+
+def set_stall_timeout(seconds: float) -> None:
+    """Set the grace-period age that counts as a stall (process-wide; default 21 s).
+
+    Kernel: ``rcupdate.rcu_cpu_stall_timeout``.  C: ``kb_rcu_set_stall_timeout_ns()``.
+    """
+    _rt.set_stall_timeout(seconds)
+
+
+def get_stall_timeout() -> float:
+    """Return the stall threshold in seconds."""
+    return _rt.get_stall_timeout()
+
+
+def _register_interior() -> None:
+    import queue
+
+    from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
+    from kbind.seqlock import SeqLatch, SeqLock
+    from kbind.sync import Mutex, SpinLock
+    from kbind.word import Word
+
+    for cls in (
+        AtomicI32, AtomicI64, AtomicUsize, SeqLock, SeqLatch, SpinLock, Mutex, Word, Rcu,
+        type(threading.Lock()), type(threading.RLock()), threading.Condition,
+        threading.Event, threading.Semaphore, threading.BoundedSemaphore, queue.Queue,
+    ):  # fmt: skip
+        allow_interior_mutability(cls)
+
+
+_register_interior()
