@@ -41,6 +41,7 @@ class StepResult:
     ok: bool
     summary: str
     details: str = ""
+    show_details: bool = False  # print the details even without --verbose
 
 
 def _threads(n: int, target: Callable[[], None]) -> None:
@@ -149,6 +150,39 @@ def step_litmus() -> StepResult:
     )
 
 
+def step_rcu_guards() -> StepResult:
+    """Read under an RCU guard, let the reference escape, and see the misuse caught."""
+    from kbind.errors import DeadlockError as _Deadlock
+    from kbind.rcu import Rcu, RcuReadGuard, synchronize_rcu
+
+    config = Rcu({"timeout": 30, "retries": 3})
+    with RcuReadGuard() as g:
+        ref = config.read(g)  # a reference bound to g ...
+        timeout = ref["timeout"]  # ... fine while g is held
+        try:
+            synchronize_rcu()  # waiting for readers inside a reader: would hang forever
+            deadlock_caught = False
+        except _Deadlock:
+            deadlock_caught = True
+    try:
+        ref["timeout"]  # ... but not after the with block dropped g
+        message = ""
+    except LifetimeError as exc:
+        message = str(exc)
+    with config.replace({"timeout": 5, "retries": 3}):  # grace period, then the old one is freed
+        pass
+    now = config.with_read(lambda c: c["timeout"])
+    ok = timeout == 30 and now == 5 and deadlock_caught and bool(message)
+    return StepResult(
+        ok,
+        f"read timeout={timeout} under a guard; synchronize_rcu() inside it refused: "
+        f"{deadlock_caught}; reference used after the guard: "
+        f"{'LifetimeError' if message else 'NOT CAUGHT'}; after replace(): timeout={now}",
+        details=message,
+        show_details=True,
+    )
+
+
 def _torture_step(kind: str, busted: str, duration: float = 1.0) -> StepResult:
     """Run a torture for real (must pass) and busted (must be caught)."""
     spec = TORTURES[kind]
@@ -178,6 +212,7 @@ TOUR_STEPS: list[tuple[str, Callable[[], StepResult]]] = [
     ("rcu-torture", step_rcu_torture),
     ("seqlock-torture", step_seqlock_torture),
     ("litmus", step_litmus),
+    ("rcu-guards", step_rcu_guards),
     ("atomics", step_atomics),
     ("locks", step_locks),
     ("barriers", step_barriers),
@@ -197,7 +232,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - t0
         results.append((name, result, elapsed))
         print(f"   {result.summary}")
-        if result.details and args.verbose:
+        if result.details and (args.verbose or result.show_details):
             print("   " + result.details.replace("\n", "\n   "))
     width = max(len(name) for name, _, _ in results)
     print("\nsummary")

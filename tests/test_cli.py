@@ -31,7 +31,8 @@ def test_cli_tour_succeeds_with_summary_table() -> None:
     assert "all steps behaved" in proc.stdout
     summary = proc.stdout.split("\nsummary\n", 1)[1].splitlines()
     steps = [line.split() for line in summary if line.startswith("  ")]
-    assert {s[0] for s in steps} >= {"rcu-torture", "seqlock-torture", "litmus", "locks"}
+    assert {s[0] for s in steps} >= {"rcu-torture", "seqlock-torture", "litmus", "rcu-guards"}
+    assert "obtained under RcuReadGuard" in proc.stdout  # the caught misuse, with its message
     assert all(s[1] == "ok" for s in steps), summary
     assert "LifetimeError" in proc.stdout or "was dropped" in proc.stdout
 
