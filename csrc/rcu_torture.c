@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * csrc/rcu_torture.c - an rcutorture-style stress test of csrc/rcu.c.
+ * csrc/rcu_torture.c - an rcutorture-style stress test of the RCU API
+ * (csrc/rcu_api.c), over whichever backend is selected.
  *
  * Modelled on what the kernel's rcutorture checks.  Updaters publish
  * elements from a small pool through one RCU-protected pointer.  An element
@@ -325,8 +326,9 @@ static int kb_torture_check(const kb_rcu_torture_config_t *cfg)
  * before returning.  @cfg->busted selects the engine variant for the run
  * (process-wide; the previous one is restored afterwards).
  * Context: may sleep for the duration; not from a call_rcu callback.
- * Return: KB_OK (check @res->errors), KB_EINVAL, KB_ENOMEM or KB_EAGAIN
- * (a thread could not be created).
+ * Return: KB_OK (check @res->errors), KB_EINVAL, KB_ENOTSUP (@cfg->busted
+ * does not exist on the backend in use), KB_ENOMEM or KB_EAGAIN (a thread
+ * could not be created).
  */
 int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *res)
 {
@@ -341,6 +343,8 @@ int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *
 	ret = kb_torture_check(cfg);
 	if (ret != KB_OK)
 		return ret;
+	if (!kb_rcu_busted_supported(cfg->busted))
+		return KB_ENOTSUP;
 	memset(res, 0, sizeof(*res));
 	nthreads = cfg->readers + cfg->updaters;
 	t = calloc(1, sizeof(*t));
