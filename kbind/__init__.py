@@ -8,15 +8,18 @@ what Rust checks at compile time.
 Modules: :mod:`kbind.barrier` (``smp_mb()`` ...), :mod:`kbind.word`
 (``Word``, ``READ_ONCE`` ...), :mod:`kbind.atomic` (``AtomicI32/I64/Usize``),
 :mod:`kbind.ordering` (``Relaxed``, ``Acquire``, ``Release``, ``Full``),
-:mod:`kbind.sync` (``SpinLock``, ``Mutex``), :mod:`kbind.errors`.
+:mod:`kbind.sync` (``SpinLock``, ``Mutex``), :mod:`kbind.rcu_backend` (the RCU
+engine: builtin or liburcu, from ``KBIND_RCU_BACKEND``), :mod:`kbind.errors`.
 """
 
 from __future__ import annotations
 
-from kbind import barrier
+from kbind import barrier, rcu_backend
 from kbind._guard import Site
 from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
 from kbind.errors import (
+    BackendError,
+    BackendUnavailableError,
     DeadlockError,
     GuardError,
     GuardLeakWarning,
@@ -65,6 +68,8 @@ __all__ = [
     "AtomicI32",
     "AtomicI64",
     "AtomicUsize",
+    "BackendError",
+    "BackendUnavailableError",
     "DeadlockError",
     "Full",
     "FullOrdering",
@@ -97,6 +102,7 @@ __all__ = [
     "__version__",
     "barrier",
     "format_seqlock_report",
+    "rcu_backend",
     "seqlock_torture",
     "smp_load_acquire",
     "smp_store_release",
