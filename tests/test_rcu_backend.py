@@ -32,7 +32,7 @@ def run_script(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_errors_inherit_root_and_builtin() -> None:
-    """BackendError is a RuntimeError and BackendUnavailableError an ImportError, both KbindError."""
+    """BackendError is a RuntimeError, BackendUnavailableError an ImportError; both KbindError."""
     assert issubclass(BackendError, KbindError) and issubclass(BackendError, RuntimeError)
     assert issubclass(BackendUnavailableError, KbindError)
     assert issubclass(BackendUnavailableError, ImportError)
@@ -149,7 +149,7 @@ def test_queries_before_selection_do_not_freeze_it() -> None:
 
 
 def test_missing_library_raises_unavailable_with_install_hint() -> None:
-    """If liburcu cannot be loaded, selecting it raises an ImportError that says how to install it."""
+    """If liburcu cannot be loaded, selecting it raises an ImportError saying how to install it."""
     r = run_script(
         """
         from kbind.rcu_backend import current_backend, liburcu_available, select_backend
