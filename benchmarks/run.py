@@ -7,8 +7,9 @@ suite runs in its own process so one cannot disturb another.
 
 Suites that need extra software say so and are reported as skipped:
 ``foundation`` compares with the PyPI package ``atomics``
-(``pip install -e '.[bench]'``); ``rcu-liburcu`` needs liburcu
-(``apt-get install -y liburcu-dev``).
+(``pip install -e '.[bench]'``); ``rcu-backends`` (kbind's RCU engine vs
+liburcu natively, and kbind's two RCU backends through its C API) needs
+liburcu (``apt-get install -y liburcu-dev``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
     "foundation": ("bench_foundation.py", []),
     "rcu-api": ("rcu_api_bench.py", []),
     "seqlock": ("seqlock_bench.py", []),
-    "rcu-liburcu": ("rcu_vs_liburcu.py", ["--reps", "3", "--markdown"]),
+    "rcu-backends": ("rcu_backends.py", ["--reps", "3", "--markdown"]),
 }
 
 

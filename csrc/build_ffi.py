@@ -35,7 +35,8 @@ ffibuilder.set_source(
     sources=SOURCES,
     include_dirs=[str(HERE.relative_to(ROOT))],
     extra_compile_args=CFLAGS,
-    libraries=["pthread"],
+    # dl: liburcu is loaded at run time (csrc/rcu_liburcu.c), never linked.
+    libraries=["pthread", "dl"],
 )
 
 if __name__ == "__main__":

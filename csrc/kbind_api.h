@@ -16,10 +16,12 @@
 
 /* ---------------------------------------------------------------- status */
 #define KB_OK 0
+#define KB_ENOENT 2
 #define KB_EAGAIN 11
 #define KB_EBUSY 16
 #define KB_EINVAL 22
 #define KB_EDEADLK 35
+#define KB_ENOTSUP 95
 #define KB_ETIMEDOUT 110
 
 /* ------------------------------------------------------ barriers (smp_*) */
@@ -690,15 +692,30 @@ int kb_atomic_torture(const kb_atomic_torture_config_t *cfg, kb_atomic_torture_r
 
 /* ------------------------------------------------------------------ rcu */
 /*
- * Userspace QSBR RCU (csrc/rcu.c; reader fast paths inlined from
- * csrc/rcu_inline.h).  Mirrors the kernel's RCU API (include/linux/
- * rcupdate.h) over liburcu's QSBR flavour: a registered thread is "online"
- * and holds up grace periods until it reports a quiescent state
+ * Userspace QSBR RCU (csrc/rcu_api.c over a backend: csrc/rcu.c, kbind's
+ * own engine, or csrc/rcu_liburcu.c, liburcu's QSBR flavour; reader fast
+ * paths inlined from csrc/rcu_inline.h).  Mirrors the kernel's RCU API
+ * (include/linux/rcupdate.h) over liburcu's QSBR model: a registered thread
+ * is "online" and holds up grace periods until it reports a quiescent state
  * (kb_rcu_quiescent_state()) or goes offline; rcu_read_lock()/unlock()
- * only count nesting.  Grace periods are numbered by a counter; cookies
+ * only count nesting.  Grace periods are numbered by the backend; cookies
  * from kb_get_state_synchronize_rcu() name the grace period that must end.
  */
 #define KB_ENOMEM 12
+
+/*
+ * Backends (kb_rcu_set_backend(), before first use; docs/backends.md).
+ * liburcu is loaded at selection with dlopen(), never linked.
+ */
+#define KB_RCU_BACKEND_BUILTIN 0
+#define KB_RCU_BACKEND_LIBURCU 1
+
+int kb_rcu_set_backend(int backend);
+int kb_rcu_get_backend(void);
+const char *kb_rcu_backend_name(int backend);
+int kb_rcu_backend_probe(int backend);
+const char *kb_rcu_backend_error(void);
+bool kb_rcu_backend_in_use(void);
 
 /* Busted engine variants, for torture tests (kb_rcu_set_busted()). */
 #define KB_RCU_BUSTED_NONE 0
@@ -708,12 +725,15 @@ int kb_atomic_torture(const kb_atomic_torture_config_t *cfg, kb_atomic_torture_r
 
 /**
  * struct kb_rcu_head - what call_rcu() queues (struct rcu_head).
- * @next: queue link, owned by the engine while queued.
- * @func: invoked on the call_rcu worker thread after a grace period.
+ * @next: queue link, owned by the builtin backend while queued.
+ * @func: invoked on the callback thread after a grace period.
+ * @backend: owned by the liburcu backend while queued: liburcu's own
+ *           struct rcu_head (a link and a function: two words) lives here.
  */
 typedef struct kb_rcu_head {
 	struct kb_rcu_head *next;
 	void (*func)(struct kb_rcu_head *head);
+	void *backend[2];
 } kb_rcu_head_t;
 
 /**
@@ -788,6 +808,7 @@ int kb_rcu_shutdown(int64_t timeout_ns);
 /* Deliberately broken engines, for torture tests only. */
 int kb_rcu_set_busted(int variant);
 int kb_rcu_get_busted(void);
+bool kb_rcu_busted_supported(int variant);
 
 /* ---------------------------------------------------------- rcu torture */
 /* Reclamation modes of the torture test. */

@@ -49,6 +49,11 @@ struct kb_rcu_gp_state {
  *       Written by its thread only, read by writers.
  * @waiting: set by a writer about to sleep until this thread's next
  *           quiescent state; cleared by the thread when it wakes the writer.
+ * @via_table: 1 if this thread reports through the backend table
+ *           (csrc/rcu_backend.h) instead of the builtin protocol below: any
+ *           backend but the builtin one.  For those, @ctr is a shadow that
+ *           csrc/rcu_api.c keeps for is_online() and stall reports.  Set
+ *           once, by the thread, when it registers (thread-private).
  * @next: registry link (registry lock).
  * @prev: registry link (registry lock).
  * @tid: gettid() of the thread.
@@ -59,7 +64,7 @@ struct kb_rcu_gp_state {
 struct kb_rcu_reader {
 	uint64_t ctr;
 	uint32_t waiting;
-	uint32_t pad__;
+	uint32_t via_table;
 	struct kb_rcu_reader *next __attribute__((aligned(64)));
 	struct kb_rcu_reader *prev;
 	int64_t tid;
@@ -73,6 +78,7 @@ extern _Thread_local int kb_rcu_nesting;
 /* Slow paths, out of line in csrc/rcu.c. */
 void kb_rcu_wake_writer(struct kb_rcu_reader *r);
 void kb_rcu_quiescent_state_slow(struct kb_rcu_reader *r, uint64_t gp_ctr);
+void kb_rcu_quiescent_state_table(struct kb_rcu_reader *r);
 
 /**
  * kb__rcu_read_lock() - enter a read-side critical section, counted.
@@ -115,6 +121,10 @@ static inline void kb__rcu_quiescent_state(void)
 
 	if (KB_UNLIKELY(!r))
 		return;
+	if (KB_UNLIKELY(r->via_table)) {
+		kb_rcu_quiescent_state_table(r);
+		return;
+	}
 	gp_ctr = KB_READ_ONCE(kb_rcu_gp.ctr);
 	if (KB_LIKELY(gp_ctr == KB_READ_ONCE(r->ctr)))
 		return;

@@ -1,7 +1,7 @@
 """kbind: a laboratory for the Rust-style bindings of the Linux kernel's concurrency primitives.
 
-A C core (csrc/, compiled by cffi) implements barriers, LKMM atomics and
-locks (and, in later modules, QSBR RCU and sequence locks); the Python
+A C core (csrc/, compiled by cffi) implements a QSBR RCU engine (or drives
+liburcu's), sequence locks, barriers, LKMM atomics and locks; the Python
 classes mirror the APIs proposed for Rust-for-Linux and check at run time
 what Rust checks at compile time.
 
@@ -9,16 +9,21 @@ Modules: :mod:`kbind.barrier` (``smp_mb()`` ...), :mod:`kbind.word`
 (``Word``, ``READ_ONCE`` ...), :mod:`kbind.atomic` (``AtomicI32/I64/Usize``),
 :mod:`kbind.ordering` (``Relaxed``, ``Acquire``, ``Release``, ``Full``),
 :mod:`kbind.sync` (``SpinLock``, ``Mutex``), :mod:`kbind.rcu` (``RcuReadGuard``,
-``Rcu[T]``, ``RcuDropGuard[T]``, ``synchronize_rcu()`` ...), :mod:`kbind.seqlock`,
+``Rcu[T]``, ``RcuDropGuard[T]``, ``synchronize_rcu()`` ...), :mod:`kbind.rcu_backend`
+(the RCU engine: builtin or liburcu, from ``KBIND_RCU_BACKEND``), :mod:`kbind.seqlock`,
 :mod:`kbind.errors`.
 """
 
 from __future__ import annotations
 
+# rcu_backend first: it applies KBIND_RCU_BACKEND before anything uses the engine.
+from kbind import rcu_backend  # isort: skip
 from kbind import barrier, rcu
 from kbind._guard import Site
 from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
 from kbind.errors import (
+    BackendError,
+    BackendUnavailableError,
     DeadlockError,
     GuardError,
     GuardLeakWarning,
@@ -81,6 +86,8 @@ __all__ = [
     "AtomicI32",
     "AtomicI64",
     "AtomicUsize",
+    "BackendError",
+    "BackendUnavailableError",
     "DeadlockError",
     "Full",
     "FullOrdering",
@@ -124,6 +131,7 @@ __all__ = [
     "call_rcu",
     "format_seqlock_report",
     "rcu",
+    "rcu_backend",
     "rcu_barrier",
     "seqlock_torture",
     "smp_load_acquire",

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from kbind._guard import Site
 
 __all__ = [
+    "BackendError",
+    "BackendUnavailableError",
     "DeadlockError",
     "GuardError",
     "GuardLeakWarning",
@@ -245,3 +247,53 @@ class ReadOnlyError(KbindError, TypeError):
     cannot be used to mutate; kbind's ``RcuRef`` refuses assignments,
     deletions and the known mutating methods of builtin containers.
     """
+class BackendError(KbindError, RuntimeError):
+    """The RCU backend was chosen after the RCU engine was already in use.
+
+    A backend owns the engine's state (registered threads, grace-period
+    numbers, queued callbacks), so it is chosen once per process, before
+    first use: ``kbind.rcu_backend.select_backend()`` early, or
+    ``KBIND_RCU_BACKEND`` in the environment.  C: kb_rcu_set_backend()
+    returning KB_EBUSY.
+
+    Attributes:
+        backend: the backend that was asked for.
+        current: the backend in use.
+    """
+
+    def __init__(self, backend: str, current: str) -> None:
+        self.backend = backend
+        self.current = current
+        super().__init__(
+            f"select the RCU backend {backend!r}",
+            f"the RCU engine is already in use with the {current!r} backend, and the backend "
+            "is chosen once per process, before the first registered thread, grace period "
+            "or call_rcu",
+            hint="call kbind.rcu_backend.select_backend() at the start of the program, or set "
+            f"KBIND_RCU_BACKEND={backend} in the environment",
+        )
+
+
+class BackendUnavailableError(KbindError, ImportError):
+    """The RCU backend asked for cannot be loaded (liburcu is not installed).
+
+    kbind loads liburcu at run time, so it builds and imports without it;
+    asking for the ``liburcu`` backend then fails with this error, which
+    says how to install it.  C: kb_rcu_set_backend() returning KB_ENOENT.
+
+    Attributes:
+        backend: the backend that was asked for.
+        reason: why the loader failed (from dlopen()).
+    """
+
+    def __init__(self, backend: str, reason: str) -> None:
+        self.backend = backend
+        self.reason = reason
+        super().__init__(
+            f"select the RCU backend {backend!r}",
+            f"its library cannot be loaded: {reason}",
+            hint="install liburcu's QSBR flavour, e.g. `apt-get install liburcu8` (the library) "
+            "or `apt-get install liburcu-dev` (with headers, for the native benchmark); "
+            "KBIND_LIBURCU_QSBR=<soname or path> names another build; or use the 'builtin' "
+            "backend, which needs nothing",
+        )

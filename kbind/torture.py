@@ -8,6 +8,10 @@ aged by two grace periods while it held it, proves the engine broken.  The
 ``busted`` argument selects a deliberately broken engine to show the test
 catches it.
 
+The test runs over the RCU backend in use (:mod:`kbind.rcu_backend`):
+kbind's own engine or liburcu's QSBR flavour.  The ``early_cb`` variant
+exists only on the builtin backend (liburcu's call_rcu thread always waits).
+
 Kernel: kernel/rcu/rcutorture.c.  C: kb_rcu_torture().
 """
 
@@ -17,6 +21,7 @@ import dataclasses
 from typing import Final, Literal
 
 from kbind._native import ffi, lib
+from kbind.rcu_backend import current_backend
 
 __all__ = [
     "BUSTED_VARIANTS",
@@ -70,6 +75,7 @@ class RcuTortureResult:
         too_old: sections that saw an element age >= 2.
         errors: ``freed_seen + too_old``.
         elapsed: wall time of the run in seconds.
+        backend: the RCU backend the run used (``"builtin"`` or ``"liburcu"``).
     """
 
     readers: int
@@ -86,6 +92,7 @@ class RcuTortureResult:
     too_old: int
     errors: int
     elapsed: float
+    backend: str = "builtin"
 
     @property
     def passed(self) -> bool:
@@ -137,7 +144,8 @@ def rcu_torture(
 
     Raises:
         TypeError: an argument has the wrong type.
-        ValueError: an argument is out of range or unknown.
+        ValueError: an argument is out of range or unknown, or ``busted``
+            names a variant the backend in use does not have.
         RuntimeError: the C side could not create its threads or memory.
 
     Context:
@@ -185,6 +193,10 @@ def rcu_torture(
     cfg.seed = seed & 0xFFFF_FFFF_FFFF_FFFF
     res = ffi.new("kb_rcu_torture_result_t *")
     rc = lib.kb_rcu_torture(cfg, res)
+    if rc == lib.KB_ENOTSUP:
+        raise ValueError(
+            f"busted variant {busted!r} does not exist on the {current_backend()!r} RCU backend"
+        )
     if rc == lib.KB_EINVAL:  # pragma: no cover - the checks above match the C ones
         raise ValueError("kb_rcu_torture() rejected its configuration")
     if rc != lib.KB_OK:
@@ -206,6 +218,7 @@ def rcu_torture(
         too_old=int(res.too_old),
         errors=int(res.errors),
         elapsed=int(res.elapsed_ns) / 1e9,
+        backend=current_backend(),
     )
 
 
@@ -220,7 +233,8 @@ def format_rcu_report(result: RcuTortureResult) -> str:
         >>> "Reader Pipe:" in format_rcu_report(r)
         True
     """
-    engine = "kbind-qsbr" if result.busted is None else f"kbind-qsbr-busted-{result.busted}"
+    flavour = "kbind-qsbr" if result.backend == "builtin" else f"{result.backend}-qsbr"
+    engine = flavour if result.busted is None else f"{flavour}-busted-{result.busted}"
     pipe = " ".join(str(n) for n in result.pipe)
     verdict = "SUCCESS" if result.passed else "FAILURE"
     lines = [

@@ -1,4 +1,4 @@
-"""Tests of the C QSBR RCU engine (csrc/rcu.c), driven through kbind._native.lib.
+"""Tests of the C QSBR RCU engine (csrc/rcu_api.c over each backend), through kbind._native.lib.
 
 Reader threads are Python threads that register with the engine and then
 execute commands sent to them one at a time (see ``Reader``), so a test can
@@ -20,6 +20,10 @@ from typing import Any
 import pytest
 
 from kbind._native import ffi, lib
+
+# Every test runs over both RCU backends (tests/conftest.py): same code, same
+# assertions; the other backend's cases run in one child pytest.
+pytestmark = pytest.mark.rcu_backends
 
 JOIN = 10.0  # seconds: bound for joins and acknowledgements
 LONG_NS = 10 * 1_000_000_000  # a bound no correct wait here comes near
@@ -127,6 +131,17 @@ def _clean_engine() -> Iterator[None]:
     lib.kb_rcu_set_stall_timeout_ns(21 * 1_000_000_000)
     drain_tokens()
     assert lib.kb_synchronize_rcu_timeout(LONG_NS) == lib.KB_OK
+
+
+# ------------------------------------------------------------------ backend
+
+
+def test_backend_under_test_is_the_one_in_use(rcu_backend: str) -> None:
+    """Each case runs in a process whose RCU engine is the backend in its id."""
+    from kbind.rcu_backend import current_backend
+
+    assert current_backend() == rcu_backend
+    assert lib.kb_rcu_get_backend() == {"builtin": 0, "liburcu": 1}[rcu_backend]
 
 
 # ------------------------------------------------------------------ registry

@@ -20,6 +20,8 @@ import subprocess
 
 import pytest
 
+from kbind.rcu_backend import liburcu_available
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
 NATIVE = ROOT / "tests" / "native"
@@ -34,9 +36,10 @@ SANITIZERS = {
         },
     ),
 }
-# driver -> (arguments, text its stdout must contain)
+# driver (source, then a variant label) -> (arguments, text its stdout must contain)
 DRIVERS = {
     "rcu_torture_main.c": (["200", "1"], "PASS (0 failures)"),
+    "rcu_torture_main.c liburcu": (["200", "1", "liburcu"], "PASS (0 failures)"),
     "seqlock_torture_main.c": (["300"], ""),
     "atomic_torture_main.c": (["200"], "PASS (0 failures)"),
 }
@@ -45,10 +48,11 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 
 def build(tmp_path: pathlib.Path, driver: str, flags: list[str]) -> pathlib.Path:
-    exe = tmp_path / driver.removesuffix(".c")
-    sources = [str(p) for p in sorted(CSRC.glob("*.c"))] + [str(NATIVE / driver)]
+    source = driver.split()[0]
+    exe = tmp_path / source.removesuffix(".c")
+    sources = [str(p) for p in sorted(CSRC.glob("*.c"))] + [str(NATIVE / source)]
     r = subprocess.run(
-        ["gcc", *BASE_FLAGS, *flags, f"-I{CSRC}", *sources, "-o", str(exe), "-pthread"],
+        ["gcc", *BASE_FLAGS, *flags, f"-I{CSRC}", *sources, "-o", str(exe), "-pthread", "-ldl"],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     if r.returncode != 0 and "cannot find" in r.stderr and "san" in r.stderr:
@@ -65,6 +69,8 @@ def test_native_torture_under_sanitizer_clean(
     """The native torture passes (and catches its busted variants) with no sanitizer report."""
     flags, env_extra = SANITIZERS[sanitizer]
     args, expected = DRIVERS[driver]
+    if driver.endswith(" liburcu") and not liburcu_available():
+        pytest.skip("liburcu is not installed (apt-get install liburcu8): its backend is not run")
     exe = build(tmp_path, driver, flags)
     r = subprocess.run(
         [str(exe), *args], capture_output=True, text=True, timeout=300,
