@@ -23,6 +23,8 @@ across runs.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -145,7 +147,77 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     header = ("measure (kb_rcu_*() calls)", "builtin", "liburcu", "liburcu / builtin")
     print(render(header, list(api_table(results)), args.markdown))
+    print("\n### Through the Python API (kbind.rcu), builtin vs liburcu backend\n")
+    py: dict[str, dict[str, float]] = {}
+    for backend in BACKENDS:
+        try:
+            py[backend] = python_api(backend, args.reps)
+        except subprocess.CalledProcessError as exc:
+            print(f"the {backend} backend could not run: {exc.stderr.strip()}")
+            return 2
+    rows = [
+        (name, fmt_py(py["builtin"][key], unit), fmt_py(py["liburcu"][key], unit),
+         f"{py['liburcu'][key] / py['builtin'][key]:.2f}")
+        for key, name, unit in PY_MEASURES
+    ]  # fmt: skip
+    header = ("measure (Python)", "builtin", "liburcu", "liburcu / builtin")
+    print(render(header, rows, args.markdown))
     return status
+
+
+#: (key, label, unit) of the Python-level measures.
+PY_MEASURES = (
+    ("guard_read", "`with RcuReadGuard() as g: rcu.read(g).attr`", "ns"),
+    ("with_read", "`rcu.with_read(lambda c: c.attr)`", "ns"),
+    ("sync", "`synchronize_rcu()` (no reader online)", "ns"),
+    ("call_rcu", "`call_rcu(fn)` x 2000 + `rcu_barrier()`, per callback", "ns"),
+)
+
+# Runs in a child process, so that KBIND_RCU_BACKEND selects the engine.
+_PY_PROBE = """
+import json, sys, timeit
+from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
+from kbind.rcu_backend import current_backend
+reps = int(sys.argv[1])
+class C:
+    attr = 1
+rcu = Rcu(C())
+env = dict(rcu=rcu, RcuReadGuard=RcuReadGuard, synchronize_rcu=synchronize_rcu)
+def per(stmt, n):
+    return min(timeit.repeat(stmt, globals=env, number=n, repeat=reps)) / n * 1e9
+def callbacks():
+    n = 2000
+    t0 = timeit.default_timer()
+    for _ in range(n):
+        call_rcu(lambda: None)
+    rcu_barrier()
+    return (timeit.default_timer() - t0) / n * 1e9
+out = {
+    "backend": current_backend(),
+    "guard_read": per("with RcuReadGuard() as g: rcu.read(g).attr", 50000),
+    "with_read": per("rcu.with_read(lambda c: c.attr)", 50000),
+    "sync": per("synchronize_rcu()", 2000),
+    "call_rcu": min(callbacks() for _ in range(reps)),
+}
+print(json.dumps(out))
+"""
+
+
+def python_api(backend: str, reps: int) -> dict[str, float]:
+    """Measure the Python RCU API in a child process running on ``backend``."""
+    env = {**os.environ, "KBIND_RCU_BACKEND": backend}
+    out = subprocess.run(
+        [sys.executable, "-c", _PY_PROBE, str(reps)], env=env, capture_output=True,
+        text=True, check=True, timeout=600,
+    ).stdout  # fmt: skip
+    data: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    if data.pop("backend") != backend:  # type: ignore[comparison-overlap]
+        raise subprocess.CalledProcessError(1, "probe", stderr="ran on the wrong backend")
+    return data
+
+
+def fmt_py(x: float, unit: str) -> str:
+    return f"{x:,.0f} {unit}"
 
 
 if __name__ == "__main__":

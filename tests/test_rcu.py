@@ -33,6 +33,9 @@ from kbind import (
 from kbind._native import lib
 from kbind.rcu import Rcu, RcuDropGuard, RcuReadGuard, RcuRef, RcuWrite
 
+# Every test runs on both RCU backends (builtin, liburcu): see tests/conftest.py.
+pytestmark = pytest.mark.rcu_backends
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 JOIN = 10.0  # seconds: bound for joins and acknowledgements
 HERE = pathlib.Path(__file__).name
