@@ -34,6 +34,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import rcu_vs_liburcu  # noqa: E402  (a sibling script, not a package)
+from _util import render  # noqa: E402
 
 ROOT = HERE.parent
 CSRC = ROOT / "csrc"
@@ -101,17 +102,6 @@ def api_table(v: dict[str, dict[str, float]]) -> list[Row]:
         b, u = v["builtin"][key], v["liburcu"][key]
         rows.append((label, fmt(b, unit), fmt(u, unit), f"{u / b:.3g}" if b else "—"))
     return rows
-
-
-def render(header: tuple[str, ...], rows: list[tuple[str, ...]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

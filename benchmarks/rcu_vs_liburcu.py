@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 
+import _util
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
 BENCH = ROOT / "benchmarks" / "native" / "rcu_bench.c"
@@ -178,15 +180,9 @@ def table(v: dict[str, float]) -> list[tuple[str, str, str, str, str]]:
 
 
 def render(rows: list[tuple[str, str, str, str, str]], markdown: bool) -> str:
+    """The comparison table, as Markdown or aligned text."""
     header = ("measure", "kbind", "liburcu 0.13 QSBR", "kbind / liburcu", "target")
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(lines)
+    return _util.render(header, rows, markdown)
 
 
 def main(argv: list[str] | None = None) -> int:
