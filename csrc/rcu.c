@@ -400,12 +400,7 @@ static int builtin_stalled_readers(kb_rcu_reader_info_t *out, int max)
 	for (r = registry.next; r != &registry; r = r->next) {
 		if (!kb_rcu_reader_blocks(r, ctr))
 			continue;
-		if (out && n < max) {
-			out[n].tid = r->tid;
-			out[n].blocked_ns = age;
-			memcpy(out[n].name, r->name, sizeof(out[n].name));
-		}
-		n++;
+		n = kb_rcu_report_stalled(out, max, n, r, age);
 	}
 	pthread_mutex_unlock(&registry_lock);
 	return n;

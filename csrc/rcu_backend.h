@@ -25,6 +25,7 @@
 #include "rcu_inline.h"
 
 #include <pthread.h>
+#include <string.h>
 
 /**
  * struct kb_rcu_backend - the operations of one grace-period engine.
@@ -132,5 +133,24 @@ static inline int64_t kb_rcu_left(int64_t deadline)
  * Context: any; aborts if the thread cannot be created (as liburcu does).
  */
 void kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *name);
+
+/**
+ * kb_rcu_report_stalled() - count reader @r as stalled; describe it if room.
+ * @out: the caller's array (may be NULL), @max: its length, @n: readers
+ * counted so far, @r: the stalled reader, @age_ns: how long the grace
+ * period has been running.
+ *
+ * Context: registry lock held.  Return: @n + 1.
+ */
+static inline int kb_rcu_report_stalled(kb_rcu_reader_info_t *out, int max, int n,
+					const struct kb_rcu_reader *r, int64_t age_ns)
+{
+	if (out && n < max) {
+		out[n].tid = r->tid;
+		out[n].blocked_ns = age_ns;
+		memcpy(out[n].name, r->name, sizeof(out[n].name));
+	}
+	return n + 1;
+}
 
 #endif /* KB_RCU_BACKEND_H */

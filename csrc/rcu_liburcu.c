@@ -443,12 +443,7 @@ static int urcu_be_stalled_readers(kb_rcu_reader_info_t *out, int max)
 
 		if (c == 0 || c / 2 >= gp)
 			continue;
-		if (out && n < max) {
-			out[n].tid = r->tid;
-			out[n].blocked_ns = age;
-			memcpy(out[n].name, r->name, sizeof(out[n].name));
-		}
-		n++;
+		n = kb_rcu_report_stalled(out, max, n, r, age);
 	}
 	pthread_mutex_unlock(&kb_rcu_registry_lock);
 	return n;
