@@ -230,11 +230,19 @@ static int kb_rcu_wait_readers(uint64_t ctr, int64_t deadline)
 
 		if (sleep) {
 			KB_WRITE_ONCE(kb_rcu_gp.futex, KB_RCU_FUTEX_WAITING);
+			/*
+			 * Flag every registered reader, not only those that
+			 * block now: a reader coming online with a counter it
+			 * read before this grace period began is offline here
+			 * but blocks in the re-scan below, and must wake us at
+			 * its next quiescent state (liburcu flags its whole
+			 * wait list for the same reason).  A flag on a reader
+			 * that did not block costs at most one spurious wake-up.
+			 * Release: a reader that sees the flag sees the futex
+			 * armed (kb_rcu_wake_writer()).
+			 */
 			for (r = registry.next; r != &registry; r = r->next)
-				if (kb_rcu_reader_blocks(r, ctr))
-					/* Release: a reader that sees the flag
-					 * sees the futex armed (kb_rcu_wake_writer()). */
-					kb_smp_store_release(&r->waiting, 1);
+				kb_smp_store_release(&r->waiting, 1);
 			/*
 			 * Orders the flags before the re-reads below; pairs
 			 * with the smp_mb() between a reader's ctr store and
