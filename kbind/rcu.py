@@ -62,6 +62,7 @@ import itertools
 import sys
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, TracebackType
@@ -1143,6 +1144,9 @@ class RcuDropGuard(Generic[T]):
         self._retired_at = retired_at
         self._state = _PENDING
         self._done_at: Site | None = None
+        reg = _tracked_drop_guards
+        if reg is not None:
+            reg.add(self)
 
     def __repr__(self) -> str:
         state = ("pending", "dropping", "deferred", "freed")[self._state]
@@ -1272,6 +1276,23 @@ class RcuDropGuard(Generic[T]):
             ),
             stacklevel=1,
         )
+
+
+#: Drop-guard registry for leak checks (kbind.pytest_plugin's strict mode):
+#: None by default, else a WeakSet every new RcuDropGuard joins.
+_tracked_drop_guards: weakref.WeakSet[RcuDropGuard[Any]] | None = None
+
+
+def track_drop_guards(on: bool) -> None:
+    """Start (with an empty registry) or stop recording every new RcuDropGuard (leak checks)."""
+    global _tracked_drop_guards
+    _tracked_drop_guards = weakref.WeakSet() if on else None
+
+
+def tracked_drop_guards() -> list[RcuDropGuard[Any]]:
+    """Return the RcuDropGuards created since tracking began and neither dropped nor deferred."""
+    reg = _tracked_drop_guards
+    return [] if reg is None else [g for g in list(reg) if g.pending]
 
 
 # -------------------------------------------------------- module functions
