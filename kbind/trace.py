@@ -298,13 +298,16 @@ class Recording:
         total = self._end_of(self.duration) / 1e6
         labels: list[str] = []
         y = 0
+        waited = {id(s) for gp in self.grace_periods for s in self.waited_for(gp)}
         for name in threads:
-            spans = [
-                (s.begin / 1e6, max(self._end_of(s.end) - s.begin, 1) / 1e6)
-                for s in self.sections
-                if s.thread == name
-            ]
-            ax.broken_barh(spans, (y - 0.35, 0.7), facecolors="tab:blue", alpha=0.75)
+            for held_up in (True, False):
+                spans = [
+                    (s.begin / 1e6, max(self._end_of(s.end) - s.begin, 1) / 1e6)
+                    for s in self.sections
+                    if s.thread == name and (id(s) in waited) == held_up
+                ]
+                color = "tab:blue" if held_up else "lightsteelblue"
+                ax.broken_barh(spans, (y - 0.35, 0.7), facecolors=color)
             labels.append(name)
             y += 1
         for gp in self.grace_periods:
@@ -326,9 +329,9 @@ class Recording:
         ax.set_xlim(0, max(total, 1e-3))
         ax.set_xlabel("time (ms)")
         ax.set_title(
-            "RCU timeline. Blue: read-side critical sections. Red |--|: a grace period;\n"
-            "it waits for the sections that began before it, not for later ones. "
-            "Green *: a call_rcu callback runs.",
+            "RCU timeline. Blue: read-side critical sections (dark: a grace period waited "
+            "for it).\nRed |--|: a grace period; it waits for the sections that began before "
+            "it, not for later ones. Green *: a call_rcu callback runs.",
             fontsize=9,
         )
         ax.grid(axis="x", alpha=0.3)
