@@ -230,3 +230,11 @@ def test_leaky():
 """
     run(src, "--kbind-strict").assert_outcomes(failed=1)
     run(src, ini="[pytest]\nkbind_strict = true\n").assert_outcomes(failed=1)
+
+
+def test_plugin_registered_as_pytest11_entry_point() -> None:
+    """pyproject.toml declares the plugin under the pytest11 entry-point group."""
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["entry-points"]["pytest11"] == {"kbind": "kbind.pytest_plugin"}
