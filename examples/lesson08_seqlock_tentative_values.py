@@ -20,12 +20,18 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TypedDict
 
 from kbind import SeqLock, TentativeValueError
 
 
+class Clock(TypedDict):
+    sec: int
+    nsec: int
+
+
 def main() -> int:
-    clock = SeqLock(sec=1, nsec=500)
+    clock = SeqLock(Clock, sec=1, nsec=500)
 
     seq = clock.read_begin()  # read_seqbegin()
     total = seq.sec * 1000 + seq.nsec  # tentative: tied to this attempt
