@@ -36,13 +36,19 @@ import gc
 import threading
 import warnings
 from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from kbind import _rcu_runtime as _rt
-from kbind import rcu, sync
-from kbind._guard import Site
 from kbind.errors import KbindWarning
+
+if TYPE_CHECKING:
+    from kbind._guard import Site
+
+# Every pytest session of a project with kbind installed loads this plugin.
+# Loading it imports kbind (as any import of it does) but must not start the
+# RCU engine, which would freeze the backend choice (kbind.rcu_backend): the
+# engine is touched only when a strict test runs.
 
 __all__ = ["kbind_strict", "strict_findings"]
 
@@ -112,6 +118,10 @@ def strict_findings(
     guards, defers undropped drop guards) so a bounded ``rcu_barrier()``
     can drain the callbacks afterwards.
     """
+    from kbind import _rcu_runtime as _rt
+    from kbind import rcu, sync
+    from kbind._guard import Site
+
     lines: list[str] = []
     kb = [w for w in caught if issubclass(w.category, KbindWarning)]
     if kb:
@@ -162,6 +172,9 @@ def strict_findings(
 
 
 def _drain() -> None:
+    from kbind import _rcu_runtime as _rt
+    from kbind import rcu
+
     me = _rt.current_state()
     if me is None or not me.guards:
         rcu.rcu_barrier(timeout=DRAIN_TIMEOUT_S)
@@ -172,6 +185,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """Run a strict test with kbind's checks around it."""
     if not _is_strict(item):
         return (yield)
+    from kbind import rcu, sync
+
     _drain()  # what earlier, non-strict tests queued is not this test's
     before = {id(g) for g in rcu.open_guards()}
     sync.track_guards(True)
