@@ -40,6 +40,7 @@ from kbind.errors import DeadlockError, GuardLeakWarning, RcuStallWarning
 
 if TYPE_CHECKING:
     from kbind.rcu import RcuReadGuard
+    from kbind.trace import GracePeriod, Recording
 
 #: Upper bound of one C wait; between slices Python checks stalls and signals.
 WAIT_SLICE_NS: Final = 50_000_000
@@ -260,12 +261,23 @@ def wait_gp(cookie: int, stacklevel: int) -> None:
 # -------------------------------------------------------------- callbacks
 
 
+#: The active kbind.trace recording, or None (set by kbind.trace.record()).
+tracer: Recording | None = None
+
+
 class _Callback:
-    __slots__ = ("fn", "queued_at")
+    __slots__ = ("fn", "queued_at", "trace")
 
     def __init__(self, fn: Callable[[], object], queued_at: RawSite) -> None:
         self.fn = fn
         self.queued_at = queued_at
+        #: (recording, its GracePeriod) when kbind.trace is recording, else None
+        self.trace: tuple[Recording, GracePeriod] | None = None
+        tr = tracer
+        if tr is not None:
+            t = tr._stamp()
+            where = Site.from_raw(queued_at).location
+            self.trace = (tr, tr._gp("call_rcu", f"callback queued at {where}", t, t))
 
 
 class UnraisableCallbackArgs:
@@ -373,6 +385,8 @@ class _Callbacks:
                     cb = self.pending.get(token)
                 if cb is None:
                     continue  # not kbind.rcu's token (raw kb_call_rcu_token users)
+                if cb.trace is not None:
+                    cb.trace[0]._gp_end(cb.trace[1])
                 try:
                     cb.fn()
                 except BaseException as exc:
@@ -382,6 +396,8 @@ class _Callbacks:
                         f"{Site.from_raw(cb.queued_at)}",
                         cb.fn,
                     )
+                if cb.trace is not None:
+                    cb.trace[0]._callback_end(cb.trace[1])
                 with self.cond:
                     del self.pending[token]
                     self.invoked += 1

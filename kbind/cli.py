@@ -503,6 +503,66 @@ def _count(text: str) -> int:
     return value
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    """Record the scripted scenario of kbind.trace and print (and draw) its timeline."""
+    from kbind import trace
+
+    args.plot = args.png or args.svg
+    if not _plot_ready(args):
+        return 2
+    rec = trace.run_scenario(duration=args.duration, readers=args.readers)
+    print(rec.to_text(width=args.width, ascii=args.ascii))
+    if args.png:
+        rec.to_png(args.png)
+        print(f"timeline drawn to {args.png}")
+    if args.svg:
+        rec.to_svg(args.svg)
+        print(f"timeline drawn to {args.svg}")
+    bad = rec.violations()
+    for line in bad:
+        print(f"VIOLATION: {line}")
+    if bad:
+        return 1
+    print(
+        f"ok: {len(rec.grace_periods)} grace period(s), {len(rec.sections)} read-side "
+        "section(s); every grace period waited for the sections that began before it"
+    )
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print the long explanation of a kbind error or warning."""
+    from kbind._explanations import EXPLANATIONS, UnknownNameError, explain
+
+    if args.list or not args.name:
+        for name, expl in EXPLANATIONS.items():
+            print(f"{name:<26} {expl.summary}")
+        return 0 if args.list else 2
+    try:
+        print(explain(args.name))
+    except UnknownNameError as exc:
+        print(f"kbind explain: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _readers(text: str) -> int:
+    value = _count(text)
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"must be in [1, 16]: {value}")
+    return value
+
+
+def _width(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 20 <= value <= 400:
+        raise argparse.ArgumentTypeError(f"must be in [20, 400]: {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``kbind`` command."""
     parser = argparse.ArgumentParser(
@@ -568,6 +628,23 @@ def build_parser() -> argparse.ArgumentParser:
     tor.add_argument("--json", action="store_true", help="print the result as JSON")
     tor.add_argument("--plot", metavar="FILE.png", help="draw the result")
     tor.set_defaults(func=cmd_torture)
+
+    tr = sub.add_parser(
+        "trace",
+        help="record readers, grace periods and callbacks, and draw the timeline",
+    )
+    tr.add_argument("--duration", type=_duration, default=0.6, help="seconds (default 0.6)")
+    tr.add_argument("--readers", type=_readers, default=3, help="reader threads, 1-16 (default 3)")
+    tr.add_argument("--width", type=_width, default=72, help="text timeline width (default 72)")
+    tr.add_argument("--ascii", action="store_true", help="draw sections with '=' instead of '█'")
+    tr.add_argument("--png", metavar="FILE.png", help="also draw the timeline to a PNG file")
+    tr.add_argument("--svg", metavar="FILE.svg", help="also draw the timeline to an SVG file")
+    tr.set_defaults(func=cmd_trace, plot=None)
+
+    ex = sub.add_parser("explain", help="explain a kbind error or warning (the rule, examples)")
+    ex.add_argument("name", nargs="?", help="an error or warning class, e.g. LifetimeError")
+    ex.add_argument("--list", action="store_true", help="list the errors and warnings")
+    ex.set_defaults(func=cmd_explain)
     return parser
 
 

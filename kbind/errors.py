@@ -81,6 +81,17 @@ class KbindError(Exception):
             lines.append(f"hint: {self.hint}")
         return "\n".join(lines)
 
+    @classmethod
+    def explain(cls) -> str:
+        """Return the long explanation of this error class (as ``kbind explain <ClassName>``).
+
+        The rule, a wrong and a right example, the MISUSE rows and the
+        kernel documentation it comes from.
+        """
+        from kbind._explanations import explain
+
+        return explain(cls.__name__)
+
     def __reduce__(self) -> tuple[object, ...]:
         # Keep the message (and the class) across pickling, e.g. to a worker.
         return (_rebuild, (type(self), str(self)))
@@ -144,6 +155,13 @@ class OrderingError(KbindError, ValueError):
 
 class KbindWarning(UserWarning):
     """Root of kbind's warnings: a rule was bent in a way kbind could repair."""
+
+    @classmethod
+    def explain(cls) -> str:
+        """Return the long explanation of this warning class (as ``kbind explain``)."""
+        from kbind._explanations import explain
+
+        return explain(cls.__name__)
 
 
 class GuardLeakWarning(KbindWarning, ResourceWarning):

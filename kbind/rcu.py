@@ -62,10 +62,11 @@ import itertools
 import sys
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, TracebackType
-from typing import Any, Final, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
 
 from kbind import _rcu_runtime as _rt
 from kbind._guard import RawSite, Site, capture
@@ -77,6 +78,9 @@ from kbind.errors import (
     ReadOnlyError,
     UseAfterFreeError,
 )
+
+if TYPE_CHECKING:
+    from kbind.trace import Recording
 
 __all__ = [
     "Rcu",
@@ -109,6 +113,10 @@ _tls = _rt._tls
 _c_enter = lib.kb_rcu_py_read_enter
 _c_exit = lib.kb_rcu_py_read_exit
 _thread_state = _rt.thread_state
+#: The active kbind.trace recording, or None (set by kbind.trace.record()).
+#: The only cost of tracing when off: one global ``is not None`` test per
+#: guard enter and exit.
+_tracer: Recording | None = None
 
 # ------------------------------------------------------------ read guards
 
@@ -163,6 +171,8 @@ class RcuReadGuard:
         if _c_enter() < 0:
             raise MemoryError("kbind: cannot register the thread with the RCU engine")
         ts.guards.append(self)
+        if _tracer is not None:
+            _tracer._section_begin(self, ts.name, len(ts.guards))
 
     def _open(self, depth: int) -> None:
         # read_lock() / with_read(): the same as __init__, for a site further up.
@@ -178,6 +188,8 @@ class RcuReadGuard:
         if _c_enter() < 0:
             raise MemoryError("kbind: cannot register the thread with the RCU engine")
         ts.guards.append(self)
+        if _tracer is not None:
+            _tracer._section_begin(self, ts.name, len(ts.guards))
 
     # -- identity and sites
 
@@ -244,6 +256,8 @@ class RcuReadGuard:
             self._refuse_thread(f"drop {self.name}", _getframe(1), "leaving its with block")
         f = _getframe(1)
         self._drop = (f.f_code, f.f_lasti, ts.name, "leaving its with block")
+        if _tracer is not None:
+            _tracer._section_end(self)
         guards = ts.guards
         if guards[-1] is self:
             guards.pop()
@@ -281,6 +295,8 @@ class RcuReadGuard:
         if cur is not ts:
             self._refuse_thread(f"drop {self.name}", f, how)
         self._drop = (f.f_code, f.f_lasti, ts.name, how)
+        if _tracer is not None:
+            _tracer._section_end(self)
         guards = ts.guards
         if guards[-1] is self:
             guards.pop()
@@ -909,6 +925,8 @@ class Rcu(Generic[T]):
             raise MemoryError("kbind: cannot register the thread with the RCU engine")
         guards = ts.guards
         guards.append(g)
+        if _tracer is not None:
+            _tracer._section_begin(g, ts.name, len(guards))
         r: RcuRef[T] = _new_ref(RcuRef)
         _kb_set(r, (g, self._box, None))
         try:
@@ -918,6 +936,8 @@ class Rcu(Generic[T]):
                 if _tls.ts is not ts:
                     g._refuse_thread(f"drop {g.name}", f, "when with_read() returned")
                 g._drop = (f.f_code, f.f_lasti, ts.name, "when with_read() returned")
+                if _tracer is not None:
+                    _tracer._section_end(g)
                 if guards[-1] is g:
                     guards.pop()
                 else:
@@ -1014,7 +1034,11 @@ class Rcu(Generic[T]):
             finally:
                 self._owner = None
                 self._owner_site = None
+        tr = _tracer
+        t_retire = tr._stamp() if tr is not None else 0
         cookie = int(lib.kb_get_state_synchronize_rcu())  # full barrier, then the GP to wait
+        if tr is not None:
+            tr._retire(cookie, t_retire)
         old.retired_at = site
         _rt.callbacks.ensure_thread()  # so a leaked drop guard can still be freed later
         return RcuDropGuard(old, cookie, site)
@@ -1120,6 +1144,9 @@ class RcuDropGuard(Generic[T]):
         self._retired_at = retired_at
         self._state = _PENDING
         self._done_at: Site | None = None
+        reg = _tracked_drop_guards
+        if reg is not None:
+            reg.add(self)
 
     def __repr__(self) -> str:
         state = ("pending", "dropping", "deferred", "freed")[self._state]
@@ -1183,8 +1210,12 @@ class RcuDropGuard(Generic[T]):
         if ts is not None and ts.guards:
             _rt.raise_in_reader(f"drop the RcuDropGuard of the old {self._box.label} value", ts)
         self._claim("drop", _DROPPING, site)
+        tr = _tracer
+        gp = tr._drop_start(self._cookie, f"free the old {self._box.label}") if tr else None
         try:
             _rt.wait_gp(self._cookie, 3)
+            if tr is not None and gp is not None:
+                tr._gp_end(gp)
         except BaseException:
             with _state_lock:  # interrupted (Ctrl-C): still owned, still droppable
                 self._state = _PENDING
@@ -1247,6 +1278,23 @@ class RcuDropGuard(Generic[T]):
         )
 
 
+#: Drop-guard registry for leak checks (kbind.pytest_plugin's strict mode):
+#: None by default, else a WeakSet every new RcuDropGuard joins.
+_tracked_drop_guards: weakref.WeakSet[RcuDropGuard[Any]] | None = None
+
+
+def track_drop_guards(on: bool) -> None:
+    """Start (with an empty registry) or stop recording every new RcuDropGuard (leak checks)."""
+    global _tracked_drop_guards
+    _tracked_drop_guards = weakref.WeakSet() if on else None
+
+
+def tracked_drop_guards() -> list[RcuDropGuard[Any]]:
+    """Return the RcuDropGuards created since tracking began and neither dropped nor deferred."""
+    reg = _tracked_drop_guards
+    return [] if reg is None else [g for g in list(reg) if g.pending]
+
+
 # -------------------------------------------------------- module functions
 
 
@@ -1265,7 +1313,14 @@ def synchronize_rcu() -> None:
     ts = _rt.current_state()
     if ts is not None and ts.guards:
         _rt.raise_in_reader("call synchronize_rcu()", ts)
+    tr = _tracer
+    if tr is None:
+        _rt.wait_gp(int(lib.kb_get_state_synchronize_rcu()), 2)
+        return
+    t = tr._stamp()
+    gp = tr._gp("synchronize_rcu", "synchronize_rcu()", t, t)
     _rt.wait_gp(int(lib.kb_get_state_synchronize_rcu()), 2)
+    tr._gp_end(gp)
 
 
 def call_rcu(fn: Callable[[], object]) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import ClassVar, Final, Generic, TypeVar
@@ -30,7 +31,7 @@ from kbind._guard import GuardBase, Site
 from kbind._native import ffi, lib
 from kbind.errors import DeadlockError, GuardLeakWarning
 
-__all__ = ["LockGuard", "Mutex", "SpinLock"]
+__all__ = ["LockGuard", "Mutex", "SpinLock", "track_guards", "tracked_guards"]
 
 T = TypeVar("T")
 
@@ -38,6 +39,27 @@ T = TypeVar("T")
 #: for signals (Ctrl-C) and calls again.  Not a poll: the C side sleeps on
 #: the futex (mutex) or yields (spinlock) for the whole slice.
 _WAIT_SLICE_NS: Final = 50_000_000
+
+#: Live-guard registry for leak checks (kbind.pytest_plugin's strict mode):
+#: None (the default: costs one global test per lock()) or a WeakSet that
+#: every new LockGuard joins.  See :func:`track_guards`.
+_tracked: weakref.WeakSet[LockGuard[object]] | None = None
+
+
+def track_guards(on: bool) -> None:
+    """Start (``on=True``, with an empty registry) or stop recording every new LockGuard.
+
+    For leak checks: :func:`tracked_guards` then lists the guards created
+    since, that are still held.  Used by kbind's pytest strict mode.
+    """
+    global _tracked
+    _tracked = weakref.WeakSet() if on else None
+
+
+def tracked_guards() -> list[LockGuard[object]]:
+    """Return the LockGuards created since :func:`track_guards` that are still held."""
+    reg = _tracked
+    return [] if reg is None else [g for g in list(reg) if g.alive]
 
 
 class _Lock(Generic[T]):
@@ -181,6 +203,9 @@ class LockGuard(GuardBase, Generic[T]):
     def __init__(self, lock: _Lock[T], depth: int = 2) -> None:
         super().__init__(depth + 1)
         self._lock = lock
+        reg = _tracked
+        if reg is not None:
+            reg.add(self)  # type: ignore[arg-type]  # variance: the registry only reads
 
     @property
     def name(self) -> str:
