@@ -8,6 +8,7 @@ lookup; nothing here formats text until an error is built.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sys
@@ -20,6 +21,9 @@ from kbind.errors import GuardError, LifetimeError
 __all__ = ["GuardBase", "RawSite", "Site", "capture", "thread_name"]
 
 _PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
+#: contextlib's frames stand between kbind's @contextmanager helpers and the
+#: user's ``with`` line: skipped like kbind's own.
+_CONTEXTLIB_FILE: Final = contextlib.__file__
 
 
 class Site:
@@ -168,8 +172,8 @@ def _is_internal(filename: str, frame: FrameType) -> bool:
     """Whether ``frame`` is kbind's implementation (skipped when recording sites)."""
     internal = _internal_files.get(filename)
     if internal is None:
-        internal = filename.startswith(_PACKAGE_DIR) and not frame.f_globals.get(
-            "KBIND_USER_CODE", False
+        internal = filename == _CONTEXTLIB_FILE or (
+            filename.startswith(_PACKAGE_DIR) and not frame.f_globals.get("KBIND_USER_CODE", False)
         )
         _internal_files[filename] = internal
     return internal

@@ -1,8 +1,8 @@
 """The numbered lessons in examples/: no gaps, documented, each reporting its outcome.
 
-tests/test_examples.py runs every example (lessons included) with ``-W error``
-and requires exit status 0; this module checks the course's shape and that
-each lesson prints its own ``LESSON NN OK`` marker.
+This module runs each lesson (tests/test_examples.py runs the other examples)
+with ``-W error``, requires exit status 0 and the lesson's own ``LESSON NN OK``
+marker, and checks the course's shape.
 """
 
 from __future__ import annotations

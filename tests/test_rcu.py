@@ -30,6 +30,7 @@ from kbind import (
     UseAfterFreeError,
     rcu,
 )
+from kbind._guard import Site
 from kbind._native import lib
 from kbind.rcu import Rcu, RcuDropGuard, RcuReadGuard, RcuRef, RcuWrite
 
@@ -972,3 +973,16 @@ def test_interior_mutability_types_come_out_unwrapped() -> None:
         with ref.lock:
             pass
     assert stats.with_read(lambda s: s.hits.load(Relaxed)) == 1
+
+
+def test_qsbr_mode_context_manager_records_the_users_line() -> None:
+    """`with qsbr_mode():` records the user's with line as where the thread went online."""
+    from kbind import _rcu_runtime
+
+    with rcu.qsbr_mode():
+        line = sys._getframe().f_lineno - 1
+        state = _rcu_runtime.current_state()
+        assert state is not None and state.online_raw is not None
+        site = Site.from_raw(state.online_raw)
+    assert site.filename == __file__
+    assert site.lineno == line
