@@ -215,21 +215,20 @@ class LockGuard(GuardBase, Generic[T]):
     @property
     def value(self) -> T:
         """The protected value (only while the guard is live, on its thread)."""
-        self.check_owner("read .value through the guard")
-        self.check_alive(
-            f"read .value through {self.name}",
-            hint="copy what you need out of g.value before the lock is released",
-        )
+        if self.dropped_at is not None or threading.get_ident() != self.owner:
+            self._refuse("read", "copy what you need out of g.value before the lock is released")
         return self._lock._value
 
     @value.setter
     def value(self, new: T) -> None:
-        self.check_owner("assign .value through the guard")
-        self.check_alive(
-            f"assign .value through {self.name}",
-            hint="assign g.value only inside the with block that holds the lock",
-        )
+        if self.dropped_at is not None or threading.get_ident() != self.owner:
+            self._refuse("assign", "assign g.value only inside the with block that holds the lock")
         self._lock._value = new
+
+    def _refuse(self, verb: str, hint: str) -> None:
+        """Raise the error for a use of .value on the wrong thread or after unlock."""
+        self.check_owner(f"{verb} .value through the guard")
+        self.check_alive(f"{verb} .value through {self.name}", hint=hint)
 
     def unlock(self) -> None:
         """Release the lock now (Rust: ``drop(guard)``).
