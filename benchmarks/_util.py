@@ -70,3 +70,14 @@ def render(header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool)
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(lines)
+
+
+def fmt(x: float, unit: str) -> str:
+    """Format a measure: ``unit`` is "/s", "ns" or (default) microseconds."""
+    if unit == "/s":
+        return f"{x:.3g}/s"
+    if unit == "ns":
+        return f"{x:.3g} ns"
+    if x >= 1000:
+        return f"{x / 1000:.3g} ms"
+    return f"{x:.3g} µs"

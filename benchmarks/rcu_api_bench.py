@@ -166,8 +166,10 @@ def main() -> int:
     busy, updates = reader_rate(rcu, dur, updater=True)
     print(f"Reader throughput, one Python reader thread, guard+read loop ({dur:g} s each):")
     print(f"  no updater          : {alone:12.3e} reads/s")
-    print(f"  one updater (replace+drop, {updates / dur:.3e} updates/s): {busy:12.3e} reads/s   "
-          f"ratio to no updater {busy / alone:5.2f}")
+    print(
+        f"  one updater (replace+drop, {updates / dur:.3e} updates/s): {busy:12.3e} reads/s   "
+        f"ratio to no updater {busy / alone:5.2f}"
+    )
     return 0
 
 

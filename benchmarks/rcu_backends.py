@@ -34,7 +34,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import rcu_vs_liburcu  # noqa: E402  (a sibling script, not a package)
-from _util import render  # noqa: E402
+from _util import fmt, render, run_native  # noqa: E402
 
 ROOT = HERE.parent
 CSRC = ROOT / "csrc"
@@ -60,25 +60,7 @@ def build() -> pathlib.Path:
 
 def run(exe: pathlib.Path, backend: str, reps: int, seconds: float, iters: int) -> dict[str, float]:
     """Run the API benchmark over ``backend``; parse its "name value" lines."""
-    out = subprocess.run(
-        [str(exe), backend, str(reps), str(seconds), str(iters)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    values: dict[str, float] = {}
-    for line in out.splitlines():
-        name, _, value = line.partition(" ")
-        values[name] = float(value)
-    return values
-
-
-def fmt(x: float, unit: str) -> str:
-    if unit == "/s":
-        return f"{x:.3g}/s"
-    if unit == "ns":
-        return f"{x:.3g} ns"
-    if x >= 1000:
-        return f"{x / 1000:.3g} ms"
-    return f"{x:.3g} µs"
+    return run_native(exe, backend, str(reps), str(seconds), str(iters))
 
 
 MEASURES: tuple[tuple[str, str, str], ...] = (

@@ -96,25 +96,7 @@ def build() -> pathlib.Path:
 
 def run(exe: pathlib.Path, reps: int, seconds: float, sync_iters: int) -> dict[str, float]:
     """Run the benchmark and parse its "name value" lines."""
-    out = subprocess.run(
-        [str(exe), str(reps), str(seconds), str(sync_iters)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    values: dict[str, float] = {}
-    for line in out.splitlines():
-        name, _, value = line.partition(" ")
-        values[name] = float(value)
-    return values
-
-
-def fmt(x: float, unit: str) -> str:
-    if unit == "/s":
-        return f"{x:.3g}/s"
-    if x >= 1000:
-        return f"{x / 1000:.3g} ms"
-    return f"{x:.3g} µs"
+    return _util.run_native(exe, str(reps), str(seconds), str(sync_iters))
 
 
 def table(v: dict[str, float]) -> list[tuple[str, str, str, str, str]]:
@@ -150,8 +132,8 @@ def table(v: dict[str, float]) -> list[tuple[str, str, str, str, str]]:
             rows.append(
                 (
                     f"synchronize_rcu {stat}, {nr} online reader{'s' if nr != 1 else ''}",
-                    fmt(kb, "us"),
-                    fmt(ur, "us"),
+                    _util.fmt(kb, "us"),
+                    _util.fmt(ur, "us"),
                     f"{kb / ur:.2f}",
                     "≤ 1.0" if stat == "median" else "—",
                 )
@@ -170,8 +152,8 @@ def table(v: dict[str, float]) -> list[tuple[str, str, str, str, str]]:
     rows.append(
         (
             "idle rcu_barrier (median)",
-            fmt(kb, "us"),
-            fmt(ur, "us"),
+            _util.fmt(kb, "us"),
+            _util.fmt(ur, "us"),
             f"{kb / ur:.2g}",
             "≤ 0.1",
         )

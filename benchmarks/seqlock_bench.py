@@ -78,12 +78,18 @@ def main() -> int:
     print(f"seqlock-bench: python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print("Python, one thread, three int fields (ns per read, best of 5, call overhead removed):")
     print(f"  with threading.Lock(): read fields    {t_lock:9.0f} ns")
-    print(f"  SeqLock.read(closure)                 {t_closure:9.0f} ns   "
-          f"ratio to Lock {t_closure / t_lock:5.2f}x")
-    print(f"  SeqLock.snapshot()                    {t_snap:9.0f} ns   "
-          f"ratio to Lock {t_snap / t_lock:5.2f}x")
-    print(f"  read_begin/seq.f/read_retry loop      {t_loop:9.0f} ns   "
-          f"ratio to Lock {t_loop / t_lock:5.2f}x")
+    print(
+        f"  SeqLock.read(closure)                 {t_closure:9.0f} ns   "
+        f"ratio to Lock {t_closure / t_lock:5.2f}x"
+    )
+    print(
+        f"  SeqLock.snapshot()                    {t_snap:9.0f} ns   "
+        f"ratio to Lock {t_snap / t_lock:5.2f}x"
+    )
+    print(
+        f"  read_begin/seq.f/read_retry loop      {t_loop:9.0f} ns   "
+        f"ratio to Lock {t_loop / t_lock:5.2f}x"
+    )
 
     r0 = seqlock_torture(readers=2, writers=0, duration=dur, check=False, words=4)
     r1 = seqlock_torture(readers=2, writers=1, duration=dur, check=False, words=4)
@@ -91,9 +97,11 @@ def main() -> int:
     rate1 = r1.successful_reads / r1.elapsed
     print("Native C readers (2 threads, 4-word record, checks off):")
     print(f"  0 writers: {rate0:12.3e} successful reads/s")
-    print(f"  1 writer : {rate1:12.3e} successful reads/s ({r1.writes / r1.elapsed:.3e} writes/s, "
-          f"{100.0 * r1.retries / max(r1.reads, 1):.2f}% retries)   "
-          f"ratio to 0 writers {rate1 / rate0:5.2f}")
+    print(
+        f"  1 writer : {rate1:12.3e} successful reads/s ({r1.writes / r1.elapsed:.3e} writes/s, "
+        f"{100.0 * r1.retries / max(r1.reads, 1):.2f}% retries)   "
+        f"ratio to 0 writers {rate1 / rate0:5.2f}"
+    )
     return 0
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from types import CodeType, FrameType
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Self
 
 from kbind.errors import GuardError, LifetimeError
 
@@ -164,6 +164,7 @@ def capture(depth: int = 1, how: str = "") -> RawSite:
             code = frame.f_code
     return (code, frame.f_lasti, thread_name(), how)
 
+
 #: co_filename -> whether it belongs to kbind's implementation.
 _internal_files: dict[str, bool] = {}
 
@@ -220,6 +221,12 @@ class GuardBase:
     def alive(self) -> bool:
         """True until the guard is dropped."""
         return self.dropped_at is None
+
+    def __enter__(self) -> Self:
+        """Enter a ``with`` block on the guard (it must still be alive)."""
+        if self.dropped_at is not None:  # message built only for the error
+            self.check_alive(f"enter a with block on {self.name}")
+        return self
 
     def check_alive(self, op: str, hint: str | None = None) -> None:
         """Raise LifetimeError if the guard was dropped; ``op`` says what was attempted."""

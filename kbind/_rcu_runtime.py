@@ -86,7 +86,6 @@ class ThreadState:
         self.online_raw: RawSite | None = None
 
 
-
 class _ThreadExit:
     """Lives only in the thread's threading.local: dies (and reports leaks) when the thread ends."""
 
@@ -467,7 +466,7 @@ def raise_in_reader(op: str, ts: ThreadState) -> None:
         "R05/R06/R07: it waits for a grace period, and a grace period waits for every "
         f"read-side critical section, including the one this thread is in ({first.name}, "
         f"{len(ts.guards)} guard(s) open), so it would wait for itself forever (the kernel's "
-        "lockdep reports \"Illegal synchronize_rcu() in RCU read-side critical section\")",
+        'lockdep reports "Illegal synchronize_rcu() in RCU read-side critical section")',
         guard=first.name,
         created_at=first.created_at,
         sites=[("blocking call at", Site.here(3))],

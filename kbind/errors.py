@@ -223,8 +223,13 @@ class UseAfterFreeError(LifetimeError):
         if freed_at is not None:
             labelled.append(("freed at", freed_at))
         super().__init__(
-            op, rule, guard=guard, created_at=created_at, dropped_at=dropped_at,
-            sites=labelled, hint=hint,
+            op,
+            rule,
+            guard=guard,
+            created_at=created_at,
+            dropped_at=dropped_at,
+            sites=labelled,
+            hint=hint,
         )
 
 
@@ -265,6 +270,8 @@ class ReadOnlyError(KbindError, TypeError):
     cannot be used to mutate; kbind's ``RcuRef`` refuses assignments,
     deletions and the known mutating methods of builtin containers.
     """
+
+
 class BackendError(KbindError, RuntimeError):
     """The RCU backend was chosen after the RCU engine was already in use.
 

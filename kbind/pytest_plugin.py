@@ -109,9 +109,7 @@ def _sites(label: str, items: list[tuple[str, Site | None]]) -> list[str]:
     return lines
 
 
-def strict_findings(
-    caught: list[warnings.WarningMessage], before_guards: set[int]
-) -> list[str]:
+def strict_findings(caught: list[warnings.WarningMessage], before_guards: set[int]) -> list[str]:
     """Check the state at the end of a strict test; return what broke the rules, one line each.
 
     Also cleans up what it reports (drops this thread's leaked read and lock

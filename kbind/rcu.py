@@ -995,9 +995,7 @@ class Rcu(Generic[T]):
             hint=f"call writer.{op}(...) on the RcuWrite that Rcu.init() returned",
         )
 
-    def _publish(
-        self, new: T | None, fn: Callable[[T], T] | None, site: Site
-    ) -> RcuDropGuard[T]:
+    def _publish(self, new: T | None, fn: Callable[[T], T] | None, site: Site) -> RcuDropGuard[T]:
         me = threading.get_ident()
         if self._owner == me:
             raise DeadlockError(

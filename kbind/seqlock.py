@@ -77,8 +77,21 @@ _MAX: Final = 2**63 - 1
 _WAIT_SLICE_NS: Final = 50_000_000
 #: Names a field may not take: they are methods or attributes of the views.
 _RESERVED: Final = frozenset(
-    {"fields", "update", "unlock", "name", "alive", "owner", "number", "created_at",
-     "dropped_at", "check_alive", "check_owner", "mark_dropped", "copy"}
+    {
+        "fields",
+        "update",
+        "unlock",
+        "name",
+        "alive",
+        "owner",
+        "number",
+        "created_at",
+        "dropped_at",
+        "check_alive",
+        "check_owner",
+        "mark_dropped",
+        "copy",
+    }
 )
 
 
@@ -527,8 +540,17 @@ class SeqLock(Generic[T]):
         5000000500
     """
 
-    __slots__ = ("__weakref__", "_data", "_excl", "_open", "_readers", "_sl", "_spec",
-                 "_writer", "_writer_guard")
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_excl",
+        "_open",
+        "_readers",
+        "_sl",
+        "_spec",
+        "_writer",
+        "_writer_guard",
+    )
 
     KIND: ClassVar[str] = "SeqLock"
 
@@ -664,8 +686,12 @@ class SeqLock(Generic[T]):
             while True:
                 if lock_after is not None and failed >= lock_after:
                     return self._read_locked(fn, words, site)
-                if lib.kb_seqlock_snapshot_begin(sl, words.buf, data.words, data.n,
-                                                 _WAIT_SLICE_NS, seqp) != lib.KB_OK:
+                if (
+                    lib.kb_seqlock_snapshot_begin(
+                        sl, words.buf, data.words, data.n, _WAIT_SLICE_NS, seqp
+                    )
+                    != lib.KB_OK
+                ):
                     continue  # a writer stayed inside a whole slice: signals, then again
                 attempt = _Attempt("read attempt of SeqLock.read()", site, me)
                 view: SeqView[T] = view_cls("SeqLock", fields, words, attempt)  # type: ignore[assignment]
@@ -905,8 +931,9 @@ class SeqView(Generic[T]):
     _q: memoryview
     _words: _Words
 
-    def __init__(self, kind: str, fields: dict[str, _Field], words: _Words,
-                 attempt: _Attempt) -> None:
+    def __init__(
+        self, kind: str, fields: dict[str, _Field], words: _Words, attempt: _Attempt
+    ) -> None:
         # Plain slot stores: no __setattr__ override, so this stays cheap.
         # Assigning a field through a view fails (no such slot / read-only
         # property): readers never write.
@@ -1117,10 +1144,6 @@ class SeqWriteGuard(GuardBase, Generic[T]):
         self.mark_dropped("end the write section of")
         self._lock._release_write()
 
-    def __enter__(self) -> SeqWriteGuard[T]:
-        self.check_alive(f"enter a with block on {self.name}")
-        return self
-
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -1250,8 +1273,9 @@ class SeqLatch(Generic[T]):
         try:
             while True:
                 n += 1
-                seq = lib.kb_latch_snapshot_begin(self._latch, words.buf, c0.words, c1.words,
-                                                  self._n)
+                seq = lib.kb_latch_snapshot_begin(
+                    self._latch, words.buf, c0.words, c1.words, self._n
+                )
                 attempt = _Attempt(f"latch read attempt {n}", site)
                 view: SeqView[T] = c0.view_cls(  # type: ignore[assignment]
                     "SeqLatch", c0.fields, words, attempt
@@ -1340,4 +1364,3 @@ class SeqLatch(Generic[T]):
         lib.kb_seq_words_load(ta, a.words, self._n)
         lib.kb_seq_words_load(tb, b.words, self._n)
         return bytes(ffi.buffer(ta)) != bytes(ffi.buffer(tb))
-

@@ -239,10 +239,6 @@ class LockGuard(GuardBase, Generic[T]):
         self.mark_dropped("unlock")
         self._lock._release()
 
-    def __enter__(self) -> LockGuard[T]:
-        self.check_alive(f"enter a with block on {self.name}")
-        return self
-
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

@@ -154,8 +154,7 @@ def format_atomic_report(r: AtomicTortureResult) -> str:
     lines = [
         f"atomic-torture: flavor {flavor}, {r.threads} threads, {r.elapsed:.2f} s"
         + (" (stopped early)" if r.stopped_early else ""),
-        f"  increments: {r.increments} done, counter {r.counter} "
-        f"(lost {r.increments - r.counter})",
+        f"  increments: {r.increments} done, counter {r.counter} (lost {r.increments - r.counter})",
         f"  try_cmpxchg: {r.cmpxchg_increments} done, counter {r.cmpxchg_counter} "
         f"(lost {r.cmpxchg_increments - r.cmpxchg_counter}; {r.cmpxchg_failures} retries)",
         f"  release/acquire messages: {r.messages} published, {r.message_checks} checked, "

@@ -283,8 +283,7 @@ class Recording:
         later = self.not_waited_for(gp)
         if later:
             text += "; did not wait for " + ", ".join(
-                f"{s.thread} ({s.guard}, began {_ms(s.begin)}, after the GP started)"
-                for s in later
+                f"{s.thread} ({s.guard}, began {_ms(s.begin)}, after the GP started)" for s in later
             )
         return text
 
