@@ -64,7 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("rcu_backends") is not None:
-        metafunc.parametrize("rcu_backend", RCU_BACKENDS)
+        # indirect: the value goes through the fixture below, whose skip then runs
+        # (direct parametrization would bypass the fixture).
+        metafunc.parametrize("rcu_backend", RCU_BACKENDS, indirect=True)
 
 
 @pytest.fixture(autouse=True)

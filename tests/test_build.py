@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 import shutil
@@ -13,6 +12,7 @@ import pytest
 from pycparser import c_ast, c_parser
 
 from kbind._native import lib
+from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CSRC = ROOT / "csrc"
@@ -130,7 +130,7 @@ def test_import_without_extension_fails_with_clear_message() -> None:
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=child_env(),
     )  # fmt: skip
     assert proc.returncode != 0
     assert "C core (the extension module kbind._ffi) is not built" in proc.stderr

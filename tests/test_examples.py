@@ -6,12 +6,13 @@ also checks their ``LESSON NN OK`` marker; this module runs the other examples.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import subprocess
 import sys
 
 import pytest
+
+from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(
@@ -33,7 +34,7 @@ def test_example_runs_and_checks_its_outcome(path: pathlib.Path) -> None:
         text=True,
         timeout=120,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=child_env(),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip()

@@ -8,13 +8,14 @@ marker, and checks the course's shape.
 from __future__ import annotations
 
 import ast
-import os
 import pathlib
 import re
 import subprocess
 import sys
 
 import pytest
+
+from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "examples").glob("lesson*.py"))
@@ -54,7 +55,7 @@ def test_lesson_prints_its_expected_outcome_marker(path: pathlib.Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-W", "error", str(path)],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=child_env(),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]

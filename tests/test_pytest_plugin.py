@@ -12,6 +12,8 @@ import pathlib
 
 import pytest
 
+from tests.support import child_pythonpath
+
 pytest_plugins = ["pytester"]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -29,7 +31,7 @@ from kbind.errors import RcuStallWarning
 @pytest.fixture
 def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Run pytest on the given test source with the plugin; return the result."""
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("PYTHONPATH", child_pythonpath())
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
     def go(source: str, *args: str, ini: str = "") -> pytest.RunResult:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import gc
-import os
 import pathlib
 import queue
 import subprocess
@@ -33,6 +32,7 @@ from kbind import (
 from kbind._guard import Site
 from kbind._native import lib
 from kbind.rcu import Rcu, RcuDropGuard, RcuReadGuard, RcuRef, RcuWrite
+from tests.support import child_env
 
 # Every test runs on both RCU backends (builtin, liburcu): see tests/conftest.py.
 pytestmark = pytest.mark.rcu_backends
@@ -814,7 +814,7 @@ def test_r19_pending_callbacks_run_before_interpreter_exit() -> None:
     proc = subprocess.run(
         [sys.executable, "-W", "error", "-c", code],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=child_env(),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["callback ran", "old freed: True"]
@@ -831,7 +831,7 @@ def test_r19_callback_exception_at_exit_printed_like_unraisable() -> None:
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=child_env(),
     )  # fmt: skip
     assert proc.returncode == 0
     assert "second ran" in proc.stdout

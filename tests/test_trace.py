@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import pathlib
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 from kbind import rcu, trace
 from kbind._native import lib
 from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
+from tests.support import child_env
 
 pytestmark = pytest.mark.rcu_backends
 
@@ -222,20 +222,30 @@ def test_trace_png_and_svg_written(tmp_path: pathlib.Path) -> None:
     assert "<svg" in svg.read_text()
 
 
-def test_cli_trace_prints_timeline_and_draws(tmp_path: pathlib.Path) -> None:
-    """`kbind trace` prints a row per reader and per grace period, draws PNG/SVG, exits 0."""
-    png = tmp_path / "gp.png"
-    proc = subprocess.run(
-        [sys.executable, "-m", "kbind", "trace", "--readers", "2", "--duration", "0.3",
-         "--png", str(png), "--svg", str(tmp_path / "gp.svg")],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+def _kbind_trace(*extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kbind", "trace", "--readers", "2", "--duration", "0.3", *extra],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=child_env(),
     )  # fmt: skip
+
+
+def test_cli_trace_prints_timeline() -> None:
+    """`kbind trace` prints a row per reader and per grace period and exits 0 (no matplotlib)."""
+    proc = _kbind_trace()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert any(line.startswith("reader-0 ") for line in lines)
     assert any(line.startswith("reader-1 ") for line in lines)
     assert any(line.startswith("GP1 drop") for line in lines)
     assert "every grace period waited" in proc.stdout
-    assert png.read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "gp.svg").exists()
+
+
+def test_cli_trace_draws_png_and_svg(tmp_path: pathlib.Path) -> None:
+    """`kbind trace --png --svg` draws both files (needs matplotlib, the [plot] extra)."""
+    pytest.importorskip("matplotlib")
+    png, svg = tmp_path / "gp.png", tmp_path / "gp.svg"
+    proc = _kbind_trace("--png", str(png), "--svg", str(svg))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "every grace period waited" in proc.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in svg.read_text()
