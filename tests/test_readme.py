@@ -29,3 +29,11 @@ def test_ci_runs_readme_test_command_verbatim() -> None:
     test_command = quickstart_commands()[1]
     ci_lines = (ROOT / ".ci/run").read_text().splitlines()
     assert test_command in ci_lines
+
+
+def test_ci_checks_both_configurations_and_examples_types() -> None:
+    """.ci/run runs the no-liburcu/no-matplotlib configuration and type-checks the examples."""
+    ci_lines = [line.strip() for line in (ROOT / ".ci/run").read_text().splitlines()]
+    assert "python3 .ci/check_optional_deps.py" in ci_lines
+    assert "python3 -m mypy --strict examples" in ci_lines
+    assert "python3 -m mypy --strict src/kbind" in ci_lines
