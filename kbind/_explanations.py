@@ -202,8 +202,9 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         synchronize_rcu()              # or wait outside the section
         """,
         ("R05", "R06", "R07", "R12", "L04", "L06", "S06", "S09"),
-        ("Documentation/RCU/checklist.rst", "Documentation/RCU/whatisRCU.rst",
-         "Documentation/locking/lockdep-design.rst", "Documentation/locking/seqlock.rst"),
+        ("Documentation/RCU/checklist.rst (item 13)", "kernel/rcu/tree.c (synchronize_rcu())",
+         "Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
+         "Documentation/locking/seqlock.rst"),
         "not caught at compile time; lockdep reports it at run time in the kernel.",
     ),
     _E(
