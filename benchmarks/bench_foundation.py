@@ -1,4 +1,4 @@
-"""Issue 2 benchmark: barriers, atomics and locks, from Python and natively.
+"""Foundation benchmark: barriers, atomics and locks, from Python and natively.
 
 Python: per-call cost of smp_mb(), AtomicI64.fetch_add/load and SpinLock/Mutex
 lock+unlock, against ``with threading.Lock(): pass`` and against the PyPI

@@ -1,4 +1,4 @@
-"""Python RCU API benchmark (issue 4): one command, ratios from the same run.
+"""Python RCU API benchmark: one command, ratios from the same run.
 
     python3 benchmarks/rcu_api_bench.py [--quick]
     python3 benchmarks/run.py rcu-api

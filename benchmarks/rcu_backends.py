@@ -11,7 +11,7 @@ One command, two tables:
    Ratios are liburcu / builtin.
 
 Python-level figures for the full RCU API (RcuReadGuard, Rcu[T], call_rcu
-from Python) come with the Python API (issue 4).
+from Python) come from benchmarks/rcu_api_bench.py.
 
 Usage:
     python3 benchmarks/rcu_backends.py [--reps N] [--seconds S] [--sync-iters N] [--markdown]

@@ -3,7 +3,7 @@
 Builds benchmarks/native/rcu_bench.c with gcc (the kbind core linked in
 directly, both read sides inlined: kbind's from csrc/rcu_inline.h, liburcu's
 with _LGPL_SOURCE), runs it, and prints a table of the two side by side with
-ratios and the targets of issue 3.
+ratios and kbind's targets for its engine (the last column).
 
 Usage:
     python3 benchmarks/rcu_vs_liburcu.py [--reps N] [--seconds S] [--sync-iters N] [--markdown]

@@ -1,4 +1,4 @@
-"""Sequence-lock benchmark (issue 5): one command, ratios from the same run.
+"""Sequence-lock benchmark: one command, ratios from the same run.
 
     python3 benchmarks/seqlock_bench.py [--quick]
 

@@ -452,7 +452,7 @@ typedef struct kb_litmus_result {
 int kb_litmus_run(const kb_litmus_config_t *cfg, kb_litmus_result_t *res);
 int kb_litmus_usable_cpus(void);
 
-/* =========================================== BEGIN SEQUENCE LOCKS (issue 5) */
+/* ===================================================== BEGIN SEQUENCE LOCKS */
 /*
  * Mirrors include/linux/seqlock.h: seqcount_t, seqlock_t, seqcount_latch_t.
  * Implementation and the barrier pairings: csrc/seqlock.c.  Torture:
@@ -625,7 +625,7 @@ typedef struct kb_seqlock_torture_result {
 } kb_seqlock_torture_result_t;
 
 int kb_seqlock_torture(const kb_seqlock_torture_config_t *cfg, kb_seqlock_torture_result_t *res);
-/* ============================================= END SEQUENCE LOCKS (issue 5) */
+/* ======================================================= END SEQUENCE LOCKS */
 
 /* -------------------------------------------------------------- torture */
 /*

@@ -3,8 +3,12 @@
 Kernel pattern: calling ``synchronize_rcu()`` between ``rcu_read_lock()``
 and ``rcu_read_unlock()`` deadlocks: the grace period waits for every
 section that began before it, including the caller's own.  lockdep reports
-"Illegal synchronize_rcu() in RCU read-side critical section"
-(Documentation/RCU/checklist.rst, item 6; Documentation/RCU/whatisRCU.rst).
+"Illegal synchronize_rcu() in RCU read-side critical section" (the
+RCU_LOCKDEP_WARN() in synchronize_rcu(), kernel/rcu/tree.c).  The rule is
+Documentation/RCU/checklist.rst item 13: only SRCU (and Tasks Trace RCU)
+readers may block, and synchronize_rcu() blocks (item 6 is the related rule
+that it cannot be called from irq context); see also
+Documentation/RCU/whatisRCU.rst.
 Rust-for-Linux does not catch it at compile time.  kbind raises
 ``DeadlockError`` instead of hanging (MISUSE R05), and does the same for
 the implicit synchronize of ``RcuDropGuard.drop()`` (R06).  The fix:

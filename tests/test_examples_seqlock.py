@@ -12,7 +12,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("seqlock_*.py"))
 
 
 def test_examples_seqlock_present() -> None:
-    """The seqlock examples exist (one per kernel use case in the seed)."""
+    """The seqlock examples exist (one per use case in "Can Rust Code Own Sequence Locks?")."""
     names = {p.stem for p in EXAMPLES}
     assert {
         "seqlock_timestamp",
@@ -25,7 +25,7 @@ def test_examples_seqlock_present() -> None:
 
 
 def test_seqlock_reader_inside_rcu_reader() -> None:
-    """Seed use case 6: a seqlock read inside an RCU read-side section, racing a writer."""
+    """Use case 6 (neigh_ha_snapshot()): a seqlock read inside an RCU reader, racing a writer."""
     from kbind import SeqLock
     from kbind.rcu import Rcu, RcuReadGuard
 

@@ -13,6 +13,7 @@ import pytest
 import kbind.errors
 from kbind import LifetimeError, RcuStallWarning
 from kbind._explanations import EXPLANATIONS, UnknownNameError, explain, lookup
+from kbind._misuse import RULES
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PUBLIC = sorted(kbind.errors.__all__)
@@ -76,7 +77,9 @@ def test_cli_explain_unknown_name_exits_2_listing_known() -> None:
 
 
 def test_cli_explain_list() -> None:
-    """`kbind explain --list` lists every explained class."""
+    """`kbind explain --list` lists every explained class, then every rule code."""
     proc = kbind_cli("explain", "--list")
     assert proc.returncode == 0
-    assert {line.split()[0] for line in proc.stdout.splitlines()} == set(PUBLIC)
+    first = [line.split()[0] for line in proc.stdout.splitlines()]
+    assert set(first) == set(PUBLIC) | set(RULES)
+    assert first[len(PUBLIC) :] == list(RULES)

@@ -1,10 +1,12 @@
 """The long explanations behind ``kbind explain NAME`` and ``KbindError.explain()``.
 
 One :class:`Explanation` per public error and warning class of
-:mod:`kbind.errors`: the rule, a minimal wrong/right example, the MISUSE
-rows it covers (docs: MISUSE matrix), and the kernel documentation the rule
-comes from (paths in the kernel source tree).  tests/test_explain.py fails
-when a class in ``kbind.errors.__all__`` has no entry here.
+:mod:`kbind.errors`: the rule, a minimal wrong/right example, the rule codes
+it covers (rows of the misuse catalog, :mod:`kbind._misuse`, also
+docs/misuse.md), and the kernel documentation the rule comes from (paths in
+the kernel source tree).  tests/test_explain.py fails when a class in
+``kbind.errors.__all__`` has no entry here.  ``explain()`` also accepts a
+rule code (``R05``) and then prints that catalog row.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-__all__ = ["EXPLANATIONS", "Explanation", "UnknownNameError", "explain", "lookup"]
+from kbind._misuse import DOC, RULES, MisuseRule, is_rule_code
+
+__all__ = ["EXPLANATIONS", "Explanation", "UnknownNameError", "explain", "listing", "lookup"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Explanation:
         rule: the rule broken, in a paragraph.
         wrong: a minimal example that breaks it.
         right: the same, done right.
-        misuse: MISUSE matrix row ids it covers.
+        misuse: the rule codes (misuse catalog rows) it covers.
         kernel_docs: kernel source-tree files the rule comes from.
         rust: how Rust-for-Linux handles it.
     """
@@ -46,7 +50,11 @@ class Explanation:
             return textwrap.indent(textwrap.dedent(code).strip("\n"), "    ")
 
         wrap = textwrap.fill
-        rows = ", ".join(self.misuse) if self.misuse else "(none: a usage error, not a misuse row)"
+        rows = (
+            f"{', '.join(self.misuse)} (kbind explain {self.misuse[0]}; {DOC})"
+            if self.misuse
+            else "(none: a usage error, not a misuse row)"
+        )
         return "\n".join([
             f"{self.name}: {self.summary}",
             "",
@@ -60,13 +68,13 @@ class Explanation:
             block(self.right),
             "",
             f"Rust-for-Linux: {self.rust}",
-            f"MISUSE rows: {rows}",
+            f"Rule codes: {rows}",
             "Kernel documentation: " + "; ".join(self.kernel_docs),
         ])  # fmt: skip
 
 
 class UnknownNameError(KeyError):
-    """``explain()`` was given a name that is not a kbind error or warning."""
+    """``explain()`` was given a name that is neither a kbind error or warning nor a rule code."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -74,7 +82,15 @@ class UnknownNameError(KeyError):
         super().__init__(name)
 
     def __str__(self) -> str:
-        return f"no kbind error or warning is called {self.name!r}; known: {', '.join(self.known)}"
+        if is_rule_code(self.name):
+            return (
+                f"no rule is called {self.name.strip().upper()!r}; rule codes: "
+                f"{', '.join(RULES)} (see {DOC})"
+            )
+        return (
+            f"no kbind error or warning is called {self.name!r}; known: {', '.join(self.known)}; "
+            f"or a rule code such as R05 (kbind explain --list)"
+        )
 
 
 _E = Explanation
@@ -118,7 +134,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             timeout = config.read(g).timeout   # copy the plain value out
         print(timeout)
         """,
-        ("R01", "R02", "L02", "S02", "S10"),
+        ("R01", "R02", "R04", "L02", "S02", "S10"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/RCU/rcu_dereference.rst",
          "Documentation/RCU/checklist.rst"),
         "a compile-time error: the reference borrows the guard (lifetime of &Guard).",
@@ -185,9 +201,10 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             old.defer()                # frees after a grace period, without waiting
         synchronize_rcu()              # or wait outside the section
         """,
-        ("R05", "R06", "R07", "L04", "S06", "S09"),
-        ("Documentation/RCU/checklist.rst", "Documentation/RCU/whatisRCU.rst",
-         "Documentation/locking/lockdep-design.rst", "Documentation/locking/seqlock.rst"),
+        ("R05", "R06", "R07", "R12", "L04", "L06", "S06", "S09"),
+        ("Documentation/RCU/checklist.rst (item 13)", "kernel/rcu/tree.c (synchronize_rcu())",
+         "Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
+         "Documentation/locking/seqlock.rst"),
         "not caught at compile time; lockdep reports it at run time in the kernel.",
     ),
     _E(
@@ -372,12 +389,20 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
 ]}  # fmt: skip
 
 
-def lookup(name: str) -> Explanation:
-    """Return the explanation of ``name`` (a class name, case-insensitive; ``kbind.`` prefix ok).
+def lookup(name: str) -> Explanation | MisuseRule:
+    """Return the explanation of ``name``: an error or warning class, or a rule code.
+
+    ``name`` is a class name (case-insensitive; ``kbind.`` prefix ok) or a
+    rule code of the misuse catalog (``R05``, ``s03``; case-insensitive).
 
     Raises:
-        UnknownNameError: not a kbind error or warning (the message lists the known ones).
+        UnknownNameError: neither (the message lists the known names or codes).
     """
+    if is_rule_code(name):
+        code = name.strip().upper()
+        if code in RULES:
+            return RULES[code]
+        raise UnknownNameError(name)
     key = name.strip().removeprefix("kbind.").removeprefix("errors.")
     for known, expl in EXPLANATIONS.items():
         if known.lower() == key.lower():
@@ -388,3 +413,10 @@ def lookup(name: str) -> Explanation:
 def explain(name: str) -> str:
     """Return the rendered explanation of ``name`` (see :func:`lookup`)."""
     return lookup(name).render()
+
+
+def listing() -> str:
+    """Return what ``kbind explain --list`` prints: each class, then each rule code, one a line."""
+    lines = [f"{name:<26} {expl.summary}" for name, expl in EXPLANATIONS.items()]
+    lines += [f"{code:<26} {r.misuse}" for code, r in RULES.items()]
+    return "\n".join(lines)

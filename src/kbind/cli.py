@@ -531,12 +531,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    """Print the long explanation of a kbind error or warning."""
-    from kbind._explanations import EXPLANATIONS, UnknownNameError, explain
+    """Print the long explanation of a kbind error or warning, or of a rule code (R05)."""
+    from kbind._explanations import UnknownNameError, explain, listing
 
     if args.list or not args.name:
-        for name, expl in EXPLANATIONS.items():
-            print(f"{name:<26} {expl.summary}")
+        print(listing())
         return 0 if args.list else 2
     try:
         print(explain(args.name))

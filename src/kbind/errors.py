@@ -85,7 +85,7 @@ class KbindError(Exception):
     def explain(cls) -> str:
         """Return the long explanation of this error class (as ``kbind explain <ClassName>``).
 
-        The rule, a wrong and a right example, the MISUSE rows and the
+        The rule, a wrong and a right example, the rule codes and the
         kernel documentation it comes from.
         """
         from kbind._explanations import explain
@@ -178,8 +178,9 @@ class TentativeValueError(LifetimeError):
     Values read between ``SeqLock.read_begin()`` and ``SeqLock.read_retry()``
     are tentative: a writer may have torn them.  If the retry check says the
     attempt failed, they (and everything computed from them) must not be
-    used.  The kernel cannot catch this (MISUSE S01); McKenney's "tentatively
-    readable" ownership class would warn at compile time; kbind raises when
+    used.  The kernel cannot catch this (rule S01, docs/misuse.md); the
+    "tentatively readable" ownership class Paul E. McKenney proposed in "Can
+    Rust Code Own Sequence Locks?" (2021) would warn at compile time; kbind raises when
     the value is used.  ``created_at`` is where the value was read.
     """
 
@@ -265,7 +266,7 @@ class ReadOnlyError(KbindError, TypeError):
     """An RCU-protected object was about to be modified in place through a reader's reference.
 
     Readers share the published object with every other reader, so it must
-    never change while published (MISUSE R16): an update publishes a new
+    never change while published (rule R16): an update publishes a new
     object instead.  Rust hands readers ``&T``, a shared reference that
     cannot be used to mutate; kbind's ``RcuRef`` refuses assignments,
     deletions and the known mutating methods of builtin containers.

@@ -17,7 +17,7 @@ where the object was created) when, during the test:
   collected while held, ...), unless the test caught it itself with
   ``pytest.warns`` or ``warnings.catch_warnings``;
 * an ``RcuReadGuard`` created during the test is still held at its end
-  (kernel: a missing ``rcu_read_unlock()``, MISUSE R09), or a ``LockGuard``
+  (kernel: a missing ``rcu_read_unlock()``, rule R09), or a ``LockGuard``
   is (a missing unlock, L10): checked after a garbage collection, so a
   guard that was dropped by being collected shows up as its warning;
 * an ``RcuDropGuard`` was neither dropped nor deferred (R14);

@@ -33,7 +33,7 @@ A Python thread is online (holds up grace periods) only while it holds a
 read guard, unless it opted into explicit QSBR mode (:func:`qsbr_mode`), in
 which it stays online and must report :func:`quiescent_state` itself.
 
-Rules enforced at run time (MISUSE rows, see docs/rcu.md):
+Rules enforced at run time (rule codes of docs/misuse.md):
 
 * R01/R02: a reference used after its guard was dropped: ``LifetimeError``.
 * R04: readers need a guard: ``read()`` takes one (type-checked too).
@@ -803,7 +803,8 @@ class Rcu(Generic[T]):
     """An RCU-protected pointer to a ``T``: readers take guards, updaters publish new values.
 
     Kernel: an ``__rcu`` pointer with ``rcu_dereference()`` /
-    ``rcu_assign_pointer()``.  Rust: ``Rcu<T>`` (seed proposal).  C: the
+    ``rcu_assign_pointer()``.  Rust: ``Rcu<T>`` (sketched in GitHub issue
+    fishinabarrel/linux-kernel-module-rust#143).  C: the
     engine's grace periods (``kb_get_state_synchronize_rcu()``,
     ``kb_rcu_wait_gp()``); the pointer itself is a Python attribute, whose
     loads and stores the GIL makes atomic.
@@ -842,7 +843,8 @@ class Rcu(Generic[T]):
     def init(cls, value: T) -> tuple[Rcu[T], RcuWrite[T]]:
         """Split-capability constructor: the Rcu for readers and its only writer.
 
-        Rust: ``Rcu::init(data) -> (Rcu<T>, RcuWrite<T>)`` (seed proposal).
+        Rust: ``Rcu::init(data) -> (Rcu<T>, RcuWrite<T>)``
+        (fishinabarrel/linux-kernel-module-rust#143).
         The Rcu's own :meth:`replace`/:meth:`update` then raise
         ``GuardError``; only the returned :class:`RcuWrite` updates it.
         """
@@ -1052,11 +1054,12 @@ def _not_a_guard(guard: object) -> None:
 class RcuWrite(Generic[T]):
     """The update capability of an :class:`Rcu` made by :meth:`Rcu.init`; exclusive.
 
-    Rust: ``RcuWrite<T>`` (seed proposal): ``update(&mut self, ...)``, so one
-    updater at a time by construction.  kbind checks it: two threads inside
-    :meth:`replace`/:meth:`update` of one RcuWrite at the same time raise
-    ``GuardError`` (R12) instead of waiting, because sharing the writer is
-    the bug (a real updater lock belongs to the caller).
+    Rust: ``RcuWrite<T>`` (fishinabarrel/linux-kernel-module-rust#143):
+    ``update(&mut self, ...)``, so one updater at a time by construction.
+    kbind checks it: two threads inside :meth:`replace`/:meth:`update` of one
+    RcuWrite at the same time raise ``GuardError`` (R12) instead of waiting,
+    because sharing the writer is the bug (a real updater lock belongs to the
+    caller).
     """
 
     __slots__ = ("_busy", "_rcu", "_user", "_user_site")
@@ -1120,7 +1123,8 @@ _state_lock = threading.Lock()
 class RcuDropGuard(Generic[T]):
     """Owns an old value that readers may still hold; frees it after a grace period.
 
-    Rust: ``RcuDropGuard<T>`` (seed proposal; its destructor calls
+    Rust: ``RcuDropGuard<T>`` (``RcuWriteGuard`` in
+    fishinabarrel/linux-kernel-module-rust#143; its destructor calls
     ``synchronize_rcu()`` then frees).  Kernel: ``synchronize_rcu(); kfree(old)``
     (:meth:`drop`) or ``kfree_rcu(old)``/``call_rcu()`` (:meth:`defer`).
 

@@ -19,7 +19,7 @@ could be followed (S04).  Readers come in two shapes:
   ``read_retry`` validated it, and raising :class:`kbind.TentativeValueError`
   (naming where it was read) if used after the attempt failed.
 
-Rules enforced at run time (MISUSE rows):
+Rules enforced at run time (rule codes of docs/misuse.md):
 
 * S01: values from a failed attempt cannot be used (closure: never returned;
   loop: ``TentativeValueError``).
@@ -309,7 +309,8 @@ def _raw(x: object) -> object:
 class TentativeValue:
     """A value read inside a sequence-lock read attempt that has not been validated yet.
 
-    McKenney's "tentatively readable" wish, checked at run time.  While the
+    Paul E. McKenney's "tentatively readable" wish (blog post "Can Rust Code
+    Own Sequence Locks?", 2021), checked at run time.  While the
     attempt is pending, arithmetic, comparisons, indexing and ``len`` give
     tentative results tied to the same attempt(s); ``int()``, ``bool()``,
     ``bytes()`` and ``.value`` give the plain value (to branch or index
