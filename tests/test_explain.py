@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 import subprocess
@@ -14,6 +13,7 @@ import kbind.errors
 from kbind import LifetimeError, RcuStallWarning
 from kbind._explanations import EXPLANATIONS, UnknownNameError, explain, lookup
 from kbind._misuse import RULES
+from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PUBLIC = sorted(kbind.errors.__all__)
@@ -23,7 +23,7 @@ DOC_PREFIXES = ("Documentation/", "tools/memory-model/", "include/linux/", "kern
 def kbind_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kbind", *args], capture_output=True, text=True, timeout=60,
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT, env=child_env(),
     )  # fmt: skip
 
 

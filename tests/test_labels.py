@@ -8,7 +8,7 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SCANNED = ("kbind", "csrc", "docs", "examples", "tests", "benchmarks")
+SCANNED = ("src", "csrc", "docs", "examples", "tests", "benchmarks")
 TOP_FILES = ("README.md", "setup.py", "MANIFEST.in", "pyproject.toml")
 SUFFIXES = {".py", ".pyi", ".md", ".c", ".h", ".txt", ".toml", ".in", ".cfg", ".sh", ".rst"}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import os
 import pathlib
 import re
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 import kbind.errors
 from kbind._explanations import EXPLANATIONS, UnknownNameError, explain, lookup
 from kbind._misuse import DOC, FAMILIES, RULES, MisuseRule, is_rule_code, rule
+from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CODE = re.compile(r"\b[RSAL]\d\d\b")
@@ -123,7 +123,7 @@ def test_explanations_and_rows_agree() -> None:
 def test_rule_codes_cited_in_the_package_are_in_the_catalog() -> None:
     """Every rule code in kbind/ (error messages, docstrings) and csrc/ is a catalog row."""
     cited: dict[str, set[str]] = {}
-    for path in [*(ROOT / "kbind").rglob("*.py"), *(ROOT / "csrc").rglob("*.[ch]")]:
+    for path in [*(ROOT / "src" / "kbind").rglob("*.py"), *(ROOT / "csrc").rglob("*.[ch]")]:
         for code in CODE.findall(path.read_text()):
             cited.setdefault(code, set()).add(str(path.relative_to(ROOT)))
     assert {"R05", "S04", "L04", "A01"} <= set(cited)  # the scan does find the codes
@@ -180,7 +180,7 @@ def test_cli_explain_rule_code() -> None:
     """`kbind explain s06` prints the S06 row, exit 0."""
     proc = subprocess.run(
         [sys.executable, "-m", "kbind", "explain", "s06"], capture_output=True, text=True,
-        timeout=60, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60, cwd=ROOT, env=child_env(),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("S06 (Sequence locks): ") and "DeadlockError" in proc.stdout
