@@ -3,8 +3,9 @@
 Like herdtools' ``litmus7``, built in: csrc/litmus.c runs a classic pattern
 (SB, MP, LB, R, S, 2+2W, WRC, IRIW) many times in C threads pinned to
 different CPUs and released together each iteration, and counts every final
-outcome.  Each test comes in the variants that matter - plain
-``READ_ONCE``/``WRITE_ONCE``, with ``smp_mb()``, with ``smp_wmb()``/
+outcome.  Each test comes in the variants that matter - ``once``
+(marked accesses only: ``READ_ONCE``/``WRITE_ONCE``; the LKMM's "plain"
+accesses are unmarked ones, which these tests never use), with ``smp_mb()``, with ``smp_wmb()``/
 ``smp_rmb()``, with release/acquire, with a fully ordered atomic RMW - and
 each variant carries the verdict the Linux-kernel memory model gives its
 ``exists`` clause (as tools/memory-model/litmus-tests state them):
@@ -43,7 +44,7 @@ Verdict = Literal["Sometimes", "Never"]
 
 #: Variant name -> (C constant, what separates each thread's two accesses).
 VARIANTS: Final[dict[str, tuple[int, str]]] = {
-    "plain": (lib.KB_LITMUS_PLAIN, "READ_ONCE/WRITE_ONCE only (a compiler barrier, no CPU fence)"),
+    "once": (lib.KB_LITMUS_ONCE, "READ_ONCE/WRITE_ONCE only (a compiler barrier, no CPU fence)"),
     "mb": (lib.KB_LITMUS_MB, "smp_mb()"),
     "wmb-rmb": (lib.KB_LITMUS_WMB_RMB, "smp_wmb() between stores, smp_rmb() between loads"),
     "rel-acq": (
@@ -97,50 +98,50 @@ TESTS: Final[dict[str, LitmusTest]] = {
             "SB", lib.KB_LITMUS_SB, 2,
             ("P0: x=1; r0=y", "P1: y=1; r1=x"),
             (("r0", 0, 1), ("r1", 0, 1)), 0b00,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
         ),
         LitmusTest(
             "MP", lib.KB_LITMUS_MP, 2,
             ("P0: x=1; y=1", "P1: r0=y; r1=x"),
             (("r0", 0, 1), ("r1", 0, 1)), 0b01,
-            {"plain": _S, "mb": _N, "wmb-rmb": _N, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _N, "rel-acq": _N, "atomic": _N},
         ),
         LitmusTest(
             "LB", lib.KB_LITMUS_LB, 2,
             ("P0: r0=x; y=1", "P1: r1=y; x=1"),
             (("r0", 0, 1), ("r1", 0, 1)), 0b11,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
         ),
         LitmusTest(
             "R", lib.KB_LITMUS_R, 2,
             ("P0: x=1; y=1", "P1: y=2; r0=x"),
             (("r0", 0, 1), ("y", 1, 2)), 0b10,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
         ),
         LitmusTest(
             "S", lib.KB_LITMUS_S, 2,
             ("P0: x=2; y=1", "P1: r0=y; x=1"),
             (("r0", 0, 1), ("x", 2, 1)), 0b01,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
         ),
         LitmusTest(
             "2+2W", lib.KB_LITMUS_2_2W, 2,
             ("P0: x=1; y=2", "P1: y=1; x=2"),
             (("x", 1, 2), ("y", 1, 2)), 0b00,
-            {"plain": _S, "mb": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "atomic": _N},
         ),
         LitmusTest(
             "WRC", lib.KB_LITMUS_WRC, 3,
             ("P0: x=1", "P1: r0=x; y=1", "P2: r1=y; r2=x"),
             (("r0", 0, 1), ("r1", 0, 1), ("r2", 0, 1)), 0b011,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
             default_iterations=10_000,
         ),
         LitmusTest(
             "IRIW", lib.KB_LITMUS_IRIW, 4,
             ("P0: x=1", "P1: y=1", "P2: r0=x; r1=y", "P3: r2=y; r3=x"),
             (("r0", 0, 1), ("r1", 0, 1), ("r2", 0, 1), ("r3", 0, 1)), 0b0101,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
             default_iterations=5_000,
         ),
     )
@@ -210,7 +211,7 @@ def usable_cpus() -> int:
 
 def run(
     test: str,
-    variant: str = "plain",
+    variant: str = "once",
     iterations: int | None = None,
     *,
     max_seconds: float = 60.0,
@@ -222,7 +223,7 @@ def run(
 
     Args:
         test: a name from :data:`TESTS` ("SB", "MP", ...).
-        variant: a name from the test's ``verdicts`` ("plain", "mb", ...).
+        variant: a name from the test's ``verdicts`` ("once", "mb", ...).
         iterations: how many times to run the pattern (default: the test's).
         max_seconds: stop after this long whatever the count (a bound).
         until_observed: if > 0, stop as soon as the ``exists`` outcome has
