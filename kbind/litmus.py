@@ -15,7 +15,11 @@ A run's verdict is one of: ``observed`` (allowed and seen), ``not observed``
 (allowed, not seen in N iterations: this CPU is stronger than the LKMM),
 ``never observed`` (forbidden, and rightly not seen), or
 ``FORBIDDEN BUT OBSERVED`` - a broken barrier, which makes the ``kbind
-litmus`` command exit non-zero.
+litmus`` command exit non-zero.  An allowed outcome not observed comes with
+a :attr:`LitmusResult.note` saying why: on x86-64, TSO is stronger than the
+LKMM (it reorders a store only with a later load, so only SB and R can show
+their outcome); with more threads than usable CPUs the threads take turns
+and rarely race, so "not observed" means little.
 
 Variants whose LKMM verdict is not settled by the kernel's own litmus tests
 (2+2W with only ``smp_wmb()`` or release stores) are left out rather than
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from kbind._native import ffi, lib
+from kbind.barrier import arch
 
 __all__ = [
     "TESTS",
@@ -41,6 +46,13 @@ __all__ = [
 ]
 
 Verdict = Literal["Sometimes", "Never"]
+
+#: Tests whose ``exists`` outcome needs only a store reordered after a later
+#: load - the one reordering x86-64's TSO performs (its store buffer).
+TSO_SHOWS: Final = frozenset({"SB", "R"})
+
+#: Variants that keep a store from passing a later load (a full fence).
+_FULL_FENCE: Final = frozenset({"mb", "atomic"})
 
 #: Variant name -> (C constant, what separates each thread's two accesses).
 VARIANTS: Final[dict[str, tuple[int, str]]] = {
@@ -162,6 +174,8 @@ class LitmusResult:
         elapsed: seconds.
         cpus: usable CPUs.
         busted_barrier: whether the deliberately broken smp_mb() was used.
+        exists_label: the ``exists`` outcome as text (``r0=0 r1=0``).
+        arch: the architecture the run was compiled for (``x86_64``, ...).
     """
 
     test: str
@@ -174,6 +188,45 @@ class LitmusResult:
     cpus: int
     busted_barrier: bool = False
     exists_label: str = field(default="")
+    arch: str = field(default_factory=arch)
+
+    @property
+    def threads(self) -> int:
+        """How many threads the test runs."""
+        return TESTS[self.test].threads
+
+    @property
+    def threads_exceed_cpus(self) -> bool:
+        """More threads than usable CPUs: they take turns, so they rarely race."""
+        return self.threads > self.cpus
+
+    @property
+    def note(self) -> str:
+        """Why an allowed outcome was not observed (empty when it was, or is forbidden)."""
+        if self.lkmm == "Never" or self.exists_count:
+            return ""
+        tso_shows = self.test in TSO_SHOWS and self.variant not in _FULL_FENCE
+        if self.arch != "x86_64" or self.busted_barrier:
+            why = (
+                f"not seen in {self.iterations} iterations: this CPU may be stronger than "
+                "the LKMM, or the run too short"
+            )
+        elif tso_shows:
+            why = (
+                "x86-64 can show this (a store waits in the store buffer while a later load "
+                f"runs) but did not in {self.iterations} iterations: run longer"
+            )
+        else:
+            why = (
+                "x86-64 is TSO, stronger than the LKMM: it reorders a store only with a later "
+                "load (the store buffer), so this outcome the LKMM allows cannot appear here"
+            )
+        if self.threads_exceed_cpus:
+            why += (
+                f"; and {self.threads} threads on {self.cpus} usable CPU(s) take turns instead "
+                "of racing, so 'not observed' means little here"
+            )
+        return why
 
     @property
     def forbidden_observed(self) -> bool:
@@ -200,7 +253,10 @@ class LitmusResult:
             "histogram": self.histogram,
             "elapsed_s": round(self.elapsed, 4),
             "cpus": self.cpus,
+            "threads": self.threads,
+            "threads_exceed_cpus": self.threads_exceed_cpus,
             "busted_barrier": self.busted_barrier,
+            "note": self.note,
         }
 
 
@@ -299,6 +355,8 @@ def format_results(results: Iterable[LitmusResult], histograms: bool = True) -> 
             f"  {r.variant:<8} LKMM {r.lkmm:<9} seen {r.exists_count:>7}/{r.iterations:<8} "
             f"({pct:6.3f} %)  {r.verdict}{busted}"
         )
+        if r.note:
+            lines.append(f"      ({r.note})")
         if histograms:
             total = sum(r.histogram.values()) or 1
             for label, count in sorted(r.histogram.items(), key=lambda kv: -kv[1]):
