@@ -18,7 +18,7 @@ from typing import Any
 
 from kbind.litmus import TESTS, LitmusResult
 
-__all__ = ["COLOURS", "PlotUnavailableError", "plot_litmus", "require"]
+__all__ = ["COLOURS", "PlotUnavailableError", "litmus_figure", "plot_litmus", "require"]
 
 #: Bar colour per kind of result, with the legend's words for it.
 COLOURS: dict[str, tuple[str, str]] = {
@@ -53,7 +53,22 @@ def _kind(r: LitmusResult) -> str:
 
 
 def plot_litmus(results: Sequence[LitmusResult], path: str) -> None:
-    """Draw ``results`` to ``path``: one panel per test, one bar per variant, with a legend.
+    """Draw ``results`` (see :func:`litmus_figure`) to the picture file ``path``.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+        ValueError: ``results`` is empty (there is nothing to draw).
+    """
+    plt = require()
+    fig = litmus_figure(results)
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+
+
+def litmus_figure(results: Sequence[LitmusResult]) -> Any:
+    """Return a matplotlib figure of ``results``: one panel per test, one bar per variant.
 
     Each bar is the count of the test's ``exists`` outcome (a symmetric log
     scale, so that 0 sits at the axis, marked by a square of the bar's
@@ -117,7 +132,4 @@ def plot_litmus(results: Sequence[LitmusResult], path: str) -> None:
     busted = ", smp_mb() busted" if any(r.busted_barrier for r in results) else ""
     fig.suptitle(f"kbind litmus on {results[0].arch} ({cpus} usable CPUs{busted})", fontsize=10)
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    try:
-        fig.savefig(path, dpi=100)
-    finally:
-        plt.close(fig)
+    return fig
