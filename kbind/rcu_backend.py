@@ -13,7 +13,9 @@ over one of two backends, with the same semantics and the same errors:
 The backend is per process and chosen before first use: call
 :func:`select_backend` early, or set ``KBIND_RCU_BACKEND=builtin|liburcu``
 in the environment (read when this module is imported, which ``import
-kbind`` does).
+kbind`` does; an unknown or unloadable value makes that import fail, except
+in the ``kbind`` command, which reports it only for the commands that use
+RCU - see :func:`environment_error`).
 
 Like liburcu's ``rcu_flavor_struct`` (one table of operations per flavour);
 C: ``kb_rcu_set_backend()``, ``kb_rcu_get_backend()``, ``struct
