@@ -452,6 +452,13 @@ def cmd_torture(args: argparse.Namespace) -> int:
         raise CliError(f"{threads} threads in all: at most {MAX_TORTURE_THREADS}")
     if kind.uses_rcu:
         require_rcu_backend()
+        from kbind.rcu_backend import current_backend
+
+        if args.busted == "early-cb" and current_backend() != "builtin":
+            raise CliError(
+                "busted variant early-cb needs the builtin RCU backend, not "
+                f"{current_backend()!r} (its call_rcu thread always waits)"
+            )
     cpus = usable_cpus()
     warnings: list[str] = []
     if threads > cpus:
@@ -462,13 +469,16 @@ def cmd_torture(args: argparse.Namespace) -> int:
         warn(line)
     flavor = f"busted: {args.busted}" if args.busted else "real"
     t0 = time.monotonic()
-    result, interrupted = run_interruptibly(
-        lambda: kind.run(args.readers, args.updaters, args.duration, args.busted),
-        f"{args.kind}-torture: running for {args.duration:g} s ({flavor}; "
-        "Ctrl-C stops with a partial report)",
-        None if args.json else args.duration,
-        f"{args.kind}-torture",
-    )
+    try:
+        result, interrupted = run_interruptibly(
+            lambda: kind.run(args.readers, args.updaters, args.duration, args.busted),
+            f"{args.kind}-torture: running for {args.duration:g} s ({flavor}; "
+            "Ctrl-C stops with a partial report)",
+            None if args.json else args.duration,
+            f"{args.kind}-torture",
+        )
+    except (ValueError, TypeError) as exc:  # the checks above should have caught it
+        raise CliError(one_line(exc)) from None
     if result is None:
         print("interrupted before the run started: nothing to report")
         return 130

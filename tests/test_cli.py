@@ -14,6 +14,7 @@ import pytest
 import kbind as kbind_package
 from kbind.cli import StepResult, build_parser, format_tour_summary
 from kbind.cli_report import JSON_KEYS
+from kbind.rcu_backend import liburcu_available
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BACKEND_VARS = ("KBIND_RCU_BACKEND", "KBIND_LIBURCU_QSBR")
@@ -118,6 +119,13 @@ def test_cli_unloadable_backend_is_one_line_with_the_install_hint() -> None:
     assert_usage_error(bad, "liburcu-qsbr-missing.so.99", "apt-get install liburcu8")
     ok = kbind("torture", "atomic", "--duration", "0.1", **env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+@pytest.mark.skipif(not liburcu_available(), reason="liburcu is not installed")
+def test_cli_rcu_busted_early_cb_on_liburcu_is_refused_in_one_line() -> None:
+    """early-cb exists only on the builtin backend: over liburcu it is a usage error."""
+    proc = kbind("torture", "rcu", "--busted", "early-cb", KBIND_RCU_BACKEND="liburcu")
+    assert_usage_error(proc, "early-cb", "builtin")
 
 
 def test_cli_version_prints_the_package_version() -> None:
