@@ -350,6 +350,7 @@ MAX_TORTURE_THREADS = 64
 
 
 def _result_dict(result: Any) -> dict[str, Any]:
+    """Return a torture result as a JSON-ready dict that includes ``passed``."""
     data: dict[str, Any] = (
         result.as_dict() if hasattr(result, "as_dict") else dataclasses.asdict(result)
     )
@@ -586,7 +587,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--variant",
         action="append",
         choices=list(litmus.VARIANTS),
-        help="only these variants (repeatable; default: every variant of each test; "
+        help="only these variants (repeatable; default: every variant of each test; each TEST "
+        "named must have one of them, unnamed tests without them are left out; "
         + "; ".join(f"{k}: {v[1]}" for k, v in litmus.VARIANTS.items())
         + ")",
     )

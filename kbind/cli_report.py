@@ -131,6 +131,7 @@ def check_output_path(path: str, option: str) -> None:
 
 
 def _json_value(value: Any) -> Any:
+    """Return ``value`` as JSON can hold it (lists for sequences, text for anything else)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):

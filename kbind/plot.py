@@ -47,6 +47,7 @@ def require() -> Any:
 
 
 def _kind(r: LitmusResult) -> str:
+    """Return the :data:`COLOURS` key of a result: allowed, forbidden or broken."""
     if r.lkmm == "Sometimes":
         return "allowed"
     return "broken" if r.forbidden_observed else "forbidden"
