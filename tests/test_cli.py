@@ -8,6 +8,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+from typing import IO
 
 import pytest
 
@@ -45,6 +46,14 @@ def assert_usage_error(proc: subprocess.CompletedProcess[str], *words: str) -> N
     for word in words:
         assert word in lines[0], (word, lines[0])
     assert proc.stdout == ""
+
+
+def announcement(stderr: IO[str]) -> str:
+    """Read stderr lines past the warnings to the run's announcement (or the end)."""
+    line = "warning"
+    while line.startswith("warning"):
+        line = stderr.readline()
+    return line
 
 
 one_cpu = pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset (util-linux)")
@@ -263,12 +272,7 @@ def test_cli_torture_ctrl_c_stops_with_partial_report() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert proc.stderr is not None
-    line = ""
-    for _ in range(3):  # warnings may come first
-        line = proc.stderr.readline()  # the announcement is printed just before the run starts
-        if "Ctrl-C stops" in line or not line:
-            break
-    assert "Ctrl-C stops" in line
+    assert "Ctrl-C stops" in announcement(proc.stderr)  # printed just before the run starts
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
@@ -424,7 +428,7 @@ def test_cli_litmus_ctrl_c_keeps_partial_results() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert proc.stderr is not None
-    assert "Ctrl-C stops" in proc.stderr.readline()  # printed once the run has started
+    assert "Ctrl-C stops" in announcement(proc.stderr)  # printed once the run has started
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
