@@ -399,7 +399,7 @@ bool kb_mutex_is_locked(const kb_mutex_t *lock);
 #define KB_LITMUS_NTESTS 8
 
 /* What separates each thread's two accesses. */
-#define KB_LITMUS_PLAIN 0
+#define KB_LITMUS_ONCE 0
 #define KB_LITMUS_MB 1
 #define KB_LITMUS_WMB_RMB 2
 #define KB_LITMUS_REL_ACQ 3
@@ -411,7 +411,7 @@ bool kb_mutex_is_locked(const kb_mutex_t *lock);
 /**
  * struct kb_litmus_config - one litmus run.
  * @test: KB_LITMUS_SB ... KB_LITMUS_IRIW.
- * @variant: KB_LITMUS_PLAIN ... KB_LITMUS_ATOMIC.
+ * @variant: KB_LITMUS_ONCE ... KB_LITMUS_ATOMIC.
  * @iterations: how many times to run the pattern (>= 1).
  * @max_ns: stop early after this long (<= 0: no time limit).
  * @stop_outcome: stop early once this outcome was seen @stop_count times

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 from kbind import litmus
 from kbind._native import ffi, lib
 from kbind.barrier import arch
+from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ NEVER_CASES = [
     if verdict == "Never"
 ]
 # What TSO forbids even without fences: every pattern except store->load reordering.
-TSO_FORBIDS_PLAIN = ["MP", "LB", "S", "2+2W", "WRC", "IRIW"]
+TSO_FORBIDS_ONCE = ["MP", "LB", "S", "2+2W", "WRC", "IRIW"]
 
 
 def short(name: str) -> int:
@@ -53,17 +53,17 @@ def test_litmus_forbidden_outcome_never_observed(name: str, variant: str) -> Non
 
 @two_cpus
 @x86
-@pytest.mark.parametrize("name", TSO_FORBIDS_PLAIN)
+@pytest.mark.parametrize("name", TSO_FORBIDS_ONCE)
 def test_litmus_tso_forbids_all_but_store_buffering(name: str) -> None:
-    """On x86-64 even the plain variants of MP, LB, S, 2+2W, WRC, IRIW never show (TSO)."""
-    r = litmus.run(name, "plain", short(name), max_seconds=60)
+    """On x86-64 even the once variants of MP, LB, S, 2+2W, WRC, IRIW never show (TSO)."""
+    r = litmus.run(name, "once", short(name), max_seconds=60)
     assert r.exists_count == 0, litmus.format_results([r])
     assert r.verdict == "not observed"
 
 
 @two_cpus
 @x86
-@pytest.mark.parametrize("variant", ["plain", "rel-acq"])
+@pytest.mark.parametrize("variant", ["once", "rel-acq"])
 def test_litmus_sb_without_full_barrier_shows_store_buffering(variant: str) -> None:
     """SB without smp_mb() shows r0=r1=0 on x86-64: stores wait in the store buffer."""
     r = litmus.run("SB", variant, SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS)
@@ -126,7 +126,7 @@ def test_litmus_c_entry_rejects_bad_config() -> None:
 def kbind_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kbind", *args], capture_output=True, text=True, timeout=600,
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT, env=child_env(),
     )  # fmt: skip
 
 
@@ -134,7 +134,7 @@ def test_cli_litmus_json_reports_each_variant() -> None:
     """`kbind litmus SB --json` prints one record per SB variant with its LKMM verdict."""
     proc = kbind_cli("litmus", "SB", "--iterations", "2000", "--json")
     assert proc.returncode == 0, proc.stderr
-    records = json.loads(proc.stdout)
+    records = json.loads(proc.stdout)["result"]["runs"]
     assert [r["variant"] for r in records] == list(litmus.TESTS["SB"].verdicts)
     assert {r["lkmm"] for r in records} == {"Sometimes", "Never"}
 
@@ -151,8 +151,68 @@ def test_cli_litmus_busted_barrier_exits_nonzero() -> None:
 
 
 def test_cli_litmus_bad_arguments_exit_2() -> None:
-    """Unknown tests and non-numeric iterations are usage errors (exit 2)."""
+    """Unknown tests and non-numeric iterations are one-line usage errors (exit 2)."""
     for args in (["litmus", "NOPE"], ["litmus", "SB", "--iterations", "many"]):
         proc = kbind_cli(*args)
         assert proc.returncode == 2
         assert "error:" in proc.stderr
+        assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_litmus_variant_once_names_marked_accesses() -> None:
+    """The marked-access variant is "once" (READ_ONCE/WRITE_ONCE); "plain" is not a variant."""
+    assert "once" in litmus.VARIANTS and "plain" not in litmus.VARIANTS
+    assert "READ_ONCE/WRITE_ONCE" in litmus.VARIANTS["once"][1]
+    assert litmus.VARIANTS["once"][0] == lib.KB_LITMUS_ONCE
+    assert all("once" in spec.verdicts and "plain" not in spec.verdicts
+               for spec in litmus.TESTS.values())  # fmt: skip
+    r = litmus.run("MP", iterations=50)
+    assert r.variant == "once" and r.as_dict()["variant"] == "once"
+    with pytest.raises(ValueError, match="no variant 'plain'"):
+        litmus.run("SB", "plain", 10)
+
+
+def fake(test: str, variant: str, seen: int, *, arch: str = "x86_64", cpus: int = 8,
+         busted: bool = False) -> litmus.LitmusResult:  # fmt: skip
+    spec = litmus.TESTS[test]
+    return litmus.LitmusResult(
+        test=test, variant=variant, lkmm=spec.verdicts[variant], iterations=1000,
+        histogram={}, exists_count=seen, elapsed=0.1, cpus=cpus, busted_barrier=busted,
+        exists_label=spec.label(spec.exists), arch=arch,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", TSO_FORBIDS_ONCE)
+def test_litmus_note_says_x86_tso_is_stronger_than_the_lkmm(name: str) -> None:
+    """An LKMM-allowed outcome x86 cannot show is explained: TSO is stronger than the LKMM."""
+    r = fake(name, "once", 0)
+    assert r.verdict == "not observed"
+    assert "TSO, stronger than the LKMM" in r.note
+    assert "means little" not in r.note
+    assert r.note in litmus.format_results([r])
+    assert r.as_dict()["note"] == r.note
+
+
+def test_litmus_note_other_cases() -> None:
+    """SB unseen on x86 asks for a longer run; other CPUs, crowded CPUs and seen outcomes differ."""
+    assert "run longer" in fake("SB", "once", 0).note
+    assert "TSO" not in fake("SB", "once", 0).note
+    assert "run longer" in fake("SB", "wmb-rmb", 0).note
+    assert "run longer" in fake("R", "rel-acq", 0).note  # R also needs only store->load
+    assert "TSO" not in fake("MP", "once", 0, arch="aarch64").note
+    assert "stronger than" in fake("MP", "once", 0, arch="aarch64").note
+    crowded = fake("IRIW", "once", 0, cpus=2)
+    assert crowded.threads_exceed_cpus and "4 threads on 2 usable CPU(s)" in crowded.note
+    assert "TSO" in crowded.note
+    assert fake("SB", "once", 3).note == ""  # observed: nothing to explain
+    assert fake("SB", "mb", 0).note == ""  # forbidden: "never observed" is the point
+    assert not fake("SB", "once", 0, cpus=2).threads_exceed_cpus
+
+
+@two_cpus
+@x86
+def test_litmus_run_on_x86_explains_mp_not_observed() -> None:
+    """A real MP once run on x86-64 is not observed, and its text says why (TSO)."""
+    r = litmus.run("MP", "once", 2000)
+    assert r.exists_count == 0
+    assert "x86-64 is TSO" in litmus.format_results([r], histograms=False)

@@ -3,8 +3,9 @@
 Like herdtools' ``litmus7``, built in: csrc/litmus.c runs a classic pattern
 (SB, MP, LB, R, S, 2+2W, WRC, IRIW) many times in C threads pinned to
 different CPUs and released together each iteration, and counts every final
-outcome.  Each test comes in the variants that matter - plain
-``READ_ONCE``/``WRITE_ONCE``, with ``smp_mb()``, with ``smp_wmb()``/
+outcome.  Each test comes in the variants that matter - ``once``
+(marked accesses only: ``READ_ONCE``/``WRITE_ONCE``; the LKMM's "plain"
+accesses are unmarked ones, which these tests never use), with ``smp_mb()``, with ``smp_wmb()``/
 ``smp_rmb()``, with release/acquire, with a fully ordered atomic RMW - and
 each variant carries the verdict the Linux-kernel memory model gives its
 ``exists`` clause (as tools/memory-model/litmus-tests state them):
@@ -14,7 +15,11 @@ A run's verdict is one of: ``observed`` (allowed and seen), ``not observed``
 (allowed, not seen in N iterations: this CPU is stronger than the LKMM),
 ``never observed`` (forbidden, and rightly not seen), or
 ``FORBIDDEN BUT OBSERVED`` - a broken barrier, which makes the ``kbind
-litmus`` command exit non-zero.
+litmus`` command exit non-zero.  An allowed outcome not observed comes with
+a :attr:`LitmusResult.note` saying why: on x86-64, TSO is stronger than the
+LKMM (it reorders a store only with a later load, so only SB and R can show
+their outcome); with more threads than usable CPUs the threads take turns
+and rarely race, so "not observed" means little.
 
 Variants whose LKMM verdict is not settled by the kernel's own litmus tests
 (2+2W with only ``smp_wmb()`` or release stores) are left out rather than
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from kbind._native import ffi, lib
+from kbind.barrier import arch
 
 __all__ = [
     "TESTS",
@@ -41,9 +47,16 @@ __all__ = [
 
 Verdict = Literal["Sometimes", "Never"]
 
+#: Tests whose ``exists`` outcome needs only a store reordered after a later
+#: load - the one reordering x86-64's TSO performs (its store buffer).
+TSO_SHOWS: Final = frozenset({"SB", "R"})
+
+#: Variants that keep a store from passing a later load (a full fence).
+_FULL_FENCE: Final = frozenset({"mb", "atomic"})
+
 #: Variant name -> (C constant, what separates each thread's two accesses).
 VARIANTS: Final[dict[str, tuple[int, str]]] = {
-    "plain": (lib.KB_LITMUS_PLAIN, "READ_ONCE/WRITE_ONCE only (a compiler barrier, no CPU fence)"),
+    "once": (lib.KB_LITMUS_ONCE, "READ_ONCE/WRITE_ONCE only (a compiler barrier, no CPU fence)"),
     "mb": (lib.KB_LITMUS_MB, "smp_mb()"),
     "wmb-rmb": (lib.KB_LITMUS_WMB_RMB, "smp_wmb() between stores, smp_rmb() between loads"),
     "rel-acq": (
@@ -97,50 +110,50 @@ TESTS: Final[dict[str, LitmusTest]] = {
             "SB", lib.KB_LITMUS_SB, 2,
             ("P0: x=1; r0=y", "P1: y=1; r1=x"),
             (("r0", 0, 1), ("r1", 0, 1)), 0b00,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
         ),
         LitmusTest(
             "MP", lib.KB_LITMUS_MP, 2,
             ("P0: x=1; y=1", "P1: r0=y; r1=x"),
             (("r0", 0, 1), ("r1", 0, 1)), 0b01,
-            {"plain": _S, "mb": _N, "wmb-rmb": _N, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _N, "rel-acq": _N, "atomic": _N},
         ),
         LitmusTest(
             "LB", lib.KB_LITMUS_LB, 2,
             ("P0: r0=x; y=1", "P1: r1=y; x=1"),
             (("r0", 0, 1), ("r1", 0, 1)), 0b11,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
         ),
         LitmusTest(
             "R", lib.KB_LITMUS_R, 2,
             ("P0: x=1; y=1", "P1: y=2; r0=x"),
             (("r0", 0, 1), ("y", 1, 2)), 0b10,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
         ),
         LitmusTest(
             "S", lib.KB_LITMUS_S, 2,
             ("P0: x=2; y=1", "P1: r0=y; x=1"),
             (("r0", 0, 1), ("x", 2, 1)), 0b01,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
         ),
         LitmusTest(
             "2+2W", lib.KB_LITMUS_2_2W, 2,
             ("P0: x=1; y=2", "P1: y=1; x=2"),
             (("x", 1, 2), ("y", 1, 2)), 0b00,
-            {"plain": _S, "mb": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "atomic": _N},
         ),
         LitmusTest(
             "WRC", lib.KB_LITMUS_WRC, 3,
             ("P0: x=1", "P1: r0=x; y=1", "P2: r1=y; r2=x"),
             (("r0", 0, 1), ("r1", 0, 1), ("r2", 0, 1)), 0b011,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _N, "atomic": _N},
             default_iterations=10_000,
         ),
         LitmusTest(
             "IRIW", lib.KB_LITMUS_IRIW, 4,
             ("P0: x=1", "P1: y=1", "P2: r0=x; r1=y", "P3: r2=y; r3=x"),
             (("r0", 0, 1), ("r1", 0, 1), ("r2", 0, 1), ("r3", 0, 1)), 0b0101,
-            {"plain": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
+            {"once": _S, "mb": _N, "wmb-rmb": _S, "rel-acq": _S, "atomic": _N},
             default_iterations=5_000,
         ),
     )
@@ -161,6 +174,8 @@ class LitmusResult:
         elapsed: seconds.
         cpus: usable CPUs.
         busted_barrier: whether the deliberately broken smp_mb() was used.
+        exists_label: the ``exists`` outcome as text (``r0=0 r1=0``).
+        arch: the architecture the run was compiled for (``x86_64``, ...).
     """
 
     test: str
@@ -173,6 +188,45 @@ class LitmusResult:
     cpus: int
     busted_barrier: bool = False
     exists_label: str = field(default="")
+    arch: str = field(default_factory=arch)
+
+    @property
+    def threads(self) -> int:
+        """How many threads the test runs."""
+        return TESTS[self.test].threads
+
+    @property
+    def threads_exceed_cpus(self) -> bool:
+        """More threads than usable CPUs: they take turns, so they rarely race."""
+        return self.threads > self.cpus
+
+    @property
+    def note(self) -> str:
+        """Why an allowed outcome was not observed (empty when it was, or is forbidden)."""
+        if self.lkmm == "Never" or self.exists_count:
+            return ""
+        tso_shows = self.test in TSO_SHOWS and self.variant not in _FULL_FENCE
+        if self.arch != "x86_64" or self.busted_barrier:
+            why = (
+                f"not seen in {self.iterations} iterations: this CPU may be stronger than "
+                "the LKMM, or the run too short"
+            )
+        elif tso_shows:
+            why = (
+                "x86-64 can show this (a store waits in the store buffer while a later load "
+                f"runs) but did not in {self.iterations} iterations: run longer"
+            )
+        else:
+            why = (
+                "x86-64 is TSO, stronger than the LKMM: it reorders a store only with a later "
+                "load (the store buffer), so this outcome the LKMM allows cannot appear here"
+            )
+        if self.threads_exceed_cpus:
+            why += (
+                f"; and {self.threads} threads on {self.cpus} usable CPU(s) take turns instead "
+                "of racing, so 'not observed' means little here"
+            )
+        return why
 
     @property
     def forbidden_observed(self) -> bool:
@@ -199,7 +253,10 @@ class LitmusResult:
             "histogram": self.histogram,
             "elapsed_s": round(self.elapsed, 4),
             "cpus": self.cpus,
+            "threads": self.threads,
+            "threads_exceed_cpus": self.threads_exceed_cpus,
             "busted_barrier": self.busted_barrier,
+            "note": self.note,
         }
 
 
@@ -210,7 +267,7 @@ def usable_cpus() -> int:
 
 def run(
     test: str,
-    variant: str = "plain",
+    variant: str = "once",
     iterations: int | None = None,
     *,
     max_seconds: float = 60.0,
@@ -222,7 +279,7 @@ def run(
 
     Args:
         test: a name from :data:`TESTS` ("SB", "MP", ...).
-        variant: a name from the test's ``verdicts`` ("plain", "mb", ...).
+        variant: a name from the test's ``verdicts`` ("once", "mb", ...).
         iterations: how many times to run the pattern (default: the test's).
         max_seconds: stop after this long whatever the count (a bound).
         until_observed: if > 0, stop as soon as the ``exists`` outcome has
@@ -298,6 +355,8 @@ def format_results(results: Iterable[LitmusResult], histograms: bool = True) -> 
             f"  {r.variant:<8} LKMM {r.lkmm:<9} seen {r.exists_count:>7}/{r.iterations:<8} "
             f"({pct:6.3f} %)  {r.verdict}{busted}"
         )
+        if r.note:
+            lines.append(f"      ({r.note})")
         if histograms:
             total = sum(r.histogram.values()) or 1
             for label, count in sorted(r.histogram.items(), key=lambda kv: -kv[1]):

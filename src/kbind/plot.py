@@ -1,19 +1,31 @@
-"""Pictures of litmus and torture results (optional: needs matplotlib).
+"""Pictures of litmus results (optional: needs matplotlib).
 
 ``pip install 'kbind[plot]'`` installs matplotlib.  Without it, :func:`require`
 raises :class:`PlotUnavailableError` with that instruction, and the ``kbind``
 command checks before it runs anything.
+
+:func:`plot_litmus` draws what decides each verdict: per litmus test one
+panel, per variant one bar - how often the ``exists`` outcome was seen, out
+of how many iterations - coloured by what the LKMM says of that outcome.
+(Torture results are not drawn: their verdict is one number, which the text
+report already states.)
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from kbind.litmus import LitmusResult
+from kbind.litmus import TESTS, LitmusResult
 
-__all__ = ["PlotUnavailableError", "plot_litmus", "plot_torture", "require"]
+__all__ = ["COLOURS", "PlotUnavailableError", "litmus_figure", "plot_litmus", "require"]
+
+#: Bar colour per kind of result, with the legend's words for it.
+COLOURS: dict[str, tuple[str, str]] = {
+    "allowed": ("tab:blue", "LKMM allows it (Sometimes)"),
+    "forbidden": ("tab:green", "LKMM forbids it (Never): stays 0"),
+    "broken": ("tab:red", "forbidden but observed: broken barrier"),
+}
 
 
 class PlotUnavailableError(RuntimeError):
@@ -34,49 +46,91 @@ def require() -> Any:
     return plt
 
 
+def _kind(r: LitmusResult) -> str:
+    """Return the :data:`COLOURS` key of a result: allowed, forbidden or broken."""
+    if r.lkmm == "Sometimes":
+        return "allowed"
+    return "broken" if r.forbidden_observed else "forbidden"
+
+
 def plot_litmus(results: Sequence[LitmusResult], path: str) -> None:
-    """Draw one outcome histogram per result (log scale), marking the exists outcome."""
+    """Draw ``results`` (see :func:`litmus_figure`) to the picture file ``path``.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+        ValueError: ``results`` is empty (there is nothing to draw).
+    """
     plt = require()
-    n = max(1, len(results))
-    fig, axes = plt.subplots(n, 1, figsize=(8, 1.8 * n + 0.6), squeeze=False)
-    for ax, r in zip(axes[:, 0], results, strict=False):
-        labels = sorted(r.histogram)
-        counts = [r.histogram[k] for k in labels]
-        colors = [
-            ("tab:red" if r.lkmm == "Never" else "tab:orange")
-            if k == r.exists_label
-            else "tab:blue"
-            for k in labels
-        ]
-        ax.barh(labels, counts, color=colors)
-        ax.set_xscale("log")
-        ax.set_title(f"{r.test} {r.variant}: LKMM {r.lkmm}, {r.verdict}", fontsize=9)
-        ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    fig = litmus_figure(results)
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
 
 
-def plot_torture(kind: str, result: Any, path: str) -> None:
-    """Draw a torture result: its pipeline histogram if it has one, else its counters."""
+def litmus_figure(results: Sequence[LitmusResult]) -> Any:
+    """Return a matplotlib figure of ``results``: one panel per test, one bar per variant.
+
+    Each bar is the count of the test's ``exists`` outcome (a symmetric log
+    scale, so that 0 sits at the axis, marked by a square of the bar's
+    colour), labelled ``count of iterations: verdict``; zero counts are
+    labelled too.  A test with more threads than usable CPUs says so in its
+    panel's title.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+        ValueError: ``results`` is empty (there is nothing to draw).
+    """
+    if not results:
+        raise ValueError("no litmus results to draw")
     plt = require()
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    pipeline = getattr(result, "pipe", None)
-    if pipeline:
-        ax.bar([str(i) for i in range(len(pipeline))], list(pipeline), color="tab:blue")
-        ax.set_yscale("log")
-        ax.set_xlabel("element age seen by readers (grace periods); >= 2 is an error")
-    else:
-        fields = {
-            k: v
-            for k, v in dataclasses.asdict(result).items()
-            if isinstance(v, int) and not isinstance(v, bool) and v > 0
-        }
-        ax.barh(list(fields), list(fields.values()), color="tab:blue")
-        ax.set_xscale("log")
-    state = "passed" if result.passed else "FAILED"
-    busted = getattr(result, "busted", None)
-    ax.set_title(f"{kind} torture ({'busted: ' + busted if busted else 'real'}): {state}")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    from matplotlib.patches import Patch
+
+    by_test: dict[str, list[LitmusResult]] = {}
+    for r in results:
+        by_test.setdefault(r.test, []).append(r)
+    ncols = 1 if len(by_test) == 1 else 2
+    nrows = -(-len(by_test) // ncols)
+    rows = max(len(rs) for rs in by_test.values())
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(max(9.0, 7.5 * ncols), (0.42 * rows + 1.3) * nrows + 0.9),
+        squeeze=False,
+    )
+    top = max(max(r.exists_count for r in results), max(r.iterations for r in results))
+    for ax, (test, rs) in zip(axes.flat, by_test.items(), strict=False):
+        spec = TESTS[test]
+        names = [r.variant for r in rs]
+        counts = [r.exists_count for r in rs]
+        ax.barh(names, counts, color=[COLOURS[_kind(r)][0] for r in rs], height=0.6)
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(0, top * 30)
+        ax.invert_yaxis()  # first variant on top, as in the text report
+        for y, r in enumerate(rs):
+            colour = COLOURS[_kind(r)][0]
+            ax.plot([0], [y], marker="s", color=colour, markersize=7, clip_on=False)
+            ax.text(
+                r.exists_count * 1.15 + 0.2,
+                y,
+                f"{r.exists_count:,} of {r.iterations:,}: {r.verdict}",
+                va="center",
+                fontsize=8,
+                color="black" if r.exists_count else colour,
+            )
+        crowded = (
+            f"  [{spec.threads} threads > {rs[0].cpus} CPUs]" if rs[0].threads_exceed_cpus else ""
+        )
+        ax.set_title(f"{test}: {' | '.join(spec.program)}{crowded}", fontsize=9)
+        ax.set_xlabel(f"runs ending in exists ({rs[0].exists_label})", fontsize=8)
+        ax.set_ylabel("variant", fontsize=8)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(by_test) :]:
+        ax.set_visible(False)
+    handles = [Patch(color=colour, label=label) for colour, label in COLOURS.values()]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    cpus = results[0].cpus
+    busted = ", smp_mb() busted" if any(r.busted_barrier for r in results) else ""
+    fig.suptitle(f"kbind litmus on {results[0].arch} ({cpus} usable CPUs{busted})", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig

@@ -13,7 +13,9 @@ over one of two backends, with the same semantics and the same errors:
 The backend is per process and chosen before first use: call
 :func:`select_backend` early, or set ``KBIND_RCU_BACKEND=builtin|liburcu``
 in the environment (read when this module is imported, which ``import
-kbind`` does).
+kbind`` does; an unknown or unloadable value makes that import fail, except
+in the ``kbind`` command, which reports it only for the commands that use
+RCU - see :func:`environment_error`).
 
 Like liburcu's ``rcu_flavor_struct`` (one table of operations per flavour);
 C: ``kb_rcu_set_backend()``, ``kb_rcu_get_backend()``, ``struct
@@ -23,6 +25,7 @@ kb_rcu_backend`` in csrc/rcu_backend.h.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Final, Literal, get_args
 
 from kbind._native import ffi, lib
@@ -33,6 +36,7 @@ __all__ = [
     "ENV_VAR",
     "Backend",
     "current_backend",
+    "environment_error",
     "liburcu_available",
     "select_backend",
 ]
@@ -124,16 +128,50 @@ def liburcu_available() -> bool:
     return bool(lib.kb_rcu_backend_probe(lib.KB_RCU_BACKEND_LIBURCU) == lib.KB_OK)
 
 
+def _is_kbind_command() -> bool:
+    """Return True if this process is the ``kbind`` command (``kbind ...``, ``python -m kbind``)."""
+    if os.path.basename(sys.argv[0]) == "kbind":
+        return True
+    argv = list(getattr(sys, "orig_argv", ()))
+    return any(
+        a == "-mkbind" or (a == "-m" and argv[i + 1 : i + 2] == ["kbind"])
+        for i, a in enumerate(argv)
+    )
+
+
+#: Why ``KBIND_RCU_BACKEND`` could not be applied, when the ``kbind`` command
+#: deferred the error (see :func:`environment_error`); None otherwise.
+_ENV_ERROR: Exception | None = None
+
+
+def environment_error() -> Exception | None:
+    """Return the error ``KBIND_RCU_BACKEND`` raised at import, if it was deferred.
+
+    In a program, an unknown or unloadable ``KBIND_RCU_BACKEND`` makes
+    ``import kbind`` fail.  The ``kbind`` command defers that error instead
+    (the builtin engine stays selected but unused), so that its commands that
+    do not use RCU still run; those that do ask this function first and refuse
+    to run.  Returns None when the variable was applied or is unset.
+    """
+    return _ENV_ERROR
+
+
 def _select_from_environment() -> None:
     """Apply ``KBIND_RCU_BACKEND`` if it is set (at import of this module)."""
+    global _ENV_ERROR
     value = os.environ.get(ENV_VAR, "").strip()
     if not value:
         return
-    if value not in BACKENDS:
-        raise ValueError(
-            f"{ENV_VAR}={value!r} is not an RCU backend: choose one of {sorted(BACKENDS)}"
-        )
-    select_backend(value)  # type: ignore[arg-type]  # checked just above
+    try:
+        if value not in BACKENDS:
+            raise ValueError(
+                f"{ENV_VAR}={value!r} is not an RCU backend: choose one of {sorted(BACKENDS)}"
+            )
+        select_backend(value)  # type: ignore[arg-type]  # checked just above
+    except (ValueError, BackendUnavailableError) as exc:
+        if not _is_kbind_command():
+            raise
+        _ENV_ERROR = exc
 
 
 _select_from_environment()

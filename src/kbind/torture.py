@@ -234,7 +234,9 @@ def format_rcu_report(result: RcuTortureResult) -> str:
         True
     """
     flavour = "kbind-qsbr" if result.backend == "builtin" else f"{result.backend}-qsbr"
-    engine = flavour if result.busted is None else f"{flavour}-busted-{result.busted}"
+    # The command line's spelling of the variant (no-wait), as in `kbind torture --busted`.
+    busted = None if result.busted is None else result.busted.replace("_", "-")
+    engine = flavour if busted is None else f"{flavour}-busted-{busted}"
     pipe = " ".join(str(n) for n in result.pipe)
     verdict = "SUCCESS" if result.passed else "FAILURE"
     lines = [
