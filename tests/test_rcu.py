@@ -356,7 +356,7 @@ def test_r02_reference_returned_from_with_read_raises() -> None:
 
 
 def test_r02_child_reference_stashed_raises_when_used() -> None:
-    """R02: a mutable sub-object reached through a reference and smuggled out dies with the guard."""
+    """R02: a mutable sub-object reached through a reference, smuggled out, dies with the guard."""
     cfg = Rcu(Config(1, ["a"]))
     stash: list[Any] = []
     cfg.with_read(lambda c: stash.append(c.hosts))  # a side channel: not the result

@@ -1,4 +1,4 @@
-"""Copy-on-write with kbind.rcu: references inside new values are copied out; immutable values leave.
+"""Copy-on-write with kbind.rcu: references in new values are copied out; immutable values leave.
 
 Rust: what is read through ``&'g T`` may outlive the guard only when it is
 owned: ``Copy`` values, or ``.clone()``s made inside the section.
@@ -71,7 +71,7 @@ def test_update_dict_unpacking_publishes_plain_copies() -> None:
 
 
 def test_update_copies_references_out_of_lists_tuples_and_dataclasses() -> None:
-    """References nested in lists, tuples and (non-frozen) dataclasses of the new value are copied."""
+    """References nested in lists, tuples and non-frozen dataclasses of a new value are copied."""
     cfg = Rcu(Config(1, ["a"]))
     cfg.update(lambda old: Config(old.timeout + 1, old.hosts)).drop()
     assert cfg.with_read(lambda c: (c.timeout, list(c.hosts))) == (2, ["a"])
@@ -147,14 +147,14 @@ def test_immutable_refuses_mutable_containers_and_non_classes() -> None:
     class Hosts(list[str]):
         pass
 
-    with pytest.raises(TypeError, match="cannot declare .*Hosts immutable: it is a mutable"):
+    with pytest.raises(TypeError, match=r"cannot declare .*Hosts immutable: it is a mutable"):
         immutable(Hosts)
     with pytest.raises(TypeError, match="takes a class"):
         immutable(Point(1, 2))  # type: ignore[type-var]
 
 
 def test_with_read_reference_in_plain_object_says_what_to_do() -> None:
-    """Where kbind cannot copy (an attribute of a plain object), the error names the spot and fix."""
+    """Where kbind cannot copy (a plain object's attribute), the error names the spot and fix."""
     cfg = Rcu(Config(1, ["a"]))
     with pytest.raises(LifetimeError) as info:
         cfg.with_read(lambda c: Plain(c.hosts))
