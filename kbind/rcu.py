@@ -51,6 +51,11 @@ Rules enforced at run time (MISUSE rows, see docs/rcu.md):
 * R15: an object published in two places (so it would be retired twice):
   ``GuardError``.
 * R16: in-place mutation through a reference: :class:`kbind.ReadOnlyError`.
+  Mypy sees ``read(g)`` as the ``T`` it points to (Python has no ``&T``),
+  so such mutation type-checks and is refused here.
+* Copy-on-write: references inside a new value (``with_read``'s result, a
+  published value) are deep-copied out while their guard lives; immutable
+  values, and types declared with :func:`immutable`, leave readers as they are.
 * R19: callbacks pending at exit run first; a failing callback goes to
   ``sys.unraisablehook`` and the others still run.
 """
@@ -581,7 +586,17 @@ class RcuRef(Generic[T]):
     ``ref.items.append(x)`` is refused and ``ref.items`` kept past the guard
     raises.  Methods of your own classes called through a reference see a
     reference as ``self``.  ``copy.copy(ref)`` / ``copy.deepcopy(ref)`` give
-    plain copies to keep.
+    plain copies to keep; references inside a value returned by
+    ``with_read`` or published by ``replace``/``update`` are deep-copied
+    out automatically.  Immutable values (including NamedTuples, frozen
+    dataclasses of immutable fields and types declared with
+    :func:`immutable`) come out as they are.
+
+    Static type: none of its own.  :meth:`Rcu.read` and the closures of
+    ``with_read``/``update`` declare the reference as the ``T`` it forwards
+    to, so mypy checks attribute and item types; it cannot see that the
+    reference is read-only or bound to its guard, which the checks below
+    enforce at run time.
 
     Invariants:
         Every access checks that the guard is alive (R01/R02:
@@ -949,11 +964,22 @@ class Rcu(Generic[T]):
         """Run ``fn(ref)`` inside a read-side critical section of its own; return its result.
 
         The closure form of the proposals (no reference can outlive the
-        call).  ``fn`` receives an :class:`RcuRef`; mypy sees a ``T``.
+        call).  ``fn`` receives an :class:`RcuRef` to the current value,
+        declared ``T`` (as :meth:`read`: attributes and items keep their
+        types; mutation through it type-checks and raises ``ReadOnlyError``).
+
+        What ``fn`` returns leaves the section: immutable values as they are
+        (see :func:`immutable`), and references found inside a new result
+        (dicts, lists, sets, tuples, NamedTuples, dataclasses) replaced by
+        deep copies made before the guard ends (Rust: ``.clone()`` inside
+        the closure), so ``with_read(lambda c: Summary(c.timeout, c.hosts))``
+        returns a plain ``Summary``.
 
         Raises:
             LifetimeError: ``fn`` returned a reference (R02), which would be
-                dead already.
+                dead already, or an object kbind cannot copy one out of (a
+                reference in an attribute of a plain class); the message
+                names where it sits and how to copy it.
         """
         # RcuReadGuard() and its drop, inlined: this is a hot path.
         try:
@@ -1019,14 +1045,22 @@ class Rcu(Generic[T]):
     def update(self, fn: Callable[[T], T]) -> RcuDropGuard[T]:
         """Read-copy-update: publish ``fn(old)``; return a drop guard owning the old value.
 
-        ``fn`` gets the current value as a read-only reference, valid only
+        ``fn`` gets the current value as a read-only reference (an
+        :class:`RcuRef`, declared ``T`` as in :meth:`read`), valid only
         while ``fn`` runs, and must return a new object; the update lock is
         held meanwhile, so updates cannot be lost (R12).
+
+        Copy-on-write: references inside the new value are replaced by deep
+        copies of what they point to before ``fn``'s scope ends, so
+        ``rcu.update(lambda t: {**t, k: v})`` on an ``Rcu[dict]`` publishes
+        a dict of plain values; immutable parts are shared, not copied.
 
         Raises:
             GuardError: as :meth:`replace`.
             DeadlockError: ``fn`` updates this same Rcu.
-            TypeError: ``fn`` returned a reference instead of a new object.
+            TypeError: ``fn`` returned a reference instead of a new object,
+                or an object holding one where kbind cannot replace it (an
+                attribute of a plain class; the message says where).
         """
         if self._split:
             self._refuse_split("update")
