@@ -24,6 +24,7 @@ immutable type is never a builtin mutable container.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import decimal
@@ -32,7 +33,7 @@ import types
 from collections.abc import Callable, MutableMapping, MutableSequence, MutableSet
 from typing import Final, TypeVar
 
-__all__ = ["PLAIN", "copy_out", "immutable", "is_plain"]
+__all__ = ["PLAIN", "copy_out", "deep_clone", "immutable", "is_plain"]
 
 C = TypeVar("C", bound=type)
 
@@ -111,6 +112,56 @@ def is_plain(v: object) -> bool:
         return all(is_plain(getattr(v, n)) for n in _fields_of[t])
     return False
 
+
+def deep_clone(v: object) -> object:
+    """``copy.deepcopy(v)``, except that immutable and self-synchronizing parts are shared.
+
+    Rust: ``.clone()`` of a struct holding ``Arc``s clones the pointers, not
+    what they point to.  Objects with interior mutability (locks, atomics,
+    sequence locks: :func:`kbind.rcu.allow_interior_mutability`) and
+    immutable values (see :func:`is_plain`) reached from ``v`` through
+    containers and attributes are put in deepcopy's memo, so the copy
+    refers to the same objects instead of duplicating them (a copied lock
+    would be another lock, and would no longer exclude anyone).
+    """
+    memo: dict[int, object] = {}
+    _share(v, memo, set())
+    return copy.deepcopy(v, memo)
+
+
+def _share(x: object, memo: dict[int, object], seen: set[int]) -> None:
+    if id(x) in seen:
+        return
+    seen.add(id(x))
+    t = type(x)
+    if t in _ATOMIC:
+        return
+    if is_plain(x):
+        memo[id(x)] = x
+        return
+    if isinstance(x, dict):
+        for k, v in x.items():
+            _share(k, memo, seen)
+            _share(v, memo, seen)
+        return
+    if isinstance(x, (list, tuple, set, frozenset)):
+        for v in x:
+            _share(v, memo, seen)
+        return
+    d = getattr(x, "__dict__", None)
+    if isinstance(d, dict):
+        for v in d.values():
+            _share(v, memo, seen)
+    for cls in t.__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            ok = isinstance(slot, str) and slot not in ("__dict__", "__weakref__")
+            if ok and hasattr(x, slot):
+                _share(getattr(x, slot), memo, seen)
+
+
+#: Plain types deepcopy already returns as they are (no need to seed the memo).
+_ATOMIC: Final = frozenset({int, float, complex, str, bytes, bool, type(None), range, type})
 
 #: copy_out()'s view of references: is this a reference; give the plain deep
 #: copy of what it points to (raising if its guard is gone); report one that

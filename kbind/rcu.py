@@ -497,7 +497,7 @@ def _clone(ref: object, where: str) -> object:
     """Deep-copy what ``ref`` points to (Rust: ``.clone()``); its guard must still live."""
     g, b, v = _target(cast("RcuRef[Any]", ref), f"copy {where or 'a value'} out")
     try:
-        return copy.deepcopy(v)
+        return _im.deep_clone(v)  # immutable and self-synchronizing parts are shared
     except Exception as e:
         raise TypeError(
             f"cannot copy {where or 'the value'} ({type(v).__name__}, reached through a "

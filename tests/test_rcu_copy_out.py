@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from kbind import LifetimeError
+from kbind import LifetimeError, Mutex
 from kbind.rcu import Rcu, RcuReadGuard, RcuRef, immutable
 
 
@@ -183,9 +183,22 @@ def test_publishing_a_stale_reference_raises_lifetime_error() -> None:
     assert cfg.with_read(lambda c: list(c)) == ["hosts"]
 
 
+def test_copy_shares_self_synchronizing_and_immutable_parts() -> None:
+    """A deep copy keeps locks, kbind primitives and immutable objects shared (Rust: Arc clones)."""
+    lock = threading.Lock()
+    counter = Mutex(0)
+    pt = Point(1, 2)
+    cfg = Rcu({"parts": [lock, counter, pt, ["inner"]]})
+    out = cfg.with_read(lambda c: {"x": c["parts"]})
+    parts = out["x"]
+    assert type(parts) is list and parts[0] is lock and parts[1] is counter and parts[2] is pt
+    assert parts[3] == ["inner"] and type(parts[3]) is list
+
+
 def test_uncopyable_referent_says_what_to_do() -> None:
-    """A referent deepcopy cannot copy (it holds a lock) gives a TypeError with the way out."""
-    cfg = Rcu({"guarded": [threading.Lock()]})
+    """A referent deepcopy cannot copy (it holds a generator) gives a TypeError with the way out."""
+    cfg = Rcu({"pending": [iter(range(3)), (i for i in range(3))]})
     with pytest.raises(TypeError, match=r"copy\.deepcopy\(\) failed") as info:
-        cfg.with_read(lambda c: {"x": c["guarded"]})
+        cfg.with_read(lambda c: {"x": c["pending"]})
+    assert "cannot copy ['x'] (list, reached through a reference into Rcu[dict]" in str(info.value)
     assert "build a new list from its parts" in str(info.value)
