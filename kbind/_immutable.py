@@ -15,8 +15,10 @@ made inside the section.  kbind's equivalents, used by :mod:`kbind.rcu`:
   reference ends up inside a *new* value (the result of ``with_read(fn)``,
   a value being published), :func:`copy_out` replaces it with a deep copy
   of what it points to, made while the guard is still alive (Rust:
-  ``.clone()``), or, where it cannot (an attribute of an arbitrary object),
-  reports exactly where the reference sits so the caller can copy it.
+  ``.clone()``; :func:`deep_clone` shares immutable and self-synchronizing
+  parts, as cloning ``Arc``s does), or, where it cannot (an attribute of an
+  arbitrary object), reports exactly where the reference sits so the
+  caller can copy it.
 
 Rules enforced: a reference never survives inside a new value; an
 immutable type is never a builtin mutable container.
