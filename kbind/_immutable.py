@@ -103,6 +103,11 @@ def is_plain(v: object) -> bool:
     t = type(v)
     if t in PLAIN:
         return True
+    if t is tuple:  # the common case first: (a, b) of plain values
+        for x in v:  # type: ignore[attr-defined]  # noqa: SIM110 (no generator: hot path)
+            if type(x) not in PLAIN and not is_plain(x):
+                return False
+        return True
     k = _kinds.get(t)
     if k is None:
         k = _kinds[t] = _kind(t)
@@ -185,6 +190,8 @@ def copy_out(value: object, is_ref: IsRef, clone: Clone, stuck: Stuck) -> object
     object: ``stuck(ref, where, obj)`` makes the exception raised then.
     Returns ``value`` itself unless it had to be rebuilt.
     """
+    if is_plain(value):
+        return value
     return _Walk(is_ref, clone, stuck).walk(value, "", True)
 
 

@@ -1002,7 +1002,8 @@ class Rcu(Generic[T]):
         _kb_set(r, (g, self._box, None))
         try:
             result = fn(cast(T, r))
-            if type(result) not in _PLAIN_TYPES and type(result) is not RcuRef:
+            rt = type(result)
+            if rt not in _PLAIN_TYPES and rt is not RcuRef and not _is_plain(result):
                 result = cast(R, _copy_result_out(result, g))  # while g still lives
         finally:
             if g._drop is None:
