@@ -113,6 +113,8 @@ def is_plain(v: object) -> bool:
         k = _kinds[t] = _kind(t)
         if t in PLAIN:
             return True
+    if k == _MUTABLE:
+        return False
     if k == _ITEMS:
         return all(is_plain(x) for x in v)  # type: ignore[attr-defined]
     if k == _FROZEN:
