@@ -12,6 +12,7 @@ against the table version it saw.
 
 from __future__ import annotations
 
+import functools
 import struct
 import sys
 import threading
@@ -62,7 +63,7 @@ def main() -> int:
         start.wait(timeout=10)
         for i in range(1500):
             sector = (i * 37) % 1700
-            shift, found = bb.read(lambda v, sector=sector: is_bad(v, sector))
+            shift, found = bb.read(functools.partial(is_bad, sector=sector))
             expect = any(shift + 100 * k <= sector < shift + 100 * k + 10 for k in range(ENTRIES))
             if found != expect:
                 wrong.append((sector, shift, found))

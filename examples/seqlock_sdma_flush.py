@@ -93,9 +93,9 @@ def main() -> int:
 
     final = q.snapshot()
     if final["done"] != produced + 5 or flushed[0] != produced + 5 or final["pending"] != 0:
-        print(f"FAILED: lost or repeated work: {final}, flushed {flushed[0]}")
+        print(f"FAILED: lost or repeated work: {final!r}, flushed {flushed[0]}")
         return 1
-    print(f"ok: {final['done']} items flushed in {final['flushes']} upgrades, none lost")
+    print(f"ok: {final['done']!r} items flushed in {final['flushes']!r} upgrades, none lost")
     return 0
 
 

@@ -356,21 +356,30 @@ def test_r02_reference_returned_from_with_read_raises() -> None:
 
 
 def test_r02_child_reference_stashed_raises_when_used() -> None:
-    """R02: a mutable sub-object reached through a reference dies with the guard too."""
+    """R02: a mutable sub-object reached through a reference, smuggled out, dies with the guard."""
     cfg = Rcu(Config(1, ["a"]))
-    stash = cfg.with_read(lambda c: [c.hosts])  # a list holding a child reference
+    stash: list[Any] = []
+    cfg.with_read(lambda c: stash.append(c.hosts))  # a side channel: not the result
     with pytest.raises(LifetimeError) as info:
         stash[0][0]
     assert "R01/R02" in info.value.rule
 
 
+class Holder:
+    """A plain class: kbind cannot rebuild it, so it cannot copy references out of it."""
+
+    def __init__(self, hosts: list[str]) -> None:
+        self.hosts = hosts
+
+
 def test_r02_reference_stored_in_new_value_refused() -> None:
-    """R02: publishing an object that holds a guard-bound reference raises TypeError at once."""
-    cfg = Rcu(Config(1, ["a"]))
-    with pytest.raises(TypeError, match=r"its \.hosts is an RcuRef"):
-        cfg.update(lambda old: Config(2, old.hosts))
+    """R02: publishing an object whose attribute holds a reference raises TypeError at once."""
+    cfg: Rcu[Any] = Rcu(Config(1, ["a"]))
+    with pytest.raises(TypeError, match=r"its \.hosts is an RcuRef") as info:
+        cfg.update(lambda old: Holder(old.hosts))
+    assert "store a plain copy at .hosts instead: copy.deepcopy(ref)" in str(info.value)
     assert cfg.with_read(lambda c: c.timeout) == 1  # nothing was published
-    cfg.update(lambda old: Config(2, copy.copy(old.hosts))).drop()
+    cfg.update(lambda old: Holder(copy.deepcopy(old.hosts))).drop()
     assert cfg.with_read(lambda c: list(c.hosts)) == ["a"]
 
 

@@ -43,13 +43,34 @@ BAD = {
 }
 
 
-def run_mypy(tmp_path: pathlib.Path, code: str) -> tuple[str, int]:
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def mypy_args(tmp_path: pathlib.Path, plugin: bool) -> list[str]:
+    """mypy --strict, uncached; with ``plugin``, kbind's mypy plugin enabled (a config file)."""
+    args = ["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache")]
+    if plugin:
+        ini = tmp_path / "mypy.ini"
+        ini.write_text("[mypy]\nstrict = True\nplugins = kbind.mypy_plugin\n")
+        args += ["--config-file", str(ini)]
+    return args
+
+
+def run_mypy(tmp_path: pathlib.Path, code: str, plugin: bool = False) -> tuple[str, int]:
     path = tmp_path / "snippet.py"
     path.write_text(textwrap.dedent(code))
-    out, err, status = api.run(
-        ["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(path)]
-    )
+    out, err, status = api.run([*mypy_args(tmp_path, plugin), str(path)])
     return out + err, status
+
+
+def revealed(out: str) -> list[str]:
+    """The types reveal_type() printed, in order, without mypy's ``builtins.`` prefix."""
+    prefix = 'note: Revealed type is "'
+    return [
+        line.split(prefix, 1)[1].rstrip('"').replace("builtins.", "")
+        for line in out.splitlines()
+        if prefix in line
+    ]
 
 
 def test_typing_correct_usage_passes_strict(tmp_path: pathlib.Path) -> None:
@@ -70,3 +91,10 @@ def test_a01_typing_rejects_each_misuse(tmp_path: pathlib.Path) -> None:
         reported = [o for o in out.splitlines() if f"snippet.py:{number}:" in o]
         assert reported, f"mypy accepted {line!r}:\n{out}"
         assert any(BAD[line] in o for o in reported), (line, reported)
+
+
+def test_examples_pass_mypy_strict(tmp_path: pathlib.Path) -> None:
+    """``mypy --strict examples`` (with kbind's plugin, as a kbind user configures it) is clean."""
+    out, err, status = api.run([*mypy_args(tmp_path, plugin=True), str(ROOT / "examples")])
+    assert status == 0, out + err
+    assert "Success: no issues found" in out

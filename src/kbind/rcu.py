@@ -51,6 +51,11 @@ Rules enforced at run time (rule codes of docs/misuse.md):
 * R15: an object published in two places (so it would be retired twice):
   ``GuardError``.
 * R16: in-place mutation through a reference: :class:`kbind.ReadOnlyError`.
+  Mypy sees ``read(g)`` as the ``T`` it points to (Python has no ``&T``),
+  so such mutation type-checks and is refused here.
+* Copy-on-write: references inside a new value (``with_read``'s result, a
+  published value) are deep-copied out while their guard lives; immutable
+  values, and types declared with :func:`immutable`, leave readers as they are.
 * R19: callbacks pending at exit run first; a failing callback goes to
   ``sys.unraisablehook`` and the others still run.
 """
@@ -68,8 +73,10 @@ from contextlib import contextmanager
 from types import CodeType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
 
+from kbind import _immutable as _im
 from kbind import _rcu_runtime as _rt
 from kbind._guard import RawSite, Site, capture
+from kbind._immutable import immutable
 from kbind._native import lib
 from kbind.errors import (
     DeadlockError,
@@ -91,6 +98,7 @@ __all__ = [
     "allow_interior_mutability",
     "call_rcu",
     "get_stall_timeout",
+    "immutable",
     "open_guards",
     "pending_callbacks",
     "qsbr_mode",
@@ -394,12 +402,11 @@ class _Freed:
 
 _FREED: Final = _Freed()
 
-#: Object types returned as they are through a reference: immutable values
-#: (and, added later, the interior-mutability types).
-_PLAIN_TYPES: Final = set(
-    {int, float, complex, str, bytes, bool, type(None), range, type, types.FunctionType,
-     type(Ellipsis), type(NotImplemented)}
-)  # fmt: skip
+#: Object types returned as they are through a reference: immutable values,
+#: the types declared with immutable() and the interior-mutability types
+#: (kbind._immutable.PLAIN; tuples, frozensets, NamedTuples and frozen
+#: dataclasses of such values are plain too: _is_plain()).
+_PLAIN_TYPES: Final = _im.PLAIN
 
 #: Types with their own synchronization (interior mutability): reached through a
 #: reference they come out as they are, like ``&Mutex<T>`` or ``&AtomicU64`` in
@@ -427,13 +434,7 @@ _own_lock = threading.Lock()
 _owned: dict[int, _Box] = {}
 
 
-def _is_plain(v: object) -> bool:
-    t = type(v)
-    if t in _PLAIN_TYPES:
-        return True
-    if t is tuple or t is frozenset:
-        return all(_is_plain(x) for x in cast("tuple[object, ...]", v))
-    return False
+_is_plain: Final = _im.is_plain
 
 
 class _Box:
@@ -482,36 +483,77 @@ class _Box:
         self.value = _FREED
 
 
-def _check_no_refs(value: object, label: str) -> None:
-    """Refuse a new value holding references bound to guards (R02), one level deep."""
+def _ref_guard(v: object) -> str:
+    if type(v) is not RcuRef:
+        return f"a {type(v).__name__} holding an RcuRef"
+    g = _kb_get(v)[0]
+    return f"an RcuRef bound to {g.name} (created at {g.created_at})"
+
+
+_COPYABLE: Final = "dicts, lists, sets, tuples, NamedTuples and dataclasses"
+
+
+def _clone(ref: object, where: str) -> object:
+    """Deep-copy what ``ref`` points to (Rust: ``.clone()``); its guard must still live."""
+    g, b, v = _target(cast("RcuRef[Any]", ref), f"copy {where or 'a value'} out")
+    try:
+        return _im.deep_clone(v)  # immutable and self-synchronizing parts are shared
+    except Exception as e:
+        raise TypeError(
+            f"cannot copy {where or 'the value'} ({type(v).__name__}, reached through a "
+            f"reference into {b.label} under {g.name}) out of the reference: "
+            f"copy.deepcopy() failed: {e}\nhint: build a new {type(v).__name__} from its "
+            "parts, or declare its type immutable (kbind.rcu.immutable) if it never changes, "
+            "or allow_interior_mutability() if it synchronizes itself"
+        ) from e
+
+
+def _copy_refs_out(value: object, label: str) -> object:
+    """Replace references inside a value about to be published by plain copies (R02)."""
     if type(value) is RcuRef:
         raise TypeError(
             f"cannot publish an RcuRef in {label}: a reference is bound to its read guard and "
             "dies with it (R02); publish a new object (copy.copy(ref) gives a plain shallow copy)"
         )
-    items: list[tuple[str, object]] = []
-    if isinstance(value, dict):
-        items = [(f"[{k!r}]", v) for k, v in value.items()]
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        items = [(f"[{i}]", v) for i, v in enumerate(value)]
-    else:
-        d = getattr(value, "__dict__", None)
-        if isinstance(d, dict):
-            items = [(f".{k}", v) for k, v in d.items()]
-        for cls in type(value).__mro__:
-            for slot in cls.__dict__.get("__slots__", ()):
-                if isinstance(slot, str) and hasattr(value, slot):
-                    items.append((f".{slot}", getattr(value, slot)))
-    for where, v in items:
-        if type(v) is RcuRef:
-            g = object.__getattribute__(v, "_kb")[0]
-            raise TypeError(
-                f"cannot publish this {type(value).__name__} in {label}: its {where} is an "
-                f"RcuRef bound to {g.name} (created at {g.created_at}); a reference must not "
-                "be stored in a long-lived object (R02)\n"
-                "hint: store a plain copy instead: copy.copy(ref) (shallow) or "
-                "copy.deepcopy(ref)"
-            )
+    if type(value) in _PLAIN_TYPES:
+        return value
+    top = type(value).__name__
+
+    def stuck(v: object, where: str, holder: object) -> BaseException:
+        return TypeError(
+            f"cannot publish this {top} in {label}: its {where} is {_ref_guard(v)}; a "
+            f"reference must not be stored in a long-lived object (R02), and kbind copies "
+            f"references out of {_COPYABLE} only, it cannot assign into a "
+            f"{type(holder).__name__}\n"
+            f"hint: store a plain copy at {where} instead: copy.deepcopy(ref) (or "
+            "copy.copy(ref), shallow), or declare the referenced type immutable with "
+            "kbind.rcu.immutable"
+        )
+
+    return _im.copy_out(value, _is_ref, _clone, stuck)
+
+
+def _is_ref(v: object) -> bool:
+    return type(v) is RcuRef
+
+
+def _copy_result_out(result: object, g: RcuReadGuard) -> object:
+    """Replace references inside ``with_read``'s result by plain copies before ``g`` ends (R02)."""
+
+    def stuck(v: object, where: str, holder: object) -> BaseException:
+        return LifetimeError(
+            f"return a {type(result).__name__} from with_read()",
+            f"R02: its {where} is {_ref_guard(v)}, which dies when with_read() returns; kbind "
+            f"copies references out of {_COPYABLE} only, it cannot assign into a "
+            f"{type(holder).__name__}",
+            guard=g.name,
+            created_at=g.created_at,
+            hint=f"put a plain copy at {where}, made inside fn: copy.deepcopy(ref) (or "
+            "copy.copy(ref), shallow), or declare the referenced type immutable with "
+            "kbind.rcu.immutable",
+        )
+
+    return _im.copy_out(result, _is_ref, _clone, stuck)
 
 
 def _label_of(value: object) -> str:
@@ -544,7 +586,17 @@ class RcuRef(Generic[T]):
     ``ref.items.append(x)`` is refused and ``ref.items`` kept past the guard
     raises.  Methods of your own classes called through a reference see a
     reference as ``self``.  ``copy.copy(ref)`` / ``copy.deepcopy(ref)`` give
-    plain copies to keep.
+    plain copies to keep; references inside a value returned by
+    ``with_read`` or published by ``replace``/``update`` are deep-copied
+    out automatically.  Immutable values (including NamedTuples, frozen
+    dataclasses of immutable fields and types declared with
+    :func:`immutable`) come out as they are.
+
+    Static type: none of its own.  :meth:`Rcu.read` and the closures of
+    ``with_read``/``update`` declare the reference as the ``T`` it forwards
+    to, so mypy checks attribute and item types; it cannot see that the
+    reference is read-only or bound to its guard, which the checks below
+    enforce at run time.
 
     Invariants:
         Every access checks that the guard is alive (R01/R02:
@@ -832,7 +884,7 @@ class Rcu(Generic[T]):
     __slots__ = ("__weakref__", "_box", "_lock", "_owner", "_owner_site", "_split")
 
     def __init__(self, value: T) -> None:
-        _check_no_refs(value, _label_of(value))
+        value = cast(T, _copy_refs_out(value, _label_of(value)))
         self._box = _Box(value, _label_of(value), Site.here(2))
         self._lock = threading.Lock()
         self._owner: int | None = None
@@ -849,7 +901,7 @@ class Rcu(Generic[T]):
         ``GuardError``; only the returned :class:`RcuWrite` updates it.
         """
         rcu: Rcu[T] = cls.__new__(cls)
-        _check_no_refs(value, _label_of(value))
+        value = cast(T, _copy_refs_out(value, _label_of(value)))
         rcu._box = _Box(value, _label_of(value), Site.here(2))
         rcu._lock = threading.Lock()
         rcu._owner = None
@@ -863,18 +915,26 @@ class Rcu(Generic[T]):
     # -- readers
 
     @overload
-    def read(self, guard: RcuReadGuard) -> RcuRef[T]: ...
+    def read(self, guard: RcuReadGuard) -> T: ...
 
     @overload
     def read(self, guard: RcuReadGuard, fn: Callable[[T], R]) -> R: ...
 
-    def read(self, guard: RcuReadGuard, fn: Callable[[T], R] | None = None) -> RcuRef[T] | R:
+    def read(self, guard: RcuReadGuard, fn: Callable[[T], R] | None = None) -> T | R:
         """Dereference under ``guard``: a reference to the current value, valid while it is.
 
         Kernel: ``rcu_dereference(p)``.  Rust: ``Rcu::read(&self, &'g Guard) -> &'g T``.
-        With ``fn``, return ``fn(ref)`` instead (the typed accessor: mypy
-        sees ``fn`` receive a ``T``, so ``rcu.read(g, lambda c: c.timeout)``
-        has the attribute's type).
+        With ``fn``, return ``fn(ref)`` instead.
+
+        Static type: ``T``.  At run time the result is an :class:`RcuRef`
+        standing in for ``&'g T``; mypy sees the ``T`` it forwards to, so
+        ``cfg.read(g).timeout`` has the attribute's type and
+        ``rcu.read(g)[key]`` on an ``Rcu[dict[str, V]]`` is a ``V``.  The
+        trade-off: Python's type system cannot express "``T`` without its
+        mutators" or "valid only while ``g`` is", so mutation through the
+        reference type-checks and is refused at run time (R16:
+        ``ReadOnlyError``), and so is use after the guard (R01:
+        ``LifetimeError``).
 
         Context: inside ``guard``'s section, on its thread; never blocks.
 
@@ -891,7 +951,7 @@ class Rcu(Generic[T]):
         r: RcuRef[T] = _new_ref(RcuRef)
         _kb_set(r, (guard, self._box, None))
         if fn is None:
-            return r
+            return cast(T, r)
         return fn(cast(T, r))
 
     def _refuse_read(self, guard: object) -> None:
@@ -906,11 +966,22 @@ class Rcu(Generic[T]):
         """Run ``fn(ref)`` inside a read-side critical section of its own; return its result.
 
         The closure form of the proposals (no reference can outlive the
-        call).  ``fn`` receives an :class:`RcuRef`; mypy sees a ``T``.
+        call).  ``fn`` receives an :class:`RcuRef` to the current value,
+        declared ``T`` (as :meth:`read`: attributes and items keep their
+        types; mutation through it type-checks and raises ``ReadOnlyError``).
+
+        What ``fn`` returns leaves the section: immutable values as they are
+        (see :func:`immutable`), and references found inside a new result
+        (dicts, lists, sets, tuples, NamedTuples, dataclasses) replaced by
+        deep copies made before the guard ends (Rust: ``.clone()`` inside
+        the closure), so ``with_read(lambda c: Summary(c.timeout, c.hosts))``
+        returns a plain ``Summary``.
 
         Raises:
             LifetimeError: ``fn`` returned a reference (R02), which would be
-                dead already.
+                dead already, or an object kbind cannot copy one out of (a
+                reference in an attribute of a plain class); the message
+                names where it sits and how to copy it.
         """
         # RcuReadGuard() and its drop, inlined: this is a hot path.
         try:
@@ -933,6 +1004,9 @@ class Rcu(Generic[T]):
         _kb_set(r, (g, self._box, None))
         try:
             result = fn(cast(T, r))
+            rt = type(result)
+            if rt not in _PLAIN_TYPES and rt is not RcuRef and not _is_plain(result):
+                result = cast(R, _copy_result_out(result, g))  # while g still lives
         finally:
             if g._drop is None:
                 if _tls.ts is not ts:
@@ -974,14 +1048,22 @@ class Rcu(Generic[T]):
     def update(self, fn: Callable[[T], T]) -> RcuDropGuard[T]:
         """Read-copy-update: publish ``fn(old)``; return a drop guard owning the old value.
 
-        ``fn`` gets the current value as a read-only reference, valid only
+        ``fn`` gets the current value as a read-only reference (an
+        :class:`RcuRef`, declared ``T`` as in :meth:`read`), valid only
         while ``fn`` runs, and must return a new object; the update lock is
         held meanwhile, so updates cannot be lost (R12).
+
+        Copy-on-write: references inside the new value are replaced by deep
+        copies of what they point to before ``fn``'s scope ends, so
+        ``rcu.update(lambda t: {**t, k: v})`` on an ``Rcu[dict]`` publishes
+        a dict of plain values; immutable parts are shared, not copied.
 
         Raises:
             GuardError: as :meth:`replace`.
             DeadlockError: ``fn`` updates this same Rcu.
-            TypeError: ``fn`` returned a reference instead of a new object.
+            TypeError: ``fn`` returned a reference instead of a new object,
+                or an object holding one where kbind cannot replace it (an
+                attribute of a plain class; the message says where).
         """
         if self._split:
             self._refuse_split("update")
@@ -1018,6 +1100,8 @@ class Rcu(Generic[T]):
                     scope = _UpdateGuard(site)
                     try:
                         new = fn(cast(T, _make_ref(scope, old, None)))
+                        if type(new) is not RcuRef:  # copied while the old value is readable
+                            new = cast(T, _copy_refs_out(new, _label_of(new)))
                     finally:
                         scope._drop = capture(1, "when update() returned")
                     if type(new) is RcuRef:
@@ -1027,9 +1111,9 @@ class Rcu(Generic[T]):
                             "be retired (R15)\nhint: return a new object, e.g. built from "
                             "copy.copy(old)"
                         )
-                label = _label_of(new)
-                _check_no_refs(new, label)
-                box = _Box(new, label, site)
+                else:
+                    new = cast(T, _copy_refs_out(new, _label_of(new)))
+                box = _Box(new, _label_of(new), site)
                 self._box = box  # rcu_assign_pointer(): the GIL makes the store atomic
             finally:
                 self._owner = None

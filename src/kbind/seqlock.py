@@ -523,7 +523,12 @@ class SeqLock(Generic[T]):
     ``T`` is the field spec for mypy: pass a ``TypedDict`` class first
     (``SeqLock(Clock, sec=0, nsec=0)``) and :meth:`snapshot` and
     ``view.fields`` are typed ``Clock``; the spec is checked against the
-    fields at run time.  Without one, ``T`` is ``dict[str, int | bytes]``.
+    fields at run time.  With kbind's mypy plugin enabled
+    (``plugins = ["kbind.mypy_plugin"]``) each field read through a view or
+    a write guard has the spec's type too (``v.sec`` is ``int``, a bytes
+    field ``bytes``); mypy alone cannot map a TypedDict's keys to
+    attributes, so without the plugin a field is ``int | bytes``.  Without
+    a spec, ``T`` is ``dict[str, int | bytes]``.
 
     Kernel: ``seqlock_t`` (``DEFINE_SEQLOCK``).  Rust: the proposed
     ``SeqLock<T>``.  C: ``kb_seqlock_t``, ``kb_seqlock_init()``.
