@@ -35,11 +35,50 @@ with stats.lock() as g:
 """
 
 
-def _mypy_outside(tmp_path: pathlib.Path, code: str) -> subprocess.CompletedProcess[str]:
-    """Run ``mypy --strict prog.py`` in a directory outside the tree, as a user would."""
+#: A user's program on the RCU and seqlock APIs: attribute, item and field types.
+TYPED_PROGRAM = """
+from dataclasses import dataclass
+from typing import TypedDict
+
+from kbind import SeqLock
+from kbind.rcu import Rcu, RcuReadGuard
+
+
+@dataclass(frozen=True)
+class Config:
+    timeout: int
+    name: str
+
+
+class Clock(TypedDict):
+    sec: int
+    nsec: int
+    tag: bytes
+
+
+cfg = Rcu(Config(30, "eth0"))
+limits: Rcu[dict[str, float]] = Rcu({"rate": 1.5})
+with RcuReadGuard() as g:
+    reveal_type(cfg.read(g).timeout)
+    reveal_type(limits.read(g)["rate"])
+clock = SeqLock(Clock, sec=0, nsec=0, tag=b"")
+total: int = clock.read(lambda v: v.sec * 10**9 + v.nsec)
+tag: bytes = clock.read(lambda v: v.tag)
+"""
+
+
+def _mypy_outside(
+    tmp_path: pathlib.Path, code: str, config: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``mypy --strict prog.py`` in a directory outside the tree, as a user would.
+
+    ``config``, if given, is the user's own ``mypy.ini`` in that directory.
+    """
     work = tmp_path / "user_project"
     work.mkdir()
     (work / "prog.py").write_text(textwrap.dedent(code))
+    if config is not None:
+        (work / "mypy.ini").write_text(config)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MYPYPATH")}
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
@@ -81,3 +120,14 @@ def test_packaging_mypy_outside_tree_rejects_misuse(tmp_path: pathlib.Path) -> N
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert '"ReleaseOrdering"; expected "RelaxedOrdering | AcquireOrdering"' in out, out
+
+
+def test_packaging_mypy_outside_tree_types_rcu_and_seqlock_fields(tmp_path: pathlib.Path) -> None:
+    """Outside the tree, with kbind's plugin in the user's config, every field has its type."""
+    proc = _mypy_outside(
+        tmp_path, TYPED_PROGRAM, config="[mypy]\nstrict = True\nplugins = kbind.mypy_plugin\n"
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    revealed = [re.sub(r"builtins\.", "", t) for t in re.findall(r'Revealed type is "(.*)"', out)]
+    assert revealed == ["int", "float"], out
