@@ -1,0 +1,78 @@
+"""rcu_barrier(): it returns True only once every callback queued before it has run."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from kbind import rcu
+from kbind._rcu_runtime import callbacks
+from kbind.errors import RcuDropGuardLeakWarning
+from kbind.rcu import Rcu, RcuReadGuard
+
+pytestmark = pytest.mark.rcu_backends
+
+JOIN = 30.0
+
+
+@contextmanager
+def reader_held() -> Iterator[None]:
+    """Hold a read-side section on another thread, so no grace period can end."""
+    entered, leave = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with RcuReadGuard():
+            entered.set()
+            leave.wait(JOIN)
+
+    t = threading.Thread(target=reader, name="held-reader")
+    t.start()
+    try:
+        assert entered.wait(JOIN)
+        yield
+    finally:
+        leave.set()
+        t.join(JOIN)
+        assert not t.is_alive()
+
+
+def test_rcu_barrier_after_leaked_drop_guard_waits_for_both_callbacks(rcu_backend: str) -> None:
+    """A leaked drop guard's deferred free, then call_rcu(): the barrier waits for both.
+
+    The leaked guard's finalizer queues its free without taking locks (its token
+    is older than call_rcu's); a barrier that compared tokens by insertion order
+    instead of value returned True at once with both callbacks still pending.
+    The callback thread's lock is held meanwhile, so the interleaving that
+    exposed it happens every time.
+    """
+    ran: list[str] = []
+    cfg = Rcu({"v": 1})
+    with reader_held():
+        with callbacks.cond:  # the callback thread cannot adopt the finalizer's token yet
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RcuDropGuardLeakWarning)
+                cfg.replace({"v": 2})  # the drop guard is leaked at once
+                gc.collect()
+            rcu.call_rcu(lambda: ran.append("call_rcu"))
+            assert rcu.rcu_barrier(timeout=0.3) is False, "barrier passed with callbacks pending"
+            assert ran == []
+    assert rcu.rcu_barrier(timeout=JOIN) is True
+    assert ran == ["call_rcu"]
+    assert callbacks.count() == 0
+
+
+def test_rcu_barrier_times_out_while_reader_holds_then_completes(rcu_backend: str) -> None:
+    """Under a held reader the barrier times out (False); after the reader leaves it is True."""
+    ran: list[int] = []
+    with reader_held():
+        for i in range(5):
+            rcu.call_rcu(lambda i=i: ran.append(i))  # type: ignore[misc]
+        assert rcu.rcu_barrier(timeout=0.2) is False
+        assert ran == []
+    assert rcu.rcu_barrier(timeout=JOIN) is True
+    assert ran == [0, 1, 2, 3, 4]
