@@ -52,15 +52,15 @@ def test_rcu_barrier_after_leaked_drop_guard_waits_for_both_callbacks(rcu_backen
     """
     ran: list[str] = []
     cfg = Rcu({"v": 1})
-    with reader_held():
-        with callbacks.cond:  # the callback thread cannot adopt the finalizer's token yet
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RcuDropGuardLeakWarning)
-                cfg.replace({"v": 2})  # the drop guard is leaked at once
-                gc.collect()
-            rcu.call_rcu(lambda: ran.append("call_rcu"))
-            assert rcu.rcu_barrier(timeout=0.3) is False, "barrier passed with callbacks pending"
-            assert ran == []
+    # holding the callback thread's lock: it cannot adopt the finalizer's token yet
+    with reader_held(), callbacks.cond:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RcuDropGuardLeakWarning)
+            cfg.replace({"v": 2})  # the drop guard is leaked at once
+            gc.collect()
+        rcu.call_rcu(lambda: ran.append("call_rcu"))
+        assert rcu.rcu_barrier(timeout=0.3) is False, "barrier passed with callbacks pending"
+        assert ran == []
     assert rcu.rcu_barrier(timeout=JOIN) is True
     assert ran == ["call_rcu"]
     assert callbacks.count() == 0
