@@ -1,4 +1,4 @@
-"""rcu_barrier(): it returns True only once every callback queued before it has run."""
+"""Regression tests for RCU defects: barriers, stall accounting, wake-ups."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from kbind import rcu
+from kbind._native import lib
 from kbind._rcu_runtime import callbacks
 from kbind.errors import RcuDropGuardLeakWarning
 from kbind.rcu import Rcu, RcuReadGuard
@@ -76,3 +77,24 @@ def test_rcu_barrier_times_out_while_reader_holds_then_completes(rcu_backend: st
         assert ran == []
     assert rcu.rcu_barrier(timeout=JOIN) is True
     assert ran == [0, 1, 2, 3, 4]
+
+
+def test_stall_counted_once_per_grace_period_across_wait_slices(rcu_backend: str) -> None:
+    """One stalled grace period waited for in many bounded slices counts as one stall.
+
+    Python waits for grace periods in slices; each slice is a separate bounded
+    wait in C.  The builtin engine used to count a stall per slice (19 for one
+    stalled grace period in 1 s), where liburcu's backend counted one.
+    """
+    old_timeout = lib.kb_rcu_get_stall_timeout_ns()
+    lib.kb_rcu_set_stall_timeout_ns(30_000_000)  # 30 ms
+    try:
+        before = lib.kb_rcu_stall_count()
+        with reader_held():
+            cookie = lib.kb_get_state_synchronize_rcu()
+            slices = [lib.kb_rcu_wait_gp(cookie, 20_000_000) for _ in range(12)]  # 240 ms
+            assert set(slices) == {lib.KB_ETIMEDOUT}
+        assert lib.kb_rcu_wait_gp(cookie, int(JOIN * 1e9)) == lib.KB_OK
+        assert lib.kb_rcu_stall_count() - before == 1
+    finally:
+        lib.kb_rcu_set_stall_timeout_ns(old_timeout)
