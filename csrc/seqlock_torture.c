@@ -155,7 +155,7 @@ static void *kb_seq_torture_writer(void *arg)
 			KB_WRITE_ONCE(t->words[i], v);
 			kb_seq_torture_pause(spins);
 		}
-		kb__write_seqcount_end(&t->sl.seqcount, busted);
+		kb__write_seqcount_end(&t->sl.seqcount);
 		kb_spin_unlock(&t->sl.lock);
 		me->writes++;
 		/*
