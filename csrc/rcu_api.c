@@ -215,7 +215,7 @@ static uint32_t tok_waiters;
 
 static int64_t kb_rcu_deadline(int64_t timeout_ns)
 {
-	return timeout_ns < 0 ? -1 : kb_now_ns() + timeout_ns;
+	return timeout_ns < 0 ? -1 : kb_deadline_ns(timeout_ns);
 }
 
 void kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *name)

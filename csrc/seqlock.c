@@ -770,7 +770,7 @@ int kb_seqlock_snapshot_begin(const kb_seqlock_t *sl, int64_t *dst, const int64_
 int kb_seqlock_read_words(const kb_seqlock_t *sl, int64_t *dst, const int64_t *src,
 			  size_t n, int64_t timeout_ns, uint32_t *start, int64_t *retries)
 {
-	int64_t deadline = timeout_ns >= 0 ? kb_now_ns() + timeout_ns : 0;
+	int64_t deadline = timeout_ns >= 0 ? kb_deadline_ns(timeout_ns) : 0;
 	int64_t torn = 0;
 	int ret;
 
