@@ -175,7 +175,7 @@ int kb_atomic_torture(const kb_atomic_torture_config_t *cfg, kb_atomic_torture_r
 	}
 	sh->cfg = cfg;
 	t0 = kb_now_ns();
-	sh->deadline = t0 + cfg->duration_ns;
+	sh->deadline = kb_deadline_after(t0, cfg->duration_ns);
 	for (i = 0; i < cfg->threads; i++) {
 		th[i].sh = sh;
 		th[i].id = i;

@@ -44,6 +44,27 @@ static inline int64_t kb_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/**
+ * kb_deadline_after() - @start + @duration_ns, saturating at INT64_MAX.
+ * @start: a kb_now_ns() reading.
+ * @duration_ns: how long from @start; >= 0.
+ *
+ * A limit so far away that the sum would overflow (a signed overflow is
+ * undefined behaviour; in practice it wrapped to a deadline in the past)
+ * becomes the latest representable time: no limit in practice.
+ * Context: any.
+ */
+static inline int64_t kb_deadline_after(int64_t start, int64_t duration_ns)
+{
+	return duration_ns > INT64_MAX - start ? INT64_MAX : start + duration_ns;
+}
+
+/** kb_deadline_ns() - kb_deadline_after(kb_now_ns(), @timeout_ns). */
+static inline int64_t kb_deadline_ns(int64_t timeout_ns)
+{
+	return kb_deadline_after(kb_now_ns(), timeout_ns);
+}
+
 /*
  * A bounded busy-wait for a condition another thread makes true: spin with
  * kb_cpu_relax() while the other thread is probably running, then yield
@@ -82,7 +103,7 @@ static inline int kb_backoff_wait(struct kb_backoff *b, int64_t timeout_ns)
 		int64_t now = kb_now_ns();
 
 		if (b->deadline == 0)
-			b->deadline = now + timeout_ns;
+			b->deadline = kb_deadline_after(now, timeout_ns);
 		else if (now >= b->deadline)
 			return KB_ETIMEDOUT;
 	}

@@ -282,7 +282,7 @@ static void *kb_litmus_thread_fn(void *arg)
 	struct kb_litmus_thread *t = arg;
 	struct kb_litmus_ctx *ctx = t->ctx;
 	const kb_litmus_config_t *cfg = ctx->cfg;
-	int64_t deadline = cfg->max_ns > 0 ? kb_now_ns() + cfg->max_ns : 0;
+	int64_t deadline = cfg->max_ns > 0 ? kb_deadline_ns(cfg->max_ns) : 0;
 	int64_t i;
 
 	if (cfg->pin && ctx->ncpus > 0) {

@@ -117,7 +117,7 @@ bool kb_mutex_trylock(kb_mutex_t *lock)
  */
 int kb_mutex_lock_timeout(kb_mutex_t *lock, int64_t timeout_ns)
 {
-	int64_t deadline = timeout_ns >= 0 ? kb_now_ns() + timeout_ns : 0;
+	int64_t deadline = timeout_ns >= 0 ? kb_deadline_ns(timeout_ns) : 0;
 	uint32_t c;
 	int i;
 

@@ -53,6 +53,12 @@ static kb_mutex_t gp_lock;
 static uint64_t gp_done = 1;
 /* When the grace period in progress started (gp_lock). */
 static int64_t gp_start_ns;
+/*
+ * The grace period (its counter) whose stall was last counted: a stall is
+ * counted and printed once per grace period, however many bounded waits
+ * (Python waits in slices) it takes.  Under gp_lock.
+ */
+static uint64_t stall_counted_ctr;
 
 /* ------------------------------------------------------------- call_rcu */
 
@@ -219,7 +225,7 @@ static void kb_rcu_print_stall(uint64_t ctr, int64_t age_ns)
 static int kb_rcu_wait_readers(uint64_t ctr, int64_t deadline)
 {
 	unsigned int scans = 0;
-	bool stall_seen = false;
+	bool stall_seen = KB_READ_ONCE(stall_counted_ctr) == ctr;
 
 	pthread_mutex_lock(&registry_lock);
 	for (;;) {
@@ -271,6 +277,7 @@ static int kb_rcu_wait_readers(uint64_t ctr, int64_t deadline)
 		age = now - KB_READ_ONCE(gp_start_ns);
 		if (!stall_seen && age >= KB_READ_ONCE(stall_timeout_ns)) {
 			stall_seen = true;
+			KB_WRITE_ONCE(stall_counted_ctr, ctr);
 			__atomic_fetch_add(&stall_count, 1, __ATOMIC_RELAXED);
 			if (KB_READ_ONCE(stall_verbose))
 				kb_rcu_print_stall(ctr, age);
@@ -346,8 +353,13 @@ static int kb_rcu_drive_gp(uint64_t cookie, int64_t deadline)
 			 * smp_mb() after it reads the counter). */
 			kb_smp_mb();
 			ctr += 2;
-			KB_WRITE_ONCE(kb_rcu_gp.ctr, ctr);
 			KB_WRITE_ONCE(gp_start_ns, kb_now_ns());
+			/* The start time before the counter: a stall check that
+			 * reads the new counter reads this grace period's start,
+			 * never the previous one's.  Pairs with the smp_rmb() in
+			 * builtin_stalled_readers(). */
+			kb_smp_wmb();
+			KB_WRITE_ONCE(kb_rcu_gp.ctr, ctr);
 			/* Orders the bump before the scan; pairs with the
 			 * smp_mb() after a reader's ctr store (online/QS). */
 			kb_smp_mb();
@@ -397,8 +409,8 @@ static int builtin_stalled_readers(kb_rcu_reader_info_t *out, int max)
 
 	pthread_mutex_lock(&registry_lock);
 	ctr = KB_READ_ONCE(kb_rcu_gp.ctr);
-	/* gp_start_ns is written before the bump's smp_mb() by the driver;
-	 * read after the counter so it belongs to this grace period. */
+	/* The driver writes gp_start_ns, smp_wmb(), then the counter: read
+	 * in the other order so the start belongs to this grace period. */
 	kb_smp_rmb();
 	age = kb_now_ns() - KB_READ_ONCE(gp_start_ns);
 	if (ctr == kb_smp_load_acquire(&gp_done) || age < KB_READ_ONCE(stall_timeout_ns)) {

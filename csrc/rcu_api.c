@@ -198,12 +198,6 @@ uint64_t kb_rcu_cb_invoked __attribute__((aligned(64)));
 /* Bumped after callbacks complete; rcu_barrier() sleeps on it. */
 static uint32_t cb_seq;
 static uint32_t cb_barrier_waiters;
-/*
- * The lowest invoked count a sleeping rcu_barrier() waits for (UINT64_MAX:
- * none), so a backend that reports callbacks one at a time (liburcu) wakes
- * barrier waiters once, not once per callback.
- */
-static uint64_t cb_wake_at = UINT64_MAX;
 
 /* Token channel: completed tokens, FIFO, under tok_lock. */
 struct kb_rcu_token_node {
@@ -221,7 +215,7 @@ static uint32_t tok_waiters;
 
 static int64_t kb_rcu_deadline(int64_t timeout_ns)
 {
-	return timeout_ns < 0 ? -1 : kb_now_ns() + timeout_ns;
+	return timeout_ns < 0 ? -1 : kb_deadline_ns(timeout_ns);
 }
 
 void kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *name)
@@ -794,21 +788,30 @@ void kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head))
 void kb_rcu_callbacks_done(uint64_t n, bool tokens)
 {
 	/* Release: rcu_barrier()'s acquire load sees the callbacks' effects. */
-	uint64_t invoked = __atomic_add_fetch(&kb_rcu_cb_invoked, n, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&kb_rcu_cb_invoked, n, __ATOMIC_RELEASE);
 
-	__atomic_fetch_add(&cb_seq, 1, __ATOMIC_RELAXED);
+	/*
+	 * Release: a waiter whose acquire read of cb_seq (tok_seq) sees this
+	 * bump also sees the new invoked count (the completed tokens), so it
+	 * cannot sleep on the new sequence with the old count and miss its
+	 * wake-up (an MP pattern: relaxed here, the LKMM and ARMv8 let the
+	 * bump be seen first).  Pairs with the acquire reads in
+	 * kb_rcu_barrier_wait() and kb_rcu_reap_tokens().
+	 */
+	__atomic_fetch_add(&cb_seq, 1, __ATOMIC_RELEASE);
 	if (tokens)
-		__atomic_fetch_add(&tok_seq, 1, __ATOMIC_RELAXED);
-	/* Orders the counter updates before reading the waiter counts and
-	 * cb_wake_at; pairs with the smp_mb__after_atomic() after a waiter
-	 * publishes them in kb_rcu_barrier_wait(). */
+		__atomic_fetch_add(&tok_seq, 1, __ATOMIC_RELEASE);
+	/*
+	 * Orders the counter updates before reading the waiter count; pairs
+	 * with the smp_mb__after_atomic() after a waiter counts itself in
+	 * kb_rcu_barrier_wait(): either it sees the new count or we see it
+	 * and wake it.  Every completion wakes every sleeping barrier (each
+	 * re-checks its own target): an earlier "lowest target" filter could
+	 * drop the wake-up a later waiter depended on, so it is gone.
+	 */
 	kb_smp_mb();
-	if (KB_READ_ONCE(cb_barrier_waiters) &&
-	    (int64_t)(invoked - __atomic_load_n(&cb_wake_at, __ATOMIC_RELAXED)) >= 0) {
-		/* Every waiter re-publishes its target before sleeping again. */
-		__atomic_store_n(&cb_wake_at, UINT64_MAX, __ATOMIC_RELAXED);
+	if (KB_READ_ONCE(cb_barrier_waiters))
 		kb_futex_wake(&cb_seq, INT_MAX);
-	}
 	if (tokens && KB_READ_ONCE(tok_waiters))
 		kb_futex_wake(&tok_seq, INT_MAX);
 }
@@ -880,7 +883,8 @@ int kb_rcu_reap_tokens(uint64_t *out, int max, int64_t timeout_ns)
 		/* Orders the waiter count before the checks; pairs with the
 		 * smp_mb() in kb_rcu_callbacks_done() before it reads it. */
 		kb_smp_mb__after_atomic();
-		seq = KB_READ_ONCE(tok_seq);
+		/* Acquire: pairs with the release bump in kb_rcu_callbacks_done(). */
+		seq = kb_smp_load_acquire(&tok_seq);
 		pthread_mutex_lock(&tok_lock);
 		while (tok_first && n < max) {
 			t = tok_first;
@@ -947,18 +951,12 @@ static int kb_rcu_barrier_wait(uint64_t target, int64_t deadline)
 		uint32_t seq;
 		int64_t left;
 
-		uint64_t at = __atomic_load_n(&cb_wake_at, __ATOMIC_RELAXED);
-
-		/* Lower cb_wake_at to @target (unsigned: UINT64_MAX is "none"). */
-		while (target < at &&
-		       !__atomic_compare_exchange_n(&cb_wake_at, &at, target, true,
-						    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			;
 		__atomic_fetch_add(&cb_barrier_waiters, 1, __ATOMIC_SEQ_CST);
-		/* Orders the target and the count before the checks below;
+		/* Orders the count before the checks below;
 		 * pairs with the smp_mb() in kb_rcu_callbacks_done(). */
 		kb_smp_mb__after_atomic();
-		seq = KB_READ_ONCE(cb_seq);
+		/* Acquire: pairs with the release bump in kb_rcu_callbacks_done(). */
+		seq = kb_smp_load_acquire(&cb_seq);
 		if ((int64_t)(kb_smp_load_acquire(&kb_rcu_cb_invoked) - target) >= 0) {
 			__atomic_fetch_sub(&cb_barrier_waiters, 1, __ATOMIC_RELAXED);
 			return KB_OK;

@@ -266,7 +266,10 @@ static void urcu_complete(uint64_t s)
 	/* Release: a waiter whose acquire (urcu_be_poll_state()) sees @s sees
 	 * everything ordered before the grace period's end. */
 	urcu_max_u64(&ur_done, s, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&ur_gp_seq, 1, __ATOMIC_RELAXED);
+	/* Release: a waiter whose acquire read of ur_gp_seq sees the bump sees
+	 * ur_done too, so it cannot sleep on the new sequence with the old
+	 * count (MP).  Pairs with the acquire read in urcu_be_wait_gp(). */
+	__atomic_fetch_add(&ur_gp_seq, 1, __ATOMIC_RELEASE);
 	/* Orders the sequence bump before the read of the waiter count; pairs
 	 * with the smp_mb__after_atomic() in urcu_be_wait_gp(). */
 	kb_smp_mb();
@@ -386,7 +389,8 @@ static int urcu_be_wait_gp(uint64_t cookie, int64_t deadline)
 		__atomic_fetch_add(&ur_gp_waiters, 1, __ATOMIC_SEQ_CST);
 		/* Pairs with the smp_mb() in urcu_complete(). */
 		kb_smp_mb__after_atomic();
-		seq = KB_READ_ONCE(ur_gp_seq);
+		/* Acquire: pairs with the release bump in urcu_complete(). */
+		seq = kb_smp_load_acquire(&ur_gp_seq);
 		if (urcu_be_poll_state(cookie)) {
 			__atomic_fetch_sub(&ur_gp_waiters, 1, __ATOMIC_RELAXED);
 			return KB_OK;

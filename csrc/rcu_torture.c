@@ -408,7 +408,7 @@ int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *
 		created++;
 	}
 	start = kb_now_ns();
-	deadline = start + cfg->duration_ms * 1000000;
+	deadline = kb_deadline_after(start, cfg->duration_ms * 1000000);
 	__atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
 	kb_futex_wake(&t->go, INT_MAX);
 	while (!kb_torture_stopped(t)) {

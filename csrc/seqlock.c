@@ -70,10 +70,53 @@ int kb_seqlock_get_busted(void)
  * data stores that follow: the compiler may sink it below them, and a
  * weakly ordered CPU may make it visible after them.  x86-64 never
  * reorders stores, so to make the bug observable everywhere the begin
- * records the increment as pending here and the end performs it, after
- * the protected stores: exactly the order the missing barrier allows.
+ * records the increment as pending and the end performs it, after the
+ * protected stores: exactly the order the missing barrier allows.
+ *
+ * A busted write section records its mode at the begin, per section, and
+ * the end follows that record, not the global switch: flipping the switch
+ * while a writer is inside must not leave the sequence odd, and nested
+ * sections on two seqcounts each keep their own pending increment.  The
+ * records are a small per-thread stack (write sections on one thread nest
+ * LIFO); a section begun with the stack full runs the real, unbroken begin
+ * and end.
  */
-static _Thread_local kb_seqcount_t *kb_seq_deferred;
+#define KB_SEQ_BUSTED_NEST_MAX 16
+
+struct kb_seq_busted_section {
+	kb_seqcount_t *s;
+	int mode;
+};
+
+static _Thread_local struct kb_seq_busted_section kb_seq_busted_stack[KB_SEQ_BUSTED_NEST_MAX];
+static _Thread_local int kb_seq_busted_depth;
+
+/* Record a busted section's mode; false if there is no room (run it unbroken). */
+static bool kb_seq_busted_push(kb_seqcount_t *s, int mode)
+{
+	if (kb_seq_busted_depth == KB_SEQ_BUSTED_NEST_MAX)
+		return false;
+	kb_seq_busted_stack[kb_seq_busted_depth].s = s;
+	kb_seq_busted_stack[kb_seq_busted_depth].mode = mode;
+	kb_seq_busted_depth++;
+	return true;
+}
+
+/* The mode @s's innermost open section began with (removing its record). */
+static int kb_seq_busted_pop(const kb_seqcount_t *s)
+{
+	for (int i = kb_seq_busted_depth - 1; i >= 0; i--) {
+		if (kb_seq_busted_stack[i].s != s)
+			continue;
+		int mode = kb_seq_busted_stack[i].mode;
+
+		for (int j = i + 1; j < kb_seq_busted_depth; j++)
+			kb_seq_busted_stack[j - 1] = kb_seq_busted_stack[j];
+		kb_seq_busted_depth--;
+		return mode;
+	}
+	return KB_SEQ_BUSTED_NONE;
+}
 
 static inline void kb_seq_inc(kb_seqcount_t *s)
 {
@@ -110,13 +153,10 @@ int kb__read_seqcount_retry(const kb_seqcount_t *s, uint32_t start, int busted)
 
 void kb__write_seqcount_begin(kb_seqcount_t *s, int busted)
 {
-	if (busted == KB_SEQ_BUSTED_WRITER_NO_INCREMENT)
-		return;
-	if (busted == KB_SEQ_BUSTED_WRITER_NO_BARRIER) {
-		/* The increment sinks below the data stores (see above). */
-		kb_seq_deferred = s;
-		return;
-	}
+	if ((busted == KB_SEQ_BUSTED_WRITER_NO_INCREMENT ||
+	     busted == KB_SEQ_BUSTED_WRITER_NO_BARRIER) &&
+	    kb_seq_busted_push(s, busted))
+		return; /* no increment now (NO_BARRIER: the end does it late) */
 	kb_seq_inc(s);
 	/*
 	 * Order the odd sequence before the data stores; pairs with the
@@ -125,13 +165,14 @@ void kb__write_seqcount_begin(kb_seqcount_t *s, int busted)
 	kb_smp_wmb();
 }
 
-void kb__write_seqcount_end(kb_seqcount_t *s, int busted)
+void kb__write_seqcount_end(kb_seqcount_t *s)
 {
+	int busted = kb_seq_busted_pop(s);
+
 	if (busted == KB_SEQ_BUSTED_WRITER_NO_INCREMENT)
 		return;
-	if (kb_seq_deferred == s) {
+	if (busted == KB_SEQ_BUSTED_WRITER_NO_BARRIER) {
 		/* The begin's increment, performed late: no barrier before it. */
-		kb_seq_deferred = NULL;
 		kb_seq_inc(s);
 	}
 	/*
@@ -288,7 +329,7 @@ void kb_raw_write_seqcount_begin(kb_seqcount_t *s)
  */
 void kb_raw_write_seqcount_end(kb_seqcount_t *s)
 {
-	kb__write_seqcount_end(s, kb_seqlock_get_busted());
+	kb__write_seqcount_end(s);
 }
 
 /** kb_write_seqcount_begin() - Kernel: write_seqcount_begin(); see the raw variant. */
@@ -300,7 +341,7 @@ void kb_write_seqcount_begin(kb_seqcount_t *s)
 /** kb_write_seqcount_end() - Kernel: write_seqcount_end(); see the raw variant. */
 void kb_write_seqcount_end(kb_seqcount_t *s)
 {
-	kb__write_seqcount_end(s, kb_seqlock_get_busted());
+	kb__write_seqcount_end(s);
 }
 
 /**
@@ -419,7 +460,7 @@ int kb_write_seqlock_timeout(kb_seqlock_t *sl, int64_t timeout_ns)
  */
 void kb_write_sequnlock(kb_seqlock_t *sl)
 {
-	kb__write_seqcount_end(&sl->seqcount, kb_seqlock_get_busted());
+	kb__write_seqcount_end(&sl->seqcount);
 	kb_spin_unlock(&sl->lock);
 }
 
@@ -729,7 +770,7 @@ int kb_seqlock_snapshot_begin(const kb_seqlock_t *sl, int64_t *dst, const int64_
 int kb_seqlock_read_words(const kb_seqlock_t *sl, int64_t *dst, const int64_t *src,
 			  size_t n, int64_t timeout_ns, uint32_t *start, int64_t *retries)
 {
-	int64_t deadline = timeout_ns >= 0 ? kb_now_ns() + timeout_ns : 0;
+	int64_t deadline = timeout_ns >= 0 ? kb_deadline_ns(timeout_ns) : 0;
 	int64_t torn = 0;
 	int ret;
 

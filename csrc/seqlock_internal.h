@@ -12,6 +12,7 @@
 uint32_t kb__read_seqcount_begin(const kb_seqcount_t *s);
 int kb__read_seqcount_retry(const kb_seqcount_t *s, uint32_t start, int busted);
 void kb__write_seqcount_begin(kb_seqcount_t *s, int busted);
-void kb__write_seqcount_end(kb_seqcount_t *s, int busted);
+/* Ends the section the way its begin recorded (a busted begin's mode). */
+void kb__write_seqcount_end(kb_seqcount_t *s);
 
 #endif /* KB_SEQLOCK_INTERNAL_H */

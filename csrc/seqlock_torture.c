@@ -155,7 +155,7 @@ static void *kb_seq_torture_writer(void *arg)
 			KB_WRITE_ONCE(t->words[i], v);
 			kb_seq_torture_pause(spins);
 		}
-		kb__write_seqcount_end(&t->sl.seqcount, busted);
+		kb__write_seqcount_end(&t->sl.seqcount);
 		kb_spin_unlock(&t->sl.lock);
 		me->writes++;
 		/*
@@ -244,7 +244,7 @@ int kb_seqlock_torture(const kb_seqlock_torture_config_t *cfg, kb_seqlock_tortur
 	}
 
 	t0 = kb_now_ns();
-	deadline = t0 + cfg->duration_ns;
+	deadline = kb_deadline_after(t0, cfg->duration_ns);
 	/* Pairs with the acquire in kb_seq_torture_wait_go(). */
 	__atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
 	while (ret == KB_OK) {

@@ -28,41 +28,34 @@
 #define kb_smp_mb__before_atomic() kb_smp_mb()
 #define kb_smp_mb__after_atomic() kb_smp_mb()
 
-/* LDAR: later accesses cannot move before it.  Pairs with STLR/smp_mb. */
-#define kb_smp_load_acquire(p)                                            \
-	__extension__({                                                   \
-		__typeof__(*(p)) kb_v__;                                  \
-		_Static_assert(sizeof(*(p)) == 8 || sizeof(*(p)) == 4,    \
-			       "kb_smp_load_acquire: 32 or 64 bit only"); \
-		if (sizeof(*(p)) == 8)                                    \
-			__asm__ __volatile__("ldar %0, %1"                \
-					     : "=r"(kb_v__)               \
-					     : "Q"(*(p))                  \
-					     : "memory");                 \
-		else                                                      \
-			__asm__ __volatile__("ldar %w0, %1"               \
-					     : "=r"(kb_v__)               \
-					     : "Q"(*(p))                  \
-					     : "memory");                 \
-		kb_v__;                                                   \
+/*
+ * LDAR (LDARB/LDARH for 1- and 2-byte objects): later accesses cannot move
+ * before it.  Pairs with kb_smp_store_release() or kb_smp_mb() on the
+ * writer's side.  As in arch/arm64/include/asm/barrier.h's
+ * __smp_load_acquire(), every size the kernel accepts works (1, 2, 4, 8);
+ * GCC and Clang emit exactly LDAR* for an acquire __atomic load on arm64,
+ * which also handles const and bool objects (a temporary of
+ * __typeof__(*(p)) would be const for a const pointer, and an asm output
+ * operand cannot be).
+ */
+#define kb_smp_load_acquire(p)                                                  \
+	__extension__({                                                         \
+		_Static_assert(sizeof(*(p)) == 1 || sizeof(*(p)) == 2 ||        \
+				       sizeof(*(p)) == 4 || sizeof(*(p)) == 8,  \
+			       "kb_smp_load_acquire: 8, 16, 32 or 64 bit only"); \
+		__atomic_load_n((p), __ATOMIC_ACQUIRE);                         \
 	})
 
-/* STLR: earlier accesses cannot move after it.  Pairs with LDAR/smp_mb. */
-#define kb_smp_store_release(p, v)                                        \
-	do {                                                              \
-		__typeof__(*(p)) kb_v__ = (v);                            \
-		_Static_assert(sizeof(*(p)) == 8 || sizeof(*(p)) == 4,    \
-			       "kb_smp_store_release: 32 or 64 bit only"); \
-		if (sizeof(*(p)) == 8)                                    \
-			__asm__ __volatile__("stlr %1, %0"                \
-					     : "=Q"(*(p))                 \
-					     : "r"(kb_v__)                \
-					     : "memory");                 \
-		else                                                      \
-			__asm__ __volatile__("stlr %w1, %0"               \
-					     : "=Q"(*(p))                 \
-					     : "r"(kb_v__)                \
-					     : "memory");                 \
+/*
+ * STLR (STLRB/STLRH): earlier accesses cannot move after it.  Pairs with
+ * kb_smp_load_acquire() or kb_smp_rmb() on the reader's side.
+ */
+#define kb_smp_store_release(p, v)                                              \
+	do {                                                                    \
+		_Static_assert(sizeof(*(p)) == 1 || sizeof(*(p)) == 2 ||        \
+				       sizeof(*(p)) == 4 || sizeof(*(p)) == 8,  \
+			       "kb_smp_store_release: 8, 16, 32 or 64 bit only"); \
+		__atomic_store_n((p), (v), __ATOMIC_RELEASE);                   \
 	} while (0)
 
 #define kb_cpu_relax() __asm__ __volatile__("yield" ::: "memory")

@@ -312,7 +312,9 @@ class _Callbacks:
 
     def __init__(self) -> None:
         self.cond = threading.Condition(threading.RLock())
-        #: token -> callback, in queueing order (tokens only grow).
+        #: token -> callback.  Tokens grow in the order they are taken, but the
+        #: dict's insertion order is not that order (a finalizer's token waits in
+        #: ``late`` while later tokens go in directly): compare tokens by value.
         self.pending: dict[int, _Callback] = {}
         #: Queued by finalizers (which must not take locks): (token, callback).
         self.late: collections.deque[tuple[int, _Callback]] = collections.deque()
@@ -409,12 +411,12 @@ class _Callbacks:
             self._adopt_late()
             if not self.pending:
                 return True
-            target = next(reversed(self.pending))
+            target = max(self.pending)  # the newest token queued before this call
         self.ensure_thread()
         while True:
             with self.cond:
                 self._adopt_late()
-                if not self.pending or next(iter(self.pending)) > target:
+                if not self.pending or min(self.pending) > target:
                     return True
                 left = None if deadline is None else deadline - _now()
                 if left is not None and left <= 0:

@@ -1,0 +1,100 @@
+"""Regression tests for RCU defects: barriers, stall accounting, wake-ups."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from kbind import rcu
+from kbind._native import lib
+from kbind._rcu_runtime import callbacks
+from kbind.errors import RcuDropGuardLeakWarning
+from kbind.rcu import Rcu, RcuReadGuard
+
+pytestmark = pytest.mark.rcu_backends
+
+JOIN = 30.0
+
+
+@contextmanager
+def reader_held() -> Iterator[None]:
+    """Hold a read-side section on another thread, so no grace period can end."""
+    entered, leave = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with RcuReadGuard():
+            entered.set()
+            leave.wait(JOIN)
+
+    t = threading.Thread(target=reader, name="held-reader")
+    t.start()
+    try:
+        assert entered.wait(JOIN)
+        yield
+    finally:
+        leave.set()
+        t.join(JOIN)
+        assert not t.is_alive()
+
+
+def test_rcu_barrier_after_leaked_drop_guard_waits_for_both_callbacks(rcu_backend: str) -> None:
+    """A leaked drop guard's deferred free, then call_rcu(): the barrier waits for both.
+
+    The leaked guard's finalizer queues its free without taking locks (its token
+    is older than call_rcu's); a barrier that compared tokens by insertion order
+    instead of value returned True at once with both callbacks still pending.
+    The callback thread's lock is held meanwhile, so the interleaving that
+    exposed it happens every time.
+    """
+    ran: list[str] = []
+    cfg = Rcu({"v": 1})
+    # holding the callback thread's lock: it cannot adopt the finalizer's token yet
+    with reader_held(), callbacks.cond:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RcuDropGuardLeakWarning)
+            cfg.replace({"v": 2})  # the drop guard is leaked at once
+            gc.collect()
+        rcu.call_rcu(lambda: ran.append("call_rcu"))
+        assert rcu.rcu_barrier(timeout=0.3) is False, "barrier passed with callbacks pending"
+        assert ran == []
+    assert rcu.rcu_barrier(timeout=JOIN) is True
+    assert ran == ["call_rcu"]
+    assert callbacks.count() == 0
+
+
+def test_rcu_barrier_times_out_while_reader_holds_then_completes(rcu_backend: str) -> None:
+    """Under a held reader the barrier times out (False); after the reader leaves it is True."""
+    ran: list[int] = []
+    with reader_held():
+        for i in range(5):
+            rcu.call_rcu(lambda i=i: ran.append(i))  # type: ignore[misc]
+        assert rcu.rcu_barrier(timeout=0.2) is False
+        assert ran == []
+    assert rcu.rcu_barrier(timeout=JOIN) is True
+    assert ran == [0, 1, 2, 3, 4]
+
+
+def test_stall_counted_once_per_grace_period_across_wait_slices(rcu_backend: str) -> None:
+    """One stalled grace period waited for in many bounded slices counts as one stall.
+
+    Python waits for grace periods in slices; each slice is a separate bounded
+    wait in C.  The builtin engine used to count a stall per slice (19 for one
+    stalled grace period in 1 s), where liburcu's backend counted one.
+    """
+    old_timeout = lib.kb_rcu_get_stall_timeout_ns()
+    lib.kb_rcu_set_stall_timeout_ns(30_000_000)  # 30 ms
+    try:
+        before = lib.kb_rcu_stall_count()
+        with reader_held():
+            cookie = lib.kb_get_state_synchronize_rcu()
+            slices = [lib.kb_rcu_wait_gp(cookie, 20_000_000) for _ in range(12)]  # 240 ms
+            assert set(slices) == {lib.KB_ETIMEDOUT}
+        assert lib.kb_rcu_wait_gp(cookie, int(JOIN * 1e9)) == lib.KB_OK
+        assert lib.kb_rcu_stall_count() - before == 1
+    finally:
+        lib.kb_rcu_set_stall_timeout_ns(old_timeout)
