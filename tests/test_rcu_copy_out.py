@@ -202,3 +202,25 @@ def test_uncopyable_referent_says_what_to_do() -> None:
         cfg.with_read(lambda c: {"x": c["pending"]})
     assert "cannot copy ['x'] (list, reached through a reference into Rcu[dict]" in str(info.value)
     assert "build a new list from its parts" in str(info.value)
+
+
+def test_with_read_returning_the_reference_to_an_immutable_value_gives_the_value() -> None:
+    """with_read(lambda t: t) on an immutable published value returns the value itself."""
+
+    @immutable
+    class Point:
+        def __init__(self, x: int) -> None:
+            self.x = x
+
+    p = Rcu(Point(3))
+    v = p.with_read(lambda t: t)
+    assert type(v) is Point and v.x == 3
+    frozen = Rcu((1, "a", frozenset({2})))
+    assert frozen.with_read(lambda t: t) == (1, "a", frozenset({2}))
+
+
+def test_with_read_returning_the_reference_to_a_mutable_value_still_refused() -> None:
+    """with_read(lambda t: t) on a mutable value is R02: LifetimeError, nothing leaks."""
+    cfg = Rcu({"v": [1]})
+    with pytest.raises(LifetimeError, match="return a reference from with_read"):
+        cfg.with_read(lambda t: t)

@@ -49,11 +49,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def mypy_args(tmp_path: pathlib.Path, plugin: bool) -> list[str]:
     """mypy --strict, uncached; with ``plugin``, kbind's mypy plugin enabled (a config file)."""
     args = ["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache")]
-    if plugin:
-        ini = tmp_path / "mypy.ini"
-        ini.write_text("[mypy]\nstrict = True\nplugins = kbind.mypy_plugin\n")
-        args += ["--config-file", str(ini)]
-    return args
+    # Always a config file of the test's own: the repository's pyproject.toml
+    # (found from the working directory) enables the plugin.
+    ini = tmp_path / "mypy.ini"
+    ini.write_text("[mypy]\nstrict = True\n" + ("plugins = kbind.mypy_plugin\n" if plugin else ""))
+    return [*args, "--config-file", str(ini)]
 
 
 def run_mypy(tmp_path: pathlib.Path, code: str, plugin: bool = False) -> tuple[str, int]:
