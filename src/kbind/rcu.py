@@ -971,17 +971,16 @@ class Rcu(Generic[T]):
         types; mutation through it type-checks and raises ``ReadOnlyError``).
 
         What ``fn`` returns leaves the section: immutable values as they are
-        (see :func:`immutable`; ``fn`` may return the reference it was given
-        when the published value is immutable, Rust's ``*t`` for a ``Copy``
-        type), and references found inside a new result
+        (see :func:`immutable`), and references found inside a new result
         (dicts, lists, sets, tuples, NamedTuples, dataclasses) replaced by
         deep copies made before the guard ends (Rust: ``.clone()`` inside
         the closure), so ``with_read(lambda c: Summary(c.timeout, c.hosts))``
         returns a plain ``Summary``.
 
         Raises:
-            LifetimeError: ``fn`` returned a reference to a mutable value
-                (R02), which would be dead already, or an object kbind cannot copy one out of (a
+            LifetimeError: ``fn`` returned the reference it was given (R02;
+                as in Rust, even for an immutable value: return its fields or
+                a copy), which would be dead already, or an object kbind cannot copy one out of (a
                 reference in an attribute of a plain class); the message
                 names where it sits and how to copy it.
         """
@@ -1003,16 +1002,11 @@ class Rcu(Generic[T]):
         if _tracer is not None:
             _tracer._section_begin(g, ts.name, len(guards))
         r: RcuRef[T] = _new_ref(RcuRef)
-        box = self._box
-        _kb_set(r, (g, box, None))
+        _kb_set(r, (g, self._box, None))
         try:
             result = fn(cast(T, r))
             rt = type(result)
-            if rt is RcuRef:
-                if result is r and _is_plain(box.value):
-                    # an immutable value leaves as it is (Rust: ``*t`` for a Copy T)
-                    result = cast(R, box.value)
-            elif rt not in _PLAIN_TYPES and not _is_plain(result):
+            if rt not in _PLAIN_TYPES and rt is not RcuRef and not _is_plain(result):
                 result = cast(R, _copy_result_out(result, g))  # while g still lives
         finally:
             if g._drop is None:
