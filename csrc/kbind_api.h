@@ -795,7 +795,7 @@ int kb_rcu_stalled_readers(kb_rcu_reader_info_t *out, int max);
 uint64_t kb_rcu_stall_count(void);
 
 /* Callbacks. */
-void kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head));
+int kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head));
 int kb_call_rcu_token(uint64_t token);
 int kb_rcu_reap_tokens(uint64_t *out, int max, int64_t timeout_ns);
 uint64_t kb_rcu_tokens_ready(void);

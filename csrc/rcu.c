@@ -428,12 +428,16 @@ static int builtin_stalled_readers(kb_rcu_reader_info_t *out, int max)
 
 /* ============================================================== call_rcu */
 
-static void kb_rcu_worker_start(void);
+static int kb_rcu_worker_start(void);
 
-static void kb_rcu_enqueue(kb_rcu_head_t *head)
+static int kb_rcu_enqueue(kb_rcu_head_t *head)
 {
 	kb_rcu_head_t *prev;
 
+	/* The worker first, so that a callback is never queued with nobody
+	 * to run it (and nothing aborts when it cannot be started). */
+	if (KB_UNLIKELY(!kb_smp_load_acquire(&cb_worker_running)) && kb_rcu_worker_start() != KB_OK)
+		return KB_EAGAIN;
 	KB_WRITE_ONCE(head->next, NULL);
 	/* Acq_rel exchange, then a release link: the worker's acquire load of
 	 * the link sees the node initialised. */
@@ -442,11 +446,16 @@ static void kb_rcu_enqueue(kb_rcu_head_t *head)
 	/* Orders the enqueue before the load of the worker's sleep flag; pairs
 	 * with the smp_mb() in kb_rcu_worker_idle(). */
 	kb_smp_mb__after_atomic();
-	if (KB_UNLIKELY(!kb_smp_load_acquire(&cb_worker_running)))
-		kb_rcu_worker_start();
-	else if (KB_READ_ONCE(cb_worker_futex) &&
-		 __atomic_exchange_n(&cb_worker_futex, 0, __ATOMIC_RELAXED))
+	if (KB_UNLIKELY(!kb_smp_load_acquire(&cb_worker_running))) {
+		/* A shutdown stopped it meanwhile: it restarts the worker for
+		 * what it finds queued, or we do; a failure here leaves the
+		 * callback to the next successful start (or rcu_barrier()). */
+		(void)kb_rcu_worker_start();
+	} else if (KB_READ_ONCE(cb_worker_futex) &&
+		   __atomic_exchange_n(&cb_worker_futex, 0, __ATOMIC_RELAXED)) {
 		kb_futex_wake(&cb_worker_futex, 1);
+	}
+	return KB_OK;
 }
 
 /*
@@ -533,14 +542,19 @@ static void *kb_rcu_worker_main(void *arg)
 	}
 }
 
-static void kb_rcu_worker_start(void)
+/* Start the callback worker unless it runs.  Return: KB_OK or KB_EAGAIN. */
+static int kb_rcu_worker_start(void)
 {
+	int ret = KB_OK;
+
 	pthread_mutex_lock(&cb_worker_lock);
 	if (!KB_READ_ONCE(cb_worker_running)) {
-		kb_rcu_start_thread(&cb_worker, kb_rcu_worker_main, "kb-rcu-cb");
-		kb_smp_store_release(&cb_worker_running, true);
+		ret = kb_rcu_start_thread(&cb_worker, kb_rcu_worker_main, "kb-rcu-cb");
+		if (ret == KB_OK)
+			kb_smp_store_release(&cb_worker_running, true);
 	}
 	pthread_mutex_unlock(&cb_worker_lock);
+	return ret;
 }
 
 /**
@@ -568,7 +582,7 @@ static int builtin_shutdown(void)
 		kb_smp_mb();
 		if (kb_smp_load_acquire(&cbq_tail) != &cbq_stub) {
 			pthread_mutex_unlock(&cb_worker_lock);
-			kb_rcu_worker_start();
+			(void)kb_rcu_worker_start(); /* failing: the next call_rcu retries */
 			return KB_OK;
 		}
 	}
@@ -579,9 +593,9 @@ static int builtin_shutdown(void)
 /* ================================================================ table */
 
 /* The call_rcu operation: head->func is set and the callback counted. */
-static void builtin_call_rcu(kb_rcu_head_t *head)
+static int builtin_call_rcu(kb_rcu_head_t *head)
 {
-	kb_rcu_enqueue(head);
+	return kb_rcu_enqueue(head);
 }
 
 const struct kb_rcu_backend kb_rcu_builtin_backend = {

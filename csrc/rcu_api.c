@@ -218,7 +218,7 @@ static int64_t kb_rcu_deadline(int64_t timeout_ns)
 	return timeout_ns < 0 ? -1 : kb_deadline_ns(timeout_ns);
 }
 
-void kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *name)
+int kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *name)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
@@ -230,11 +230,10 @@ void kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *nam
 	rc = pthread_create(thread, &attr, fn, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		fprintf(stderr, "kbind: cannot start the RCU thread %s (error %d)\n", name, rc);
-		abort();
-	}
+	if (rc != 0)
+		return KB_EAGAIN;
 	pthread_setname_np(*thread, name);
+	return KB_OK;
 }
 
 /* ====================================================== reader side */
@@ -632,7 +631,9 @@ bool kb_poll_state_synchronize_rcu(uint64_t cookie)
  * back online.  On timeout the grace period stays in progress: callers
  * retry (Python does, reporting stalls between calls).
  * Context: outside read-side sections; may sleep.
- * Return: KB_OK, KB_ETIMEDOUT, or KB_EDEADLK inside a read-side section.
+ * Return: KB_OK, KB_ETIMEDOUT, KB_EDEADLK inside a read-side section, or
+ * KB_EAGAIN if the backend cannot start a thread it needs (liburcu's
+ * grace-period helper).
  */
 int kb_rcu_wait_gp(uint64_t cookie, int64_t timeout_ns)
 {
@@ -670,7 +671,8 @@ int kb_synchronize_rcu_timeout(int64_t timeout_ns)
  * returns.
  * Context: outside read-side sections; may sleep, without bound if an
  * online reader never reports (see the stall API).
- * Return: KB_OK, or KB_EDEADLK inside a read-side section (nothing waited).
+ * Return: KB_OK, KB_EDEADLK inside a read-side section (nothing waited),
+ * or KB_EAGAIN as kb_rcu_wait_gp().
  */
 int kb_synchronize_rcu(void)
 {
@@ -764,10 +766,13 @@ void kb_rcu_print_stalled(uint64_t gp, int64_t age_ns)
  * @func: runs on the backend's callback thread, never concurrently with
  *        another callback; it may call kb_call_rcu() again.
  *
- * Counts the callback, then queues it (wait-free on both backends).
+ * Counts the callback, then queues it (wait-free on both backends, once
+ * the callback thread runs; the first call starts it).
  * Context: any, including read-side sections and callbacks.
+ * Return: KB_OK, or KB_EAGAIN with nothing queued if the callback thread
+ * cannot be started (no memory for its stack, a thread limit).
  */
-void kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head))
+int kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head))
 {
 	const struct kb_rcu_backend *ops = kb_rcu_use();
 
@@ -775,7 +780,12 @@ void kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head))
 	/* Counted before it can run, so invoked never passes queued; the
 	 * queue's own ordering publishes the count with the callback. */
 	__atomic_fetch_add(&kb_rcu_cb_queued, 1, __ATOMIC_RELAXED);
-	ops->call_rcu(head);
+	if (KB_UNLIKELY(ops->call_rcu(head) != KB_OK)) {
+		/* Not queued (no callback thread): uncount it, report it. */
+		__atomic_fetch_sub(&kb_rcu_cb_queued, 1, __ATOMIC_RELAXED);
+		return KB_EAGAIN;
+	}
+	return KB_OK;
 }
 
 /**
@@ -854,7 +864,10 @@ int kb_call_rcu_token(uint64_t token)
 	if (!t)
 		return KB_ENOMEM;
 	t->token = token;
-	kb_call_rcu(&t->head, kb_rcu_token_done);
+	if (kb_call_rcu(&t->head, kb_rcu_token_done) != KB_OK) {
+		free(t);
+		return KB_EAGAIN;
+	}
 	return KB_OK;
 }
 

@@ -47,13 +47,15 @@
  * @poll_state: has the grace period of a cookie ended?  Acquire on true.
  * @wait_gp: wait until the cookie's grace period has ended or the absolute
  *        CLOCK_MONOTONIC @deadline (ns; -1: none) passed.  The caller is
- *        offline and outside sections.  Return KB_OK or KB_ETIMEDOUT.
+ *        offline and outside sections.  Return KB_OK, KB_ETIMEDOUT, or
+ *        KB_EAGAIN if a thread it needs cannot be started.
  * @gp_count: grace periods completed since the engine started.
  * @stalled_readers: as kb_rcu_stalled_readers() (registry lock not held).
  * @call_rcu: queue @head; head->func is set and the callback counted in
  *        kb_rcu_cb_queued.  The engine invokes it after a grace period on
  *        a thread where kb_rcu_on_cb_thread is true, and then reports it
- *        with kb_rcu_callbacks_done().
+ *        with kb_rcu_callbacks_done().  Return KB_OK, or KB_EAGAIN with
+ *        nothing queued when the callback thread cannot be started.
  * @shutdown: stop the engine's callback thread if it can (no callback
  *        pending); KB_OK.
  *
@@ -75,7 +77,7 @@ struct kb_rcu_backend {
 	int (*wait_gp)(uint64_t cookie, int64_t deadline);
 	uint64_t (*gp_count)(void);
 	int (*stalled_readers)(kb_rcu_reader_info_t *out, int max);
-	void (*call_rcu)(kb_rcu_head_t *head);
+	int (*call_rcu)(kb_rcu_head_t *head);
 	int (*shutdown)(void);
 };
 
@@ -130,9 +132,11 @@ static inline int64_t kb_rcu_left(int64_t deadline)
  * @name: its name (at most 15 bytes).
  *
  * The thread must not take signals meant for the caller (Python's SIGINT).
- * Context: any; aborts if the thread cannot be created (as liburcu does).
+ * Context: any.
+ * Return: KB_OK, or KB_EAGAIN if the thread cannot be created (no memory
+ * for its stack, a thread limit): the caller reports it, nothing aborts.
  */
-void kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *name);
+int kb_rcu_start_thread(pthread_t *thread, void *(*fn)(void *), const char *name);
 
 /**
  * kb_rcu_report_stalled() - count reader @r as stalled; describe it if room.

@@ -320,9 +320,12 @@ static void *urcu_helper_main(void *arg)
 	return NULL;
 }
 
-/* Ask the helper for grace period @cookie; start or wake it. */
-static void urcu_request(uint64_t cookie)
+/* Ask the helper for grace period @cookie; start or wake it.
+ * Return: KB_OK, or KB_EAGAIN if the helper thread cannot be started. */
+static int urcu_request(uint64_t cookie)
 {
+	int ret = KB_OK;
+
 	urcu_max_u64(&ur_requested, cookie, __ATOMIC_RELEASE);
 	/* Orders the request before the read of the sleep flag; pairs with
 	 * the smp_mb() in urcu_helper_main(). */
@@ -330,14 +333,16 @@ static void urcu_request(uint64_t cookie)
 	if (KB_UNLIKELY(!kb_smp_load_acquire(&ur_helper_running))) {
 		pthread_mutex_lock(&ur_helper_lock);
 		if (!KB_READ_ONCE(ur_helper_running)) {
-			kb_rcu_start_thread(&ur_helper, urcu_helper_main, "kb-urcu-gp");
-			kb_smp_store_release(&ur_helper_running, true);
+			ret = kb_rcu_start_thread(&ur_helper, urcu_helper_main, "kb-urcu-gp");
+			if (ret == KB_OK)
+				kb_smp_store_release(&ur_helper_running, true);
 		}
 		pthread_mutex_unlock(&ur_helper_lock);
 	} else if (KB_READ_ONCE(ur_helper_futex) &&
 		   __atomic_exchange_n(&ur_helper_futex, 0, __ATOMIC_RELAXED)) {
 		kb_futex_wake(&ur_helper_futex, 1);
 	}
+	return ret;
 }
 
 /* Count (once per grace period) and maybe print a stall; Return: its age
@@ -381,7 +386,8 @@ static int urcu_be_wait_gp(uint64_t cookie, int64_t deadline)
 		urcu_complete(__atomic_add_fetch(&ur_started, 1, __ATOMIC_SEQ_CST));
 		return KB_OK;
 	}
-	urcu_request(cookie);
+	if (urcu_request(cookie) != KB_OK)
+		return KB_EAGAIN;
 	for (;;) {
 		uint32_t seq;
 		int64_t left, young;
@@ -475,13 +481,16 @@ static void urcu_trampoline(struct kb_urcu_head *uh)
  * online caller in QSBR only to protect per-CPU call_rcu data, which kbind
  * never creates: the default call_rcu data it uses lives until exit.
  */
-static void urcu_be_call_rcu(kb_rcu_head_t *head)
+static int urcu_be_call_rcu(kb_rcu_head_t *head)
 {
 	void (*func)(kb_rcu_head_t *) = head->func;
 
 	/* Release: pairs with the acquire in urcu_trampoline(). */
 	__atomic_store_n(&head->func, func, __ATOMIC_RELEASE);
+	/* liburcu starts its own call_rcu thread on first use (and aborts
+	 * itself if it cannot: that is liburcu's behaviour, not kbind's). */
 	urcu.call_rcu((struct kb_urcu_head *)(void *)head->backend, urcu_trampoline);
+	return KB_OK;
 }
 
 /* shutdown: liburcu's call_rcu thread cannot be stopped from outside. */

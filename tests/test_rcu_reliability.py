@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gc
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ from kbind._native import lib
 from kbind._rcu_runtime import callbacks
 from kbind.errors import RcuDropGuardLeakWarning
 from kbind.rcu import Rcu, RcuReadGuard
+from tests.support import child_env
 
 pytestmark = pytest.mark.rcu_backends
 
@@ -98,3 +102,60 @@ def test_stall_counted_once_per_grace_period_across_wait_slices(rcu_backend: str
         assert lib.kb_rcu_stall_count() - before == 1
     finally:
         lib.kb_rcu_set_stall_timeout_ns(old_timeout)
+
+
+# A child that leaves itself 4 MiB of address space: no room for a new
+# thread's stack, so the engine cannot start the thread it needs.
+_LOW_MEMORY_CHILD = """
+import resource, sys
+import kbind.rcu as rcu
+def vmsize():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize"))
+soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+resource.setrlimit(resource.RLIMIT_AS, (vmsize() + 4 * 2**20, hard))
+ran = []
+try:
+    {action}
+    print("no error")
+except OSError as e:
+    print("OSError", e.errno)
+resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+rcu.call_rcu(lambda: ran.append(1))
+print("afterwards", rcu.rcu_barrier(timeout=30), ran, rcu.pending_callbacks())
+"""
+
+
+def _low_memory_child(action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _LOW_MEMORY_CHILD.replace("{action}", action)],
+        capture_output=True, text=True, timeout=120, check=False, env=child_env(),
+    )  # fmt: skip
+
+
+def test_call_rcu_without_room_for_the_callback_thread_raises_oserror(rcu_backend: str) -> None:
+    """call_rcu() when the callback thread cannot start raises OSError; it used to abort().
+
+    Afterwards, with memory back, call_rcu and rcu_barrier work normally.
+    """
+    if rcu_backend == "liburcu":
+        pytest.skip(
+            "liburcu starts its own call_rcu thread and aborts itself when it cannot "
+            "(liburcu's urcu_die()); kbind's part is tested on the builtin backend"
+        )
+    proc = _low_memory_child("rcu.call_rcu(lambda: ran.append(0))")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines() == [f"OSError {errno.EAGAIN}", "afterwards True [1] 0"]
+
+
+def test_grace_period_wait_without_room_for_a_thread_raises_or_completes(rcu_backend: str) -> None:
+    """synchronize_rcu() never aborts for want of a thread: liburcu's helper -> OSError.
+
+    The builtin engine waits on the caller's own thread (it needs none); the
+    liburcu backend's grace-period helper is a thread, and failing to start
+    it used to abort() the process.
+    """
+    proc = _low_memory_child("rcu.synchronize_rcu()")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first = "no error" if rcu_backend == "builtin" else f"OSError {errno.EAGAIN}"
+    assert proc.stdout.splitlines() == [first, "afterwards True [1] 0"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import errno
 import itertools
 import sys
 import threading
@@ -246,6 +247,12 @@ def wait_gp(cookie: int, stacklevel: int) -> None:
         rc = lib.kb_rcu_wait_gp(cookie, wait_slice_ns())
         if rc == lib.KB_OK:
             return
+        if rc == lib.KB_EAGAIN:
+            raise OSError(
+                errno.EAGAIN,
+                "kbind: cannot wait for a grace period: the RCU backend cannot start its "
+                "grace-period thread (no memory for its stack, or a thread limit)",
+            )
         if rc == lib.KB_EDEADLK:
             raise DeadlockError(
                 "wait for a grace period",
@@ -307,6 +314,17 @@ def report_unraisable(exc: BaseException, err_msg: str, obj: object) -> None:
         hook(UnraisableCallbackArgs(exc, err_msg, obj))
 
 
+def _queue_error(rc: int) -> Exception:
+    """Return the error for a call_rcu that the C engine could not queue (status ``rc``)."""
+    if rc == lib.KB_EAGAIN:
+        return OSError(
+            errno.EAGAIN,
+            "kbind: call_rcu: cannot start the RCU callback thread (no memory for its "
+            "stack, or a thread limit); nothing was queued",
+        )
+    return MemoryError("kbind: call_rcu: out of memory; nothing was queued")
+
+
 class _Callbacks:
     """call_rcu for Python callables: tokens in C, callables here, one thread to run them."""
 
@@ -337,17 +355,30 @@ class _Callbacks:
         with self.cond:
             token = TOKEN_TAG | next(self.tokens)
             self.pending[token] = cb
-            if lib.kb_call_rcu_token(token) != lib.KB_OK:
+            rc = lib.kb_call_rcu_token(token)
+            if rc != lib.KB_OK:
                 del self.pending[token]
-                raise MemoryError("kbind: call_rcu: out of memory")
+                raise _queue_error(rc)
             self.cond.notify_all()
         self.ensure_thread()
 
     def queue_from_finalizer(self, fn: Callable[[], object], queued_at: RawSite) -> None:
         """Queue without taking locks (from __del__, which may run anywhere)."""
         token = TOKEN_TAG | next(self.tokens)
-        self.late.append((token, _Callback(fn, queued_at)))
-        lib.kb_call_rcu_token(token)
+        entry = (token, _Callback(fn, queued_at))
+        self.late.append(entry)
+        rc = lib.kb_call_rcu_token(token)
+        if rc != lib.KB_OK:
+            # Not queued: the callback cannot run after a grace period, and
+            # running it now would be a use-after-free.  Say so, loudly.
+            with contextlib.suppress(ValueError):
+                self.late.remove(entry)
+            report_unraisable(
+                _queue_error(rc),
+                f"kbind: a deferred call_rcu callback queued at {Site.from_raw(queued_at)} "
+                "was not queued (its object is kept alive, not freed)",
+                fn,
+            )
 
     def _adopt_late(self) -> None:
         # Caller holds cond.
