@@ -630,8 +630,9 @@ bool kb_poll_state_synchronize_rcu(uint64_t cookie)
  * caller goes offline for the wait (it must not hold references) and comes
  * back online.  On timeout the grace period stays in progress: callers
  * retry (Python does, reporting stalls between calls).
- * Context: outside read-side sections; may sleep.
- * Return: KB_OK, KB_ETIMEDOUT, KB_EDEADLK inside a read-side section, or
+ * Context: outside read-side sections and call_rcu callbacks; may sleep.
+ * Return: KB_OK, KB_ETIMEDOUT, KB_EDEADLK inside a read-side section or a
+ * callback (when it would have to wait), or
  * KB_EAGAIN if the backend cannot start a thread it needs (liburcu's
  * grace-period helper).
  */
@@ -644,7 +645,13 @@ int kb_rcu_wait_gp(uint64_t cookie, int64_t timeout_ns)
 
 	if (ops->poll_state(cookie))
 		return KB_OK;
-	if (kb_rcu_nesting > 0)
+	/*
+	 * Not inside a read-side section, and not from a call_rcu callback:
+	 * callbacks run in softirq context in the kernel, where sleeping is
+	 * forbidden, and here liburcu's call_rcu thread is an online reader
+	 * while it runs them, so a grace period would wait for the waiter.
+	 */
+	if (kb_rcu_nesting > 0 || kb_rcu_on_cb_thread)
 		return KB_EDEADLK;
 	was_online = self && KB_READ_ONCE(self->ctr) != 0;
 	if (was_online)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 
 from kbind import rcu
-from kbind._native import lib
+from kbind._native import ffi, lib
 from kbind._rcu_runtime import callbacks
 from kbind.errors import RcuDropGuardLeakWarning
 from kbind.rcu import Rcu, RcuReadGuard
@@ -159,3 +159,23 @@ def test_grace_period_wait_without_room_for_a_thread_raises_or_completes(rcu_bac
     assert proc.returncode == 0, proc.stdout + proc.stderr
     first = "no error" if rcu_backend == "builtin" else f"OSError {errno.EAGAIN}"
     assert proc.stdout.splitlines() == [first, "afterwards True [1] 0"]
+
+
+def test_grace_period_wait_inside_a_c_callback_returns_edeadlk(rcu_backend: str) -> None:
+    """A C call_rcu callback that waits for a grace period gets KB_EDEADLK, on both backends.
+
+    On liburcu the callback thread is an online reader while it runs
+    callbacks, so the wait used to wait for itself (a deadlock, bounded here
+    only by the timeout); the kernel forbids sleeping in callbacks anyway.
+    """
+    results: list[int] = []
+
+    @ffi.callback("void(kb_rcu_head_t *)")
+    def waits_in_callback(head: object) -> None:
+        results.append(lib.kb_synchronize_rcu_timeout(2_000_000_000))
+        results.append(lib.kb_rcu_barrier_timeout(2_000_000_000))
+
+    head = ffi.new("kb_rcu_head_t *")
+    assert lib.kb_call_rcu(head, waits_in_callback) == lib.KB_OK
+    assert lib.kb_rcu_barrier_timeout(int(JOIN * 1e9)) == lib.KB_OK
+    assert results == [lib.KB_EDEADLK, lib.KB_EDEADLK]
