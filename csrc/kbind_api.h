@@ -801,6 +801,8 @@ int kb_rcu_reap_tokens(uint64_t *out, int max, int64_t timeout_ns);
 uint64_t kb_rcu_tokens_ready(void);
 void kb_rcu_barrier(void);
 int kb_rcu_barrier_timeout(int64_t timeout_ns);
+int kb_rcu_fork_pause(void);
+bool kb_rcu_backend_usable(void);
 uint64_t kb_rcu_pending_callbacks(void);
 uint64_t kb_rcu_callbacks_invoked(void);
 int kb_rcu_shutdown(int64_t timeout_ns);

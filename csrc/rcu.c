@@ -75,6 +75,17 @@ static bool cb_worker_running;
 static bool cb_worker_stop;
 static pthread_t cb_worker;
 static pthread_mutex_t cb_worker_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * What the worker holds, for a child of fork() to recover: the batch it
+ * took off the queue, from the first callback not yet started to the last,
+ * and how many it started and has not yet reported.  Written, with the
+ * splice, under cb_batch_lock (a spinlock held for a few instructions),
+ * which the fork prepare handler takes: the child sees no half update.
+ */
+static kb_spinlock_t cb_batch_lock;
+static kb_rcu_head_t *cb_batch_next;
+static kb_rcu_head_t *cb_batch_last;
+static uint64_t cb_batch_started;
 
 /* ====================================================== reader side */
 
@@ -505,11 +516,19 @@ static void kb_rcu_worker_run_batch(kb_rcu_head_t *first, kb_rcu_head_t *last)
 		}
 		if (first->func == kb_rcu_token_done)
 			tokens = true;
+		kb_spin_lock(&cb_batch_lock);
+		KB_WRITE_ONCE(cb_batch_next, next); /* @first counts as started */
+		KB_WRITE_ONCE(cb_batch_started, n + 1);
+		kb_spin_unlock(&cb_batch_lock);
 		first->func(first);
 		n++;
 		first = next;
 	}
+	kb_spin_lock(&cb_batch_lock);
 	kb_rcu_callbacks_done(n, tokens);
+	KB_WRITE_ONCE(cb_batch_next, NULL);
+	KB_WRITE_ONCE(cb_batch_started, 0);
+	kb_spin_unlock(&cb_batch_lock);
 }
 
 /* Sleep until the queue is non-empty or the worker is told to stop. */
@@ -530,8 +549,14 @@ static void *kb_rcu_worker_main(void *arg)
 	kb_rcu_on_cb_thread = true;
 	for (;;) {
 		kb_rcu_head_t *last = NULL;
-		kb_rcu_head_t *first = kb_rcu_splice(&last);
+		kb_rcu_head_t *first;
 
+		kb_spin_lock(&cb_batch_lock);
+		first = kb_rcu_splice(&last);
+		KB_WRITE_ONCE(cb_batch_next, first);
+		KB_WRITE_ONCE(cb_batch_last, last);
+		KB_WRITE_ONCE(cb_batch_started, 0);
+		kb_spin_unlock(&cb_batch_lock);
 		if (first) {
 			kb_rcu_worker_run_batch(first, last);
 			continue;
@@ -590,6 +615,95 @@ static int builtin_shutdown(void)
 	return KB_OK;
 }
 
+/* ================================================================== fork */
+
+/* Follow @n's links to the end reachable from it (stopping at @stop if
+ * non-NULL); count the nodes.  Return: the last one (NULL if @n is). */
+static kb_rcu_head_t *kb_rcu_chain_end(kb_rcu_head_t *n, const kb_rcu_head_t *stop,
+				       uint64_t *count)
+{
+	kb_rcu_head_t *end = NULL;
+
+	while (n) {
+		end = n;
+		(*count)++;
+		if (n == stop)
+			break;
+		n = n->next;
+	}
+	return end;
+}
+
+/* fork_prepare: the worker between two bookkeeping steps; no enqueue or
+ * start of the worker in progress. */
+static void builtin_fork_prepare(void)
+{
+	pthread_mutex_lock(&cb_worker_lock);
+	kb_spin_lock(&cb_batch_lock);
+}
+
+static void builtin_fork_parent(void)
+{
+	kb_spin_unlock(&cb_batch_lock);
+	pthread_mutex_unlock(&cb_worker_lock);
+}
+
+/*
+ * fork_child: the worker is gone.  The callbacks it had taken and not yet
+ * started go back to the front of the queue; those it started count as
+ * invoked (one may have been running: it is not run twice); a node a dead
+ * producer had not linked yet is lost with it, so the queued count is
+ * recomputed from what the queue really holds.  A grace period the dead
+ * driver held gp_lock for is finished by the next waiter (the counter says
+ * one is in progress; only this thread is left to wait for).
+ */
+static void builtin_fork_child(void)
+{
+	kb_rcu_head_t *requeue = NULL, *requeue_last = NULL, *qfirst, *qlast = NULL;
+	uint64_t pending = 0;
+
+	if (KB_READ_ONCE(cb_worker_running) && pthread_equal(pthread_self(), cb_worker)) {
+		/* A callback forked: this thread is the worker and goes on. */
+		builtin_fork_parent();
+		return;
+	}
+	if (cb_batch_next) {
+		requeue = cb_batch_next;
+		requeue_last = kb_rcu_chain_end(requeue, cb_batch_last, &pending);
+	}
+	kb_rcu_cb_invoked += cb_batch_started;
+	qfirst = cbq_stub.next;
+	qlast = kb_rcu_chain_end(qfirst, cbq_tail, &pending);
+	if (requeue) {
+		requeue_last->next = qfirst;
+		cbq_stub.next = requeue;
+		if (!qfirst)
+			qlast = requeue_last;
+	}
+	if (qlast)
+		qlast->next = NULL;
+	cbq_tail = qlast ? qlast : &cbq_stub;
+	kb_rcu_cb_queued = kb_rcu_cb_invoked + pending;
+	cb_batch_next = NULL;
+	cb_batch_last = NULL;
+	cb_batch_started = 0;
+	cb_worker_running = false;
+	cb_worker_stop = false;
+	cb_worker_futex = 0;
+	kb_rcu_gp.futex = 0;
+	kb_mutex_init(&gp_lock);
+	kb_spin_lock_init(&cb_batch_lock);
+	pthread_mutex_unlock(&cb_worker_lock);
+}
+
+/* restart_callbacks: a child of fork() with callbacks queued starts the worker. */
+static int builtin_restart_callbacks(void)
+{
+	if (kb_smp_load_acquire(&cbq_tail) == &cbq_stub)
+		return KB_OK;
+	return kb_rcu_worker_start();
+}
+
 /* ================================================================ table */
 
 /* The call_rcu operation: head->func is set and the callback counted. */
@@ -615,4 +729,11 @@ const struct kb_rcu_backend kb_rcu_builtin_backend = {
 	.stalled_readers = builtin_stalled_readers,
 	.call_rcu = builtin_call_rcu,
 	.shutdown = builtin_shutdown,
+	.fork_pause = NULL,
+	.fork_prepare = builtin_fork_prepare,
+	.fork_parent = builtin_fork_parent,
+	.fork_child = builtin_fork_child,
+	.fork_drop_reader = NULL,
+	.restart_callbacks = builtin_restart_callbacks,
+	.usable = NULL,
 };

@@ -199,6 +199,8 @@ uint64_t kb_rcu_cb_invoked __attribute__((aligned(64)));
 static uint32_t cb_seq;
 static uint32_t cb_barrier_waiters;
 
+static void kb_rcu_fork_restart_callbacks(void);
+
 /* Token channel: completed tokens, FIFO, under tok_lock. */
 struct kb_rcu_token_node {
 	kb_rcu_head_t head;
@@ -427,6 +429,8 @@ int kb_rcu_register_thread(void)
 	if (kb_rcu_self)
 		return KB_EBUSY;
 	ops = kb_rcu_use();
+	if (ops->usable && !ops->usable())
+		return KB_ENOTSUP;
 	pthread_once(&registry_key_once, kb_rcu_key_create);
 	r = aligned_alloc(64, sizeof(*r));
 	if (!r)
@@ -776,23 +780,25 @@ void kb_rcu_print_stalled(uint64_t gp, int64_t age_ns)
  * Counts the callback, then queues it (wait-free on both backends, once
  * the callback thread runs; the first call starts it).
  * Context: any, including read-side sections and callbacks.
- * Return: KB_OK, or KB_EAGAIN with nothing queued if the callback thread
- * cannot be started (no memory for its stack, a thread limit).
+ * Return: KB_OK; with nothing queued, KB_EAGAIN if the callback thread
+ * cannot be started (no memory for its stack, a thread limit) or
+ * KB_ENOTSUP in a child of fork() the backend cannot support.
  */
 int kb_call_rcu(kb_rcu_head_t *head, void (*func)(kb_rcu_head_t *head))
 {
 	const struct kb_rcu_backend *ops = kb_rcu_use();
+	int ret;
 
 	head->func = func;
 	/* Counted before it can run, so invoked never passes queued; the
 	 * queue's own ordering publishes the count with the callback. */
 	__atomic_fetch_add(&kb_rcu_cb_queued, 1, __ATOMIC_RELAXED);
-	if (KB_UNLIKELY(ops->call_rcu(head) != KB_OK)) {
-		/* Not queued (no callback thread): uncount it, report it. */
+	ret = ops->call_rcu(head);
+	if (KB_UNLIKELY(ret != KB_OK)) {
+		/* Not queued: uncount it, report why. */
 		__atomic_fetch_sub(&kb_rcu_cb_queued, 1, __ATOMIC_RELAXED);
-		return KB_EAGAIN;
 	}
-	return KB_OK;
+	return ret;
 }
 
 /**
@@ -862,20 +868,20 @@ void kb_rcu_token_done(kb_rcu_head_t *head)
  * For callers that cannot run code on the callback thread (Python): they
  * keep a table from token to their callback and run it when the token is
  * reaped.
- * Context: any.  Return: KB_OK or KB_ENOMEM.
+ * Context: any.  Return: KB_OK, KB_ENOMEM, or kb_call_rcu()'s error.
  */
 int kb_call_rcu_token(uint64_t token)
 {
 	struct kb_rcu_token_node *t = malloc(sizeof(*t));
+	int ret;
 
 	if (!t)
 		return KB_ENOMEM;
 	t->token = token;
-	if (kb_call_rcu(&t->head, kb_rcu_token_done) != KB_OK) {
+	ret = kb_call_rcu(&t->head, kb_rcu_token_done);
+	if (ret != KB_OK)
 		free(t);
-		return KB_EAGAIN;
-	}
-	return KB_OK;
+	return ret;
 }
 
 /**
@@ -893,6 +899,7 @@ int kb_rcu_reap_tokens(uint64_t *out, int max, int64_t timeout_ns)
 
 	if (max < 1 || !out)
 		return -KB_EINVAL;
+	kb_rcu_fork_restart_callbacks();
 	for (;;) {
 		struct kb_rcu_token_node *batch = NULL, *t;
 		uint32_t seq;
@@ -1017,6 +1024,9 @@ int kb_rcu_barrier_timeout(int64_t timeout_ns)
 		return KB_OK;
 	if (kb_rcu_on_cb_thread || kb_rcu_nesting > 0)
 		return KB_EDEADLK;
+	if (!kb_rcu_backend_usable())
+		return KB_ENOTSUP; /* those callbacks can never run here */
+	kb_rcu_fork_restart_callbacks();
 	self = kb_rcu_self;
 	was_online = self && KB_READ_ONCE(self->ctr) != 0;
 	if (was_online)
@@ -1097,4 +1107,146 @@ bool kb_rcu_busted_supported(int variant)
 		return false;
 	return variant != KB_RCU_BUSTED_EARLY_CB ||
 	       KB_READ_ONCE(kb_rcu_ops) == &kb_rcu_builtin_backend;
+}
+
+/* ================================================================== fork */
+/*
+ * fork() copies only the calling thread.  Unhandled, the child would keep
+ * the records of reader threads that no longer exist (a grace period would
+ * wait for them forever), locks their threads held, and "running" flags of
+ * engine threads that are gone, with the callbacks those threads held.
+ * The pthread_atfork() handlers below keep the child usable:
+ *
+ *  - prepare: kb_rcu_fork_pause() (unless the forking thread already ran it:
+ *    Python's os.register_at_fork() hook calls it with the GIL released, so
+ *    that what it waits for can finish), then the short locks;
+ *  - parent: release them;
+ *  - child: drop every reader record but the caller's, reset the locks and
+ *    waiter counts, let the backend recover its threads' state; callbacks
+ *    queued in the parent run in the child (they act on the child's copies),
+ *    on a callback thread started again on demand.
+ *
+ * Like liburcu's call_rcu_before_fork()/call_rcu_after_fork_{parent,child}()
+ * (which the liburcu backend calls) and the kernel's RCU, which forks with
+ * nothing to do because its readers are CPUs, not threads.
+ */
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct kb_rcu_backend *fork_ops;
+static _Thread_local bool fork_paused_here;
+/* Set in a child: the callback thread is gone; start it on demand. */
+static bool fork_restart;
+
+/**
+ * kb_rcu_fork_pause() - get the RCU engine ready for fork() on this thread.
+ *
+ * Waits until the engine's threads hold nothing the child would need (the
+ * liburcu backend: no grace period in progress, liburcu's call_rcu threads
+ * paused), and holds them there until fork() returns: the pthread_atfork()
+ * handlers end the pause in the parent and in the child.  Calling it is
+ * optional (the prepare handler does it too); Python calls it from an
+ * os.register_at_fork() hook, with the GIL released, so that readers that
+ * need the GIL can finish the grace period it waits for.  A caller that is
+ * online in explicit QSBR mode goes offline while it waits.
+ * Context: the thread about to call fork(); outside read-side sections
+ * (inside one, a grace period in progress would wait for the caller).
+ * Return: KB_OK.
+ */
+int kb_rcu_fork_pause(void)
+{
+	struct kb_rcu_reader *self = kb_rcu_self;
+	bool was_online;
+
+	if (fork_paused_here)
+		return KB_OK;
+	pthread_mutex_lock(&fork_lock);
+	fork_ops = kb_rcu_cur();
+	was_online = self && kb_rcu_nesting == 0 && KB_READ_ONCE(self->ctr) != 0;
+	if (was_online)
+		fork_ops->thread_offline(self);
+	if (fork_ops->fork_pause)
+		fork_ops->fork_pause();
+	if (was_online)
+		fork_ops->thread_online(self);
+	fork_paused_here = true;
+	return KB_OK;
+}
+
+static void kb_rcu_atfork_prepare(void)
+{
+	kb_rcu_fork_pause();
+	if (fork_ops->fork_prepare)
+		fork_ops->fork_prepare();
+	pthread_mutex_lock(&tok_lock);
+	pthread_mutex_lock(&kb_rcu_registry_lock);
+}
+
+static void kb_rcu_atfork_parent(void)
+{
+	pthread_mutex_unlock(&kb_rcu_registry_lock);
+	pthread_mutex_unlock(&tok_lock);
+	if (fork_ops->fork_parent)
+		fork_ops->fork_parent();
+	fork_paused_here = false;
+	pthread_mutex_unlock(&fork_lock);
+}
+
+static void kb_rcu_atfork_child(void)
+{
+	struct kb_rcu_reader *r, *next;
+
+	/* Only this thread exists: plain accesses are race-free from here. */
+	for (r = kb_rcu_registry.next; r != &kb_rcu_registry; r = next) {
+		next = r->next;
+		if (r == kb_rcu_self)
+			continue;
+		r->prev->next = r->next;
+		r->next->prev = r->prev;
+		registry_count--;
+		if (fork_ops->fork_drop_reader)
+			fork_ops->fork_drop_reader(r);
+		free(r);
+	}
+	tok_waiters = 0;
+	cb_barrier_waiters = 0;
+	pthread_mutex_unlock(&kb_rcu_registry_lock);
+	pthread_mutex_unlock(&tok_lock);
+	if (fork_ops->fork_child)
+		fork_ops->fork_child();
+	fork_restart = true;
+	fork_paused_here = false;
+	pthread_mutex_unlock(&fork_lock);
+}
+
+/* In a child of fork(): start the callback thread again if callbacks wait. */
+static void kb_rcu_fork_restart_callbacks(void)
+{
+	const struct kb_rcu_backend *ops;
+
+	if (KB_LIKELY(!KB_READ_ONCE(fork_restart)))
+		return;
+	ops = kb_rcu_cur();
+	if (!ops->restart_callbacks || ops->restart_callbacks() == KB_OK)
+		KB_WRITE_ONCE(fork_restart, false);
+}
+
+__attribute__((constructor)) static void kb_rcu_fork_init(void)
+{
+	if (pthread_atfork(kb_rcu_atfork_prepare, kb_rcu_atfork_parent, kb_rcu_atfork_child) != 0)
+		fprintf(stderr, "kbind: pthread_atfork() failed: fork() will not be handled\n");
+}
+
+/**
+ * kb_rcu_backend_usable() - can this process wait for grace periods,
+ * register threads and queue callbacks?
+ *
+ * False only in a child of fork() that the backend cannot support (the
+ * liburcu backend, when the parent had other registered threads): those
+ * operations then return KB_ENOTSUP; read-side sections still work.
+ * Context: any.
+ */
+bool kb_rcu_backend_usable(void)
+{
+	const struct kb_rcu_backend *ops = kb_rcu_cur();
+
+	return !ops->usable || ops->usable();
 }

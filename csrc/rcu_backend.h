@@ -58,6 +58,19 @@
  *        nothing queued when the callback thread cannot be started.
  * @shutdown: stop the engine's callback thread if it can (no callback
  *        pending); KB_OK.
+ * @fork_pause: before fork(), wait until the engine's threads hold nothing
+ *        a child would need (may sleep; the forking thread holds the
+ *        selection of forks, so at most one pause at a time).
+ * @fork_prepare: before fork(), after the pause: take the engine's short
+ *        locks (never sleeps long).
+ * @fork_parent: in the parent after fork(): undo @fork_prepare and the pause.
+ * @fork_child: in the child: the engine's threads are gone; reset what
+ *        they owned and recover the callbacks they held.
+ * @fork_drop_reader: in the child, before a dead thread's record is freed.
+ * @restart_callbacks: start the callback thread if callbacks are queued
+ *        and it does not run (in a child of fork()).
+ * @usable: false when the backend refuses all but read-side sections (a
+ *        child of fork() it cannot support); NULL: always usable.
  *
  * Every operation but @load may assume @load succeeded.  All are called
  * only by csrc/rcu_api.c.
@@ -79,6 +92,14 @@ struct kb_rcu_backend {
 	int (*stalled_readers)(kb_rcu_reader_info_t *out, int max);
 	int (*call_rcu)(kb_rcu_head_t *head);
 	int (*shutdown)(void);
+	/* fork() support (csrc/rcu_api.c's pthread_atfork handlers). */
+	void (*fork_pause)(void);
+	void (*fork_prepare)(void);
+	void (*fork_parent)(void);
+	void (*fork_child)(void);
+	void (*fork_drop_reader)(struct kb_rcu_reader *r);
+	int (*restart_callbacks)(void);
+	bool (*usable)(void);
 };
 
 extern const struct kb_rcu_backend kb_rcu_builtin_backend;

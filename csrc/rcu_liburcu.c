@@ -64,6 +64,10 @@ static struct kb_urcu_api {
 	void (*thread_online)(void);
 	void (*synchronize_rcu)(void);
 	void (*call_rcu)(struct kb_urcu_head *head, void (*func)(struct kb_urcu_head *head));
+	/* Optional (liburcu's fork hooks for its call_rcu threads). */
+	void (*call_rcu_before_fork)(void);
+	void (*call_rcu_after_fork_parent)(void);
+	void (*call_rcu_after_fork_child)(void);
 } urcu;
 static void *urcu_handle;
 
@@ -87,6 +91,15 @@ static uint32_t ur_helper_futex;
 static bool ur_helper_running;
 static pthread_t ur_helper;
 static pthread_mutex_t ur_helper_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Held by the helper for each grace period, and by a fork pause: a child
+ * must not inherit liburcu's grace-period lock held by a thread it lacks. */
+static pthread_mutex_t ur_gp_run_lock = PTHREAD_MUTEX_INITIALIZER;
+/* call_rcu was used: liburcu's call_rcu thread is a registered reader. */
+static bool ur_call_rcu_used;
+/* In a child of fork() whose parent had other registered threads: see
+ * urcu_be_fork_child().  Every grace period, registration and call_rcu is
+ * then refused (KB_ENOTSUP). */
+static bool ur_fork_unusable;
 
 /* ------------------------------------------------------------- loading */
 
@@ -152,6 +165,12 @@ static int urcu_load(void)
 		dlclose(h);
 		return KB_ENOENT;
 	}
+	/* Present in every liburcu with call_rcu threads; kept optional. */
+	urcu.call_rcu_before_fork = (void (*)(void))dlsym(h, "urcu_qsbr_call_rcu_before_fork");
+	urcu.call_rcu_after_fork_parent =
+		(void (*)(void))dlsym(h, "urcu_qsbr_call_rcu_after_fork_parent");
+	urcu.call_rcu_after_fork_child =
+		(void (*)(void))dlsym(h, "urcu_qsbr_call_rcu_after_fork_child");
 	urcu_handle = h;
 	return KB_OK;
 }
@@ -280,8 +299,11 @@ static void urcu_complete(uint64_t s)
 /* One grace period on the helper thread. */
 static void urcu_run_gp(void)
 {
+	uint64_t s;
+
+	pthread_mutex_lock(&ur_gp_run_lock);
 	/* Fully ordered: pairs with the smp_mb() in urcu_be_get_state(). */
-	uint64_t s = __atomic_add_fetch(&ur_started, 1, __ATOMIC_SEQ_CST);
+	s = __atomic_add_fetch(&ur_started, 1, __ATOMIC_SEQ_CST);
 
 	KB_WRITE_ONCE(ur_gp_start_ns, kb_now_ns());
 	/* Release: a stall check that sees @s sees its start time. */
@@ -293,6 +315,7 @@ static void urcu_run_gp(void)
 	kb_smp_mb();
 	KB_WRITE_ONCE(ur_cur_gp, 0);
 	urcu_complete(s);
+	pthread_mutex_unlock(&ur_gp_run_lock);
 }
 
 static bool urcu_gp_wanted(void)
@@ -386,6 +409,8 @@ static int urcu_be_wait_gp(uint64_t cookie, int64_t deadline)
 		urcu_complete(__atomic_add_fetch(&ur_started, 1, __ATOMIC_SEQ_CST));
 		return KB_OK;
 	}
+	if (KB_UNLIKELY(KB_READ_ONCE(ur_fork_unusable)))
+		return KB_ENOTSUP;
 	if (urcu_request(cookie) != KB_OK)
 		return KB_EAGAIN;
 	for (;;) {
@@ -487,6 +512,9 @@ static int urcu_be_call_rcu(kb_rcu_head_t *head)
 
 	/* Release: pairs with the acquire in urcu_trampoline(). */
 	__atomic_store_n(&head->func, func, __ATOMIC_RELEASE);
+	if (KB_UNLIKELY(KB_READ_ONCE(ur_fork_unusable)))
+		return KB_ENOTSUP;
+	KB_WRITE_ONCE(ur_call_rcu_used, true);
 	/* liburcu starts its own call_rcu thread on first use (and aborts
 	 * itself if it cannot: that is liburcu's behaviour, not kbind's). */
 	urcu.call_rcu((struct kb_urcu_head *)(void *)head->backend, urcu_trampoline);
@@ -497,6 +525,72 @@ static int urcu_be_call_rcu(kb_rcu_head_t *head)
 static int urcu_be_shutdown(void)
 {
 	return KB_OK;
+}
+
+/* ================================================================= fork */
+
+/* fork_pause: no grace period of kbind's helper in progress (liburcu's
+ * grace-period lock free), liburcu's call_rcu threads paused. */
+static void urcu_be_fork_pause(void)
+{
+	pthread_mutex_lock(&ur_gp_run_lock);
+	if (urcu.call_rcu_before_fork)
+		urcu.call_rcu_before_fork();
+}
+
+static void urcu_be_fork_prepare(void)
+{
+	pthread_mutex_lock(&ur_helper_lock);
+}
+
+static void urcu_be_fork_parent(void)
+{
+	pthread_mutex_unlock(&ur_helper_lock);
+	if (urcu.call_rcu_after_fork_parent)
+		urcu.call_rcu_after_fork_parent();
+	pthread_mutex_unlock(&ur_gp_run_lock);
+}
+
+/*
+ * fork_child: kbind's helper is gone (a later wait starts it again).
+ *
+ * liburcu-qsbr keeps its registry of reader threads inside each thread's
+ * own thread-local storage and can unregister only the calling thread, so
+ * a child whose parent had other registered threads (kbind's readers, or
+ * liburcu's own call_rcu thread once call_rcu was used) inherits list
+ * nodes in the storage of threads that do not exist, which glibc frees
+ * when it reuses their stacks: liburcu's README ("Interaction with fork()")
+ * requires every registration to be released before fork() for that
+ * reason.  Such a child may still run read-side sections on its one
+ * thread, but every grace period, registration and call_rcu is refused
+ * with KB_ENOTSUP instead of walking freed memory.  A child of a parent
+ * with no other registered thread keeps a working liburcu backend.
+ */
+static void urcu_be_fork_child(void)
+{
+	ur_helper_running = false;
+	ur_helper_futex = 0;
+	ur_gp_waiters = 0;
+	ur_cur_gp = 0;
+	pthread_mutex_unlock(&ur_helper_lock);
+	if (ur_call_rcu_used)
+		ur_fork_unusable = true;
+	if (!ur_fork_unusable && urcu.call_rcu_after_fork_child)
+		urcu.call_rcu_after_fork_child();
+	pthread_mutex_unlock(&ur_gp_run_lock);
+}
+
+/* fork_drop_reader: another registered thread existed (see above). */
+static void urcu_be_fork_drop_reader(struct kb_rcu_reader *r)
+{
+	KB_UNUSED(r);
+	ur_fork_unusable = true;
+}
+
+/* usable: false in a child of fork() that cannot use liburcu (see above). */
+static bool urcu_be_usable(void)
+{
+	return !KB_READ_ONCE(ur_fork_unusable);
 }
 
 const struct kb_rcu_backend kb_rcu_liburcu_backend = {
@@ -516,4 +610,11 @@ const struct kb_rcu_backend kb_rcu_liburcu_backend = {
 	.stalled_readers = urcu_be_stalled_readers,
 	.call_rcu = urcu_be_call_rcu,
 	.shutdown = urcu_be_shutdown,
+	.fork_pause = urcu_be_fork_pause,
+	.fork_prepare = urcu_be_fork_prepare,
+	.fork_parent = urcu_be_fork_parent,
+	.fork_child = urcu_be_fork_child,
+	.fork_drop_reader = urcu_be_fork_drop_reader,
+	.restart_callbacks = NULL,
+	.usable = urcu_be_usable,
 };

@@ -23,6 +23,7 @@ from kbind._guard import Site
 from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
 from kbind.errors import (
     BackendError,
+    BackendForkError,
     BackendUnavailableError,
     DeadlockError,
     GuardError,
@@ -87,6 +88,7 @@ __all__ = [
     "AtomicI64",
     "AtomicUsize",
     "BackendError",
+    "BackendForkError",
     "BackendUnavailableError",
     "DeadlockError",
     "Full",

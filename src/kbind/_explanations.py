@@ -292,6 +292,29 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         "one RCU implementation per kernel build (Tree RCU or Tiny RCU), chosen by Kconfig.",
     ),
     _E(
+        "BackendForkError",
+        "the liburcu backend cannot wait for grace periods in this child of fork().",
+        "fork() copies only the calling thread.  liburcu's QSBR flavour keeps every "
+        "registered thread in its registry and can unregister only the caller, so its README "
+        "requires every registration to be released before fork(); in a child whose parent "
+        "had other registered threads, kbind's liburcu backend refuses grace periods, "
+        "registration and call_rcu instead of walking freed memory.  Read-side sections "
+        "still work there.  The builtin backend follows fork(): the child keeps only its own "
+        "reader record and runs the callbacks queued before the fork.",
+        """
+        KBIND_RCU_BACKEND=liburcu: threads read under RCU, then
+        multiprocessing.get_context("fork").Process(target=work).start()
+        # in work(): synchronize_rcu()  ->  BackendForkError
+        """,
+        """
+        multiprocessing.get_context("spawn").Process(target=work).start()
+        # or KBIND_RCU_BACKEND=builtin, which supports fork()
+        """,
+        (),
+        ("Documentation/RCU/whatisRCU.rst",),
+        "not applicable: the kernel's RCU readers are CPUs and tasks, not userspace threads.",
+    ),
+    _E(
         "BackendUnavailableError",
         "the RCU backend asked for cannot be loaded (liburcu is not installed).",
         "kbind loads liburcu at run time, so it builds and imports without it; asking for "

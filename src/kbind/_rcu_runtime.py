@@ -24,6 +24,7 @@ import collections
 import contextlib
 import errno
 import itertools
+import os
 import sys
 import threading
 import time
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Final
 
 from kbind._guard import RawSite, Site
 from kbind._native import ffi, lib
-from kbind.errors import DeadlockError, GuardLeakWarning, RcuStallWarning
+from kbind.errors import BackendForkError, DeadlockError, GuardLeakWarning, RcuStallWarning
 
 if TYPE_CHECKING:
     from kbind.rcu import RcuReadGuard
@@ -135,6 +136,8 @@ def thread_state() -> ThreadState:
     rc = lib.kb_rcu_register_thread()
     if rc == lib.KB_ENOMEM:
         raise MemoryError("kbind: cannot register the thread with the RCU engine")
+    if rc == lib.KB_ENOTSUP:
+        raise BackendForkError("register this thread with the RCU engine")
     if rc == lib.KB_OK:
         # A registered thread starts online; idle Python threads must not hold
         # up grace periods, so it goes offline until it enters a section.
@@ -247,6 +250,8 @@ def wait_gp(cookie: int, stacklevel: int) -> None:
         rc = lib.kb_rcu_wait_gp(cookie, wait_slice_ns())
         if rc == lib.KB_OK:
             return
+        if rc == lib.KB_ENOTSUP:
+            raise BackendForkError("wait for a grace period")
         if rc == lib.KB_EAGAIN:
             raise OSError(
                 errno.EAGAIN,
@@ -316,6 +321,8 @@ def report_unraisable(exc: BaseException, err_msg: str, obj: object) -> None:
 
 def _queue_error(rc: int) -> Exception:
     """Return the error for a call_rcu that the C engine could not queue (status ``rc``)."""
+    if rc == lib.KB_ENOTSUP:
+        return BackendForkError("queue a call_rcu callback")
     if rc == lib.KB_EAGAIN:
         return OSError(
             errno.EAGAIN,
@@ -442,6 +449,8 @@ class _Callbacks:
             self._adopt_late()
             if not self.pending:
                 return True
+            if not lib.kb_rcu_backend_usable():
+                raise BackendForkError("wait for call_rcu callbacks (rcu_barrier())")
             target = max(self.pending)  # the newest token queued before this call
         self.ensure_thread()
         while True:
@@ -455,6 +464,16 @@ class _Callbacks:
                 slice_s = wait_slice_ns() / 1e9
                 self.cond.wait(slice_s if left is None else min(left, slice_s))
             check_stall(stacklevel + 1)
+
+    def after_fork_in_child(self) -> None:
+        """In a child of fork(): the callback thread is gone; its lock may be held by it.
+
+        The pending callbacks stay (the child's copies of what they free); the
+        thread starts again on demand, as after :meth:`shutdown`.
+        """
+        self.cond = threading.Condition(threading.RLock())
+        self.thread = None
+        self.stop = False
 
     def shutdown(self) -> None:
         with self.cond:
@@ -536,3 +555,30 @@ def busted_engine(variant: int) -> Iterator[None]:
         yield
     finally:
         lib.kb_rcu_set_busted(before)
+
+
+# ------------------------------------------------------------------- fork
+
+
+def _before_fork() -> None:
+    """Before os.fork(): pause the RCU engine with the GIL released (cffi releases it).
+
+    What the pause waits for (a grace period in progress) may need readers
+    that need the GIL; waiting in the C prepare handler, with the GIL held by
+    the forking thread, could wait forever.
+    """
+    lib.kb_rcu_fork_pause()
+
+
+def _after_fork_in_child() -> None:
+    """In the child: only this thread exists; forget the others' state and locks."""
+    global _stall_lock
+    _stall_lock = threading.Lock()
+    callbacks.after_fork_in_child()
+    me = getattr(_tls, "ts", None)
+    for tid, ts in list(by_tid.items()):
+        if ts is not me:
+            del by_tid[tid]
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

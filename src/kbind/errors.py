@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BackendError",
+    "BackendForkError",
     "BackendUnavailableError",
     "DeadlockError",
     "GuardError",
@@ -297,6 +298,36 @@ class BackendError(KbindError, RuntimeError):
             "or call_rcu",
             hint="call kbind.rcu_backend.select_backend() at the start of the program, or set "
             f"KBIND_RCU_BACKEND={backend} in the environment",
+        )
+
+
+class BackendForkError(KbindError, RuntimeError):
+    """The RCU backend cannot wait for grace periods in this child of ``fork()``.
+
+    liburcu's QSBR flavour keeps its registry of reader threads in each
+    thread's own storage and can unregister only the calling thread, so its
+    README ("Interaction with fork()") requires every registered thread to
+    unregister before ``fork()``.  In a child whose parent had other
+    registered threads (or used call_rcu, whose thread is one), kbind's
+    liburcu backend refuses grace periods, thread registration and call_rcu
+    rather than walk freed memory; read-side sections on the surviving thread
+    still work.  The builtin backend supports ``fork()``.  C: KB_ENOTSUP,
+    ``kb_rcu_backend_usable()``.
+
+    Attributes:
+        op: what was attempted.
+    """
+
+    def __init__(self, op: str) -> None:
+        self.op = op
+        super().__init__(
+            op,
+            "this process is a child of fork() and the liburcu backend cannot follow a "
+            "fork while other threads were registered with it (liburcu-qsbr keeps them "
+            "in its registry for good)",
+            hint="use the builtin backend (KBIND_RCU_BACKEND=builtin), which supports fork(); "
+            "start children with the 'spawn' or 'forkserver' multiprocessing method; or exec "
+            "right after fork()",
         )
 
 

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import sys
 import threading
 import types
@@ -1587,3 +1588,13 @@ def _register_interior() -> None:
 
 
 _register_interior()
+
+
+def _after_fork_in_child() -> None:
+    """In a child of fork(): module locks another thread held at fork are reset."""
+    global _own_lock, _state_lock
+    _own_lock = threading.Lock()
+    _state_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
