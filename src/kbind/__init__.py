@@ -24,6 +24,7 @@ from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
 from kbind.errors import (
     BackendError,
     BackendUnavailableError,
+    CloneError,
     DeadlockError,
     GuardError,
     GuardLeakWarning,
@@ -88,6 +89,7 @@ __all__ = [
     "AtomicUsize",
     "BackendError",
     "BackendUnavailableError",
+    "CloneError",
     "DeadlockError",
     "Full",
     "FullOrdering",

@@ -63,6 +63,7 @@ Rules enforced at run time (rule codes of docs/misuse.md):
 from __future__ import annotations
 
 import copy
+import copyreg
 import itertools
 import sys
 import threading
@@ -71,11 +72,12 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, final, overload
 
 from kbind import _immutable as _im
 from kbind import _rcu_runtime as _rt
-from kbind._guard import RawSite, Site, capture
+from kbind._guard import NotClone, RawSite, Sealed, Site, ThreadToken, capture
+from kbind._guard import _tls as _guard_tls
 from kbind._immutable import immutable
 from kbind._native import lib
 from kbind.errors import (
@@ -129,7 +131,8 @@ _tracer: Recording | None = None
 # ------------------------------------------------------------ read guards
 
 
-class RcuReadGuard:
+@final
+class RcuReadGuard(NotClone):
     """A read-side critical section of the calling thread.
 
     Kernel: ``rcu_read_lock()`` / ``rcu_read_unlock()``.  Rust:
@@ -572,7 +575,8 @@ _MUTATORS: Final = frozenset(
 )  # fmt: skip
 
 
-class RcuRef(Generic[T]):
+@final
+class RcuRef(Sealed, Generic[T]):
     """A read-only reference to an RCU-protected object, valid while its guard is.
 
     Kernel: the pointer ``rcu_dereference()`` returns.  Rust: ``&'g T``
@@ -712,13 +716,14 @@ class RcuRef(Generic[T]):
         return copy.copy(_target(self, "copy")[2])
 
     def __deepcopy__(self, memo: dict[int, object]) -> Any:
-        return copy.deepcopy(_target(self, "deep-copy")[2], memo)
+        # As the copy-on-write does (Rust: .clone() of a struct of Arcs): locks,
+        # atomics and other self-synchronizing parts are shared, not duplicated.
+        v = _target(self, "deep-copy")[2]
+        _im.share_in_memo(v, memo)
+        return copy.deepcopy(v, memo)
 
     def __reduce_ex__(self, protocol: object) -> Any:
-        raise TypeError(
-            "cannot pickle an RcuRef: it is bound to its read guard; pickle a copy "
-            "(copy.deepcopy(ref)) made inside the read-side critical section"
-        )
+        _refuse_pickle(self)
 
     def __repr__(self) -> str:
         g, b, o = _kb_get(self)
@@ -729,6 +734,20 @@ class RcuRef(Generic[T]):
             return f"<RcuRef into {b.label} (freed)>"
         return f"<RcuRef into {b.label} under {g.name}: {(v if o is None else o)!r}>"
 
+
+def _refuse_pickle(ref: object) -> NoReturn:
+    raise TypeError(
+        "cannot pickle an RcuRef: it is bound to its read guard; pickle a copy "
+        "(copy.deepcopy(ref)) made inside the read-side critical section"
+    )
+
+
+# pickle and copy.deepcopy look special methods up on the instance, which an
+# RcuRef forwards to its target (so they would pickle or copy the target's
+# method instead).  Their tables are consulted first, by type: register the
+# RcuRef's own behaviour there (costs nothing on attribute reads).
+copyreg.pickle(RcuRef, _refuse_pickle)
+copy._deepcopy_dispatch[RcuRef] = lambda ref, memo: RcuRef.__deepcopy__(ref, memo)  # type: ignore[attr-defined]
 
 _kb_get = cast("Callable[[RcuRef[Any]], tuple[Any, _Box, object]]", RcuRef._kb.__get__)  # type: ignore[attr-defined]
 _new_guard = object.__new__
@@ -851,7 +870,8 @@ def _uaf(g: _Guardish, b: _Box, op: str) -> UseAfterFreeError:
 # -------------------------------------------------------------- Rcu[T]
 
 
-class Rcu(Generic[T]):
+@final
+class Rcu(NotClone, Generic[T]):
     """An RCU-protected pointer to a ``T``: readers take guards, updaters publish new values.
 
     Kernel: an ``__rcu`` pointer with ``rcu_dereference()`` /
@@ -882,12 +902,13 @@ class Rcu(Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_box", "_lock", "_owner", "_owner_site", "_split")
+    _CLONE_ROLE = "owner"
 
     def __init__(self, value: T) -> None:
         value = cast(T, _copy_refs_out(value, _label_of(value)))
         self._box = _Box(value, _label_of(value), Site.here(2))
         self._lock = threading.Lock()
-        self._owner: int | None = None
+        self._owner: ThreadToken | None = None
         self._owner_site: Site | None = None
         self._split = False
 
@@ -1087,8 +1108,8 @@ class Rcu(Generic[T]):
         )
 
     def _publish(self, new: T | None, fn: Callable[[T], T] | None, site: Site) -> RcuDropGuard[T]:
-        me = threading.get_ident()
-        if self._owner == me:
+        me = _guard_tls.me
+        if self._owner is me:
             raise DeadlockError(
                 f"update {self._box.label} again",
                 "R12: this thread is already updating it (inside update()'s function), and "
@@ -1142,7 +1163,8 @@ def _not_a_guard(guard: object) -> None:
     )
 
 
-class RcuWrite(Generic[T]):
+@final
+class RcuWrite(NotClone, Generic[T]):
     """The update capability of an :class:`Rcu` made by :meth:`Rcu.init`; exclusive.
 
     Rust: ``RcuWrite<T>`` (fishinabarrel/linux-kernel-module-rust#143):
@@ -1154,6 +1176,7 @@ class RcuWrite(Generic[T]):
     """
 
     __slots__ = ("_busy", "_rcu", "_user", "_user_site")
+    _CLONE_ROLE = "capability"
 
     def __init__(self, rcu: Rcu[T]) -> None:
         self._rcu = rcu
@@ -1211,7 +1234,8 @@ _FREED_STATE: Final = 3
 _state_lock = threading.Lock()
 
 
-class RcuDropGuard(Generic[T]):
+@final
+class RcuDropGuard(NotClone, Generic[T]):
     """Owns an old value that readers may still hold; frees it after a grace period.
 
     Rust: ``RcuDropGuard<T>`` (``RcuWriteGuard`` in
