@@ -63,6 +63,7 @@ class ThreadState:
 
     __slots__ = (
         "__weakref__",
+        "exited",
         "guards",
         "ident",
         "in_callback",
@@ -80,6 +81,8 @@ class ThreadState:
         #: online across guards right now (QSBR mode and not thread_offline())
         self.qsbr = False
         self.in_callback = False
+        #: the thread has ended (set when its thread-local state is cleared)
+        self.exited = False
         self.ident = threading.get_ident()
         self.native_id = threading.get_native_id()
         self.name = threading.current_thread().name
@@ -98,6 +101,7 @@ class _ThreadExit:
         # The thread exited (its threading.local was cleared).  The C engine's
         # key destructor takes the thread offline and unregisters it.
         ts = self.ts
+        ts.exited = True
         if by_tid.get(ts.native_id) is ts:
             del by_tid[ts.native_id]
         guards, ts.guards = ts.guards, []

@@ -331,7 +331,8 @@ class RcuReadGuard(NotClone):
         here = threading.current_thread().name
         raise GuardError(
             op,
-            f"R08: {self.name} belongs to thread {self._ts.name!r} and this is thread "
+            f"R08: {self.name} belongs to thread {self._ts.name!r}"
+            f"{', which has exited,' if self._ts.exited else ''} and this is thread "
             f"{here!r}; a read-side critical section is a property of one thread, so its "
             "guard cannot move (Rust: the guard is !Send)",
             guard=self.name,
