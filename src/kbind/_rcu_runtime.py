@@ -461,7 +461,16 @@ def rcu_barrier(op: str, ts: ThreadState, timeout: float | None, stacklevel: int
             sites=[("called at", Site.here(3))],
             hint="call rcu_barrier() from the code that queued the callbacks, not from one",
         )
-    return callbacks.barrier(timeout, stacklevel + 1)
+    if not ts.qsbr:
+        return callbacks.barrier(timeout, stacklevel + 1)
+    # Explicit QSBR mode: the thread is online between its guards, so the
+    # grace periods the callbacks wait for would wait for this very thread.
+    # Offline (quiescent) for the wait, as docs/backends.md says, then online.
+    lib.kb_rcu_thread_offline()
+    try:
+        return callbacks.barrier(timeout, stacklevel + 1)
+    finally:
+        lib.kb_rcu_thread_online()
 
 
 def raise_in_reader(op: str, ts: ThreadState) -> None:
