@@ -267,11 +267,14 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "dropping an `Srcu` runs a barrier",
        "`rcu_barrier()`; pending callbacks and deferred frees run before the interpreter "
        "exits; a callback's exception goes to `sys.unraisablehook` and the others still run; "
+       "a callback queued by an atexit handler that runs after kbind's own is waited for "
+       "there (stderr says why if it cannot run); "
        "pytest `--kbind-strict` fails a test that leaves callbacks pending",
        (),
        ("test_r19_pending_callbacks_run_before_interpreter_exit",
         "test_r19_callback_exception_reported_and_others_run",
-        "test_r19_callback_exception_at_exit_printed_like_unraisable")),
+        "test_r19_callback_exception_at_exit_printed_like_unraisable",
+        "test_call_rcu_from_late_atexit_handler_runs_its_callback")),
     _R("R20", "an RCU list traversed outside a reader",
        "run time with CONFIG_PROVE_RCU_LIST", "no RCU-aware list in Rust-for-Linux",
        "not applicable: kbind has no RCU list type; an `Rcu[list[T]]` is one published "

@@ -326,6 +326,9 @@ class _Callbacks:
         self.thread: threading.Thread | None = None
         self.stop = False
         self.invoked = 0
+        #: kbind's at-exit pass has run: the callback thread stopped for good,
+        #: so a callback queued now must be waited for by whoever queues it.
+        self.exited = False
 
     def ensure_thread(self) -> None:
         with self.cond:
@@ -445,8 +448,39 @@ callbacks = _Callbacks()
 
 
 def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:
-    """Queue ``fn`` to run on the callback thread after a grace period."""
+    """Queue ``fn`` to run on the callback thread after a grace period.
+
+    After kbind's at-exit pass (an atexit handler registered before ``import
+    kbind`` runs after it), nothing would run the callback any more: the
+    call then waits until it has run (R19), or says on stderr why it cannot.
+    """
     callbacks.queue(fn, queued_at)
+    if callbacks.exited:
+        _run_after_exit_pass(queued_at)
+
+
+def _run_after_exit_pass(queued_at: RawSite) -> None:
+    """Run the callbacks queued after kbind's at-exit pass, before the interpreter goes."""
+    where = Site.from_raw(queued_at)
+    ts = current_state()
+    if ts is not None and ts.guards:
+        sys.stderr.write(
+            f"kbind: call_rcu() at {where} was called after kbind's at-exit pass, inside a "
+            f"read-side critical section ({ts.guards[0].name}); the callback cannot run before "
+            "the interpreter exits, because its grace period waits for that section (R19)\n"
+            "hint: leave the section before queuing callbacks in an atexit handler\n"
+        )
+        return
+    try:
+        done = rcu_barrier("run call_rcu callbacks at exit", thread_state(), EXIT_TIMEOUT_S, 3)
+    finally:
+        callbacks.shutdown()
+    if not done:
+        sys.stderr.write(
+            f"kbind: call_rcu() at {where} was called after kbind's at-exit pass and its "
+            f"callback still had not run after {EXIT_TIMEOUT_S:g} s (a grace period is held "
+            "up); it is lost (R19)\n"
+        )
 
 
 def rcu_barrier(op: str, ts: ThreadState, timeout: float | None, stacklevel: int) -> bool:
@@ -503,6 +537,8 @@ def _at_exit() -> None:
     except Exception as exc:  # never turn exit into a crash
         with contextlib.suppress(Exception):
             sys.stderr.write(f"kbind: error while running call_rcu callbacks at exit: {exc!r}\n")
+    finally:
+        callbacks.exited = True
 
 
 atexit.register(_at_exit)

@@ -1451,7 +1451,10 @@ def call_rcu(fn: Callable[[], object]) -> None:
     from ``fn`` goes to ``sys.unraisablehook`` and the next callbacks still
     run; pending callbacks run before the interpreter exits (R19).
 
-    Context: any, including read-side sections and callbacks; never blocks.
+    Context: any, including read-side sections and callbacks; never blocks,
+    except in an atexit handler that runs after kbind's own (registered
+    before ``import kbind``): the callback thread has stopped by then, so the
+    call waits until ``fn`` has run (R19).
     """
     if not callable(fn):
         raise TypeError(f"call_rcu() needs a callable taking no arguments, not {fn!r}")
