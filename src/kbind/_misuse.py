@@ -268,9 +268,9 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`rcu_barrier()`; pending callbacks and deferred frees run before the interpreter "
        "exits; a callback's exception goes to `sys.unraisablehook` and the others still run; "
        "a callback queued by an atexit handler that runs after kbind's own is waited for "
-       "there (stderr says why if it cannot run); "
+       "there (`DeadlockError` inside a read-side section, where it could never run); "
        "pytest `--kbind-strict` fails a test that leaves callbacks pending",
-       (),
+       ("DeadlockError",),
        ("test_r19_pending_callbacks_run_before_interpreter_exit",
         "test_r19_callback_exception_reported_and_others_run",
         "test_r19_callback_exception_at_exit_printed_like_unraisable",

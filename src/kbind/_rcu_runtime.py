@@ -454,6 +454,20 @@ def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:
     kbind`` runs after it), nothing would run the callback any more: the
     call then waits until it has run (R19), or says on stderr why it cannot.
     """
+    if callbacks.exited:
+        ts = current_state()
+        if ts is not None and ts.guards:
+            first = ts.guards[0]
+            raise DeadlockError(
+                "queue a call_rcu callback after kbind's at-exit pass",
+                "R19: the callback thread has stopped, so the call must wait for the callback "
+                "to run, and its grace period waits for the read-side section this thread is "
+                f"in ({first.name}); the callback would never run",
+                guard=first.name,
+                created_at=first.created_at,
+                sites=[("call_rcu() at", Site.from_raw(queued_at))],
+                hint="leave the read-side section before queuing callbacks in an atexit handler",
+            )
     callbacks.queue(fn, queued_at)
     if callbacks.exited:
         _run_after_exit_pass(queued_at)
@@ -462,15 +476,6 @@ def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:
 def _run_after_exit_pass(queued_at: RawSite) -> None:
     """Run the callbacks queued after kbind's at-exit pass, before the interpreter goes."""
     where = Site.from_raw(queued_at)
-    ts = current_state()
-    if ts is not None and ts.guards:
-        sys.stderr.write(
-            f"kbind: call_rcu() at {where} was called after kbind's at-exit pass, inside a "
-            f"read-side critical section ({ts.guards[0].name}); the callback cannot run before "
-            "the interpreter exits, because its grace period waits for that section (R19)\n"
-            "hint: leave the section before queuing callbacks in an atexit handler\n"
-        )
-        return
     try:
         done = rcu_barrier("run call_rcu callbacks at exit", thread_state(), EXIT_TIMEOUT_S, 3)
     finally:
