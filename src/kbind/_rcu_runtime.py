@@ -23,6 +23,7 @@ import atexit
 import collections
 import contextlib
 import itertools
+import math
 import sys
 import threading
 import time
@@ -170,11 +171,44 @@ _stall_lock = threading.Lock()
 _warned_gps: collections.deque[int] = collections.deque(maxlen=64)
 
 
+def check_timeout(value: object, name: str, func: str, *, none_ok: bool = True) -> float | None:
+    """Validate a timeout argument: a number of seconds >= 0 (or None when ``none_ok``).
+
+    ``inf`` means no bound (returned as None where None is allowed).
+
+    Raises:
+        TypeError: not a number (a bool or a string is not one either).
+        ValueError: NaN or negative.
+    """
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"{func}: {name} must be a number of seconds"
+            f"{' or None' if none_ok else ''}, not {type(value).__name__} {value!r}"
+        )
+    seconds = float(value)
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"{func}: {name} must be a number of seconds >= 0, not {value!r}")
+    if math.isinf(seconds) and none_ok:
+        return None
+    return seconds
+
+
 def set_stall_timeout(seconds: float) -> None:
     """Set the grace-period age that counts as a stall (process-wide)."""
-    if not seconds > 0:
-        raise ValueError(f"the stall timeout must be a positive number of seconds, not {seconds!r}")
-    lib.kb_rcu_set_stall_timeout_ns(int(seconds * 1e9))
+    checked = check_timeout(seconds, "seconds", "set_stall_timeout()", none_ok=False)
+    assert checked is not None
+    if not 0 < checked <= _MAX_STALL_S:
+        raise ValueError(
+            f"set_stall_timeout(): the stall timeout must be a positive number of seconds, "
+            f"at most {_MAX_STALL_S:g}, not {seconds!r}"
+        )
+    lib.kb_rcu_set_stall_timeout_ns(int(checked * 1e9))
+
+
+#: Longest stall timeout (a year: beyond it, no stall is ever reported anyway).
+_MAX_STALL_S: Final = 365 * 86400.0
 
 
 def get_stall_timeout() -> float:
@@ -490,6 +524,7 @@ def _run_after_exit_pass(queued_at: RawSite) -> None:
 
 def rcu_barrier(op: str, ts: ThreadState, timeout: float | None, stacklevel: int) -> bool:
     """Wait for every queued callback; checks the caller's context first."""
+    timeout = check_timeout(timeout, "timeout", "rcu_barrier()")
     if ts.guards:
         raise_in_reader(op, ts)
     if ts.in_callback:

@@ -216,18 +216,41 @@ class RcuReadGuard(NotClone):
 
     @property
     def created_at(self) -> Site:
-        """Where (and on which thread) the guard was created."""
-        return Site.from_raw((self._code, self._lasti, self._ts.name, ""))
+        """Where (and on which thread) the guard was created.
+
+        Raises:
+            GuardError: the guard never entered a section (made without
+                calling ``RcuReadGuard()``).
+        """
+        try:
+            return Site.from_raw((self._code, self._lasti, self._ts.name, ""))
+        except AttributeError:
+            raise self._never_entered("ask where it was created") from None
 
     @property
     def dropped_at(self) -> Site | None:
-        """Where it was dropped, or None while it is alive."""
-        return None if self._drop is None else Site.from_raw(self._drop)
+        """Where it was dropped, or None while it is alive (or if it never entered a section)."""
+        try:
+            drop = self._drop
+        except AttributeError:
+            return None
+        return None if drop is None else Site.from_raw(drop)
 
     @property
     def alive(self) -> bool:
-        """True until the guard is dropped."""
-        return self._drop is None
+        """True until the guard is dropped (False if it never entered a section)."""
+        try:
+            return self._drop is None
+        except AttributeError:
+            return False
+
+    def _never_entered(self, op: str) -> GuardError:
+        return GuardError(
+            f"{op} of an {self.KIND}",
+            "R10: this guard never entered a read-side section (created without calling "
+            "RcuReadGuard())",
+            hint="create guards with RcuReadGuard() or kbind.rcu.read_lock()",
+        )
 
     def __repr__(self) -> str:
         try:
@@ -256,8 +279,11 @@ class RcuReadGuard(NotClone):
         tb: TracebackType | None,
     ) -> None:
         # The common case of _close(), inlined: this is the hot path.
-        if self._drop is not None:
-            return
+        try:
+            if self._drop is not None:
+                return
+        except AttributeError:  # zero cost unless raised (Python >= 3.11)
+            raise self._never_entered("leave the read-side section") from None
         ts = self._ts
         try:
             cur = _tls.ts
@@ -292,11 +318,7 @@ class RcuReadGuard(NotClone):
             ts = self._ts
             dropped = self._drop
         except AttributeError:
-            raise GuardError(
-                f"leave the read-side section of an {self.KIND}",
-                "R10: this guard never entered one (created without calling RcuReadGuard())",
-                hint="create guards with RcuReadGuard() or kbind.rcu.read_lock()",
-            ) from None
+            raise self._never_entered("leave the read-side section") from None
         if dropped is not None:
             self._refuse_dropped(f"drop {self.name}", f, how)
         try:
@@ -1471,6 +1493,8 @@ def rcu_barrier(timeout: float | None = None) -> bool:
 
     Raises:
         DeadlockError: inside a read-side section (R07) or a callback.
+        TypeError: ``timeout`` is not a number of seconds (or None).
+        ValueError: ``timeout`` is NaN or negative (``inf``: no bound).
     """
     return _rt.rcu_barrier("call rcu_barrier()", _thread_state(), timeout, 2)
 
