@@ -1,6 +1,6 @@
 """Guards, locks, Rcu, seqlocks and atomics are not Clone: copying or pickling them is refused.
 
-Issue 12, defect 17: a copy of a guard could unlock a lock another thread
+A copy of a guard could unlock a lock another thread
 holds, a copy of an Rcu could free what readers of the original hold, a
 copied drop guard dropped twice.  Every such object refuses copy.copy,
 copy.deepcopy and pickle with kbind.CloneError (a GuardError and a

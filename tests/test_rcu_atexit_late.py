@@ -1,4 +1,4 @@
-"""call_rcu from an atexit handler that runs after kbind's own (issue 12, defect 16).
+"""call_rcu from an atexit handler that runs after kbind's own (R19, docs/misuse.md).
 
 atexit runs handlers last-registered-first, so a handler registered before
 ``import kbind`` runs after kbind's at-exit pass (R19), when the callback

@@ -1,4 +1,4 @@
-"""rcu_barrier() from a thread in explicit QSBR mode (issue 12, defect 14).
+"""rcu_barrier() from a thread in explicit QSBR mode (docs/backends.md).
 
 In explicit QSBR mode the thread stays online between its guards, so a
 barrier that waited while online would wait for the grace period its own

@@ -1,4 +1,4 @@
-"""Smaller reliability defects of issue 12 (defect 20), one test per behaviour.
+"""Smaller reliability checks, one test per behaviour.
 
 RcuRef pickling, reserved seqlock field names, timeout validation, guards
 that never entered, int subclasses in atomics, subclassing the public

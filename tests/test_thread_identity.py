@@ -1,4 +1,4 @@
-"""Guards are owned by a thread identity that is never reused (issue 12, defect 19).
+"""Guards are owned by a thread identity that is never reused.
 
 ``threading.get_ident()`` is reused by the OS as soon as a thread exits, so a
 guard keyed by it could be used, and unlocked, by a new thread that happens
