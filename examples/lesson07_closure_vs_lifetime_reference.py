@@ -11,7 +11,8 @@ proposals offer two shapes for it:
 * closure: ``gp.with_read(|p| p.timeout)``: the section is the closure call,
   so nothing can outlive it unless the closure returns it.  kbind:
   ``config.with_read(lambda p: p.timeout)``; returning ``p`` itself raises
-  ``LifetimeError`` at once (MISUSE R02).
+  ``LifetimeError`` at once when the value is mutable (MISUSE R02; an
+  immutable value, such as a frozen dataclass, simply comes back).
 
 The guard form lets one section cover several reads, helpers and loops; the
 closure form makes the section's extent obvious and cannot leak a guard.
@@ -28,7 +29,7 @@ from kbind import LifetimeError
 from kbind.rcu import Rcu, RcuReadGuard
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass  # mutable: a reference to it must not leave the section
 class Config:
     timeout: int
     retries: int
