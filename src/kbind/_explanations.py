@@ -200,7 +200,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         with lock.lock() as g:     # one guard; pass g itself where it is needed
             g.value += 1
         """,
-        (),
+        ("R23", "S11", "A06", "L11"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst"),
         "guards, locks, Rcu and atomics are not Clone or Copy, so a copy does not compile.",
     ),

@@ -111,6 +111,13 @@ _BUILTINS = frozenset({"TypeError", "OverflowError", "ValueError"})
 
 _R = MisuseRule
 
+#: What kbind does about a duplicated guard or owner (R23, S11, A06, L11).
+KBIND_NOT_CLONE = (
+    "`copy.copy()`, `copy.deepcopy()` and `pickle` raise `CloneError` (a `GuardError` and a "
+    "`TypeError`); deep copies made by kbind's copy-on-write share these objects instead of "
+    "copying them"
+)
+
 RULES: dict[str, MisuseRule] = {r.code: r for r in [
     # -- RCU --------------------------------------------------------------------------
     _R("R01", "a reference from a read-side critical section used after its guard is dropped",
@@ -293,6 +300,13 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        ("RcuStallWarning",),
        ("test_r22_stalled_grace_period_warns_naming_thread_and_guard_site",
         "test_qsbr_stall_names_where_thread_went_online")),
+    _R("R23", "an `Rcu`, read guard, drop guard or `RcuWrite` duplicated (copied or pickled)",
+       "not caught (a struct copy of an `__rcu` pointer or an `rcu_head` is a silent bug)",
+       "compile time (not `Clone`/`Copy`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_copied_rcu_cannot_free_what_readers_of_the_original_hold",
+        "test_drop_guard_copy_refused_so_the_old_value_is_freed_once")),
     # -- sequence locks ---------------------------------------------------------------
     _R("S01", "values from a failed read attempt used",
        "not caught", "closure API of the old `rust` branch: impossible",
@@ -353,6 +367,14 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`SeqLatch.write` only hands out the copy readers are not directed to; a write view "
        "kept past the flip raises `LifetimeError`",
        ("LifetimeError",), ("test_s10_latch_view_stashed_after_flip_raises_lifetime",)),
+    _R("S11", "a `SeqLock`, `SeqLatch`, read token, view or write guard duplicated "
+       "(copied or pickled)",
+       "not caught (a struct copy of a `seqlock_t` is a second lock)",
+       "compile time (not `Clone`/`Copy`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_seq_write_guard_copy_raises_clone_error",
+        "test_seq_views_copy_raises_clone_error")),
     # -- atomics ----------------------------------------------------------------------
     _R("A01", "an ordering the operation does not have (`load(Release)`, `store(Acquire)`, "
        "`add(Acquire)`)",
@@ -384,6 +406,12 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "documented, not checked at run time (kbind cannot see what a caller assumes): "
        "`cmpxchg`/`try_cmpxchg` say a failure orders nothing",
        (), ("test_cmpxchg_success_and_failure",)),
+    _R("A06", "an atomic or `Word` duplicated (copied or pickled)",
+       "not caught (a struct copy of an `atomic_t` is a plain read)",
+       "compile time (`Atomic<T>` is not `Clone`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_guards_and_owners_copy_or_pickle_raises_clone_error",)),
     # -- locks ------------------------------------------------------------------------
     _R("L01", "protected data accessed without the lock",
        "lockdep assertions (`lockdep_assert_held()`)", "compile time (the lock owns the data)",
@@ -422,6 +450,12 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`GuardLeakWarning` naming where the lock was taken when the guard is collected, "
        "and the lock is released; pytest `--kbind-strict` fails a test that leaves one held",
        ("GuardLeakWarning",), ("test_l10_leaked_guard_warns_with_creation_site_and_releases",)),
+    _R("L11", "a lock or its guard duplicated (copied or pickled)",
+       "not caught (a struct copy of a held `spinlock_t` is a second, held lock)",
+       "compile time (not `Clone`/`Copy`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_copied_lock_guard_cannot_unlock_a_lock_another_thread_holds",)),
 ]}  # fmt: skip
 
 
