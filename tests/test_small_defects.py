@@ -138,6 +138,20 @@ def test_set_stall_timeout_invalid_raises_naming_the_argument(bad: object, exc: 
     assert rcu_mod.get_stall_timeout() == before
 
 
+@pytest.mark.parametrize(
+    ("bad", "exc"), [(math.nan, ValueError), (-1, ValueError), (math.inf, ValueError),
+                     ("1", TypeError)],
+)  # fmt: skip
+def test_trace_run_scenario_invalid_duration_raises_naming_the_argument(
+    bad: object, exc: type
+) -> None:
+    """kbind.trace.run_scenario() validates its duration like every other timeout."""
+    from kbind.trace import run_scenario
+
+    with pytest.raises(exc, match="duration"):
+        run_scenario(duration=bad)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------- never-entered guards
 
 
