@@ -12,6 +12,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+# Every test runs on both RCU backends (builtin, liburcu): see tests/conftest.py.
+pytestmark = pytest.mark.rcu_backends
+
 LATE = textwrap.dedent(
     """
     import atexit

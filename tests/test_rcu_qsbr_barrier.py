@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from kbind import rcu
+
+# Every test runs on both RCU backends (builtin, liburcu): see tests/conftest.py.
+pytestmark = pytest.mark.rcu_backends
 
 BOUND_S = 5.0
 
