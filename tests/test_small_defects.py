@@ -213,6 +213,13 @@ def test_subclassing_public_type_raises_type_error_at_definition(cls: type) -> N
         type("Mine", (cls,), {})
 
 
+def test_subclassing_seq_view_raises_type_error() -> None:
+    """SeqView (each lock makes its own view class internally) refuses user subclasses too."""
+    with pytest.raises(TypeError, match="final"):
+        type("Mine", (kbind.SeqView,), {})
+    assert SeqLock(x=4).read(lambda v: v.x) == 4
+
+
 def test_public_types_are_exported_final() -> None:
     """The final public types are marked with typing.final too (mypy rejects subclasses)."""
     for cls in FINAL_CLASSES:

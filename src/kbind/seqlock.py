@@ -46,7 +46,7 @@ import operator
 import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import ClassVar, Final, Generic, TypeVar, cast, final, overload
+from typing import Any, ClassVar, Final, Generic, TypeVar, cast, final, overload
 
 from kbind._guard import GuardBase, NotClone, Site, ThreadToken, _tls
 from kbind._native import ffi, lib
@@ -933,6 +933,17 @@ class SeqView(NotClone, Generic[T]):
     """
 
     __slots__ = ("_attempt", "_fields", "_kind", "_owner", "_q", "_words")
+
+    def __init_subclass__(cls, _kbind_view: bool = False, **kwargs: Any) -> None:
+        # Final to users like the other public types; each lock's layout has
+        # its own view class (one property per field), made by _view_class().
+        if not _kbind_view:
+            raise TypeError(
+                "cannot subclass kbind.seqlock.SeqView: kbind's primitives are final (Rust "
+                "types cannot be extended); read what you need from the view inside fn"
+            )
+        super().__init_subclass__(**kwargs)
+
     _attempt: _Attempt
     _fields: dict[str, _Field]
     _kind: str
@@ -1007,7 +1018,7 @@ def _view_class(fields: dict[str, _Field]) -> type[SeqView[object]]:
     ns: dict[str, object] = {"__slots__": ()}
     for name, f in fields.items():
         ns[name] = property(_int_getter(name, f.offset) if f.nbytes == 0 else _bytes_getter(f))
-    return type("SeqView", (SeqView,), ns)
+    return type("SeqView", (SeqView,), ns, _kbind_view=True)
 
 
 def _int_getter(name: str, offset: int) -> Callable[[SeqView[object]], int]:
