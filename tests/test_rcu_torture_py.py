@@ -50,6 +50,7 @@ class TortureResult:
     freed_seen: int = 0
     too_old: int = 0
     errors: list[BaseException] = dataclasses.field(default_factory=list)
+    stopped_early: bool = False  # interrupted (Ctrl-C): the counts are partial
 
 
 def py_rcu_torture(
@@ -59,7 +60,12 @@ def py_rcu_torture(
     reclaim: Literal["drop", "defer"] = "drop",
     stop_on_error: bool = False,
 ) -> TortureResult:
-    """Run readers and one updater through the Python API; bounded by time and updates."""
+    """Run readers and one updater through the Python API; bounded by time and updates.
+
+    Ctrl-C stops the run early, as the native tortures do: the threads finish
+    their current step and the partial counts come back with
+    ``stopped_early`` set.
+    """
     elem = Rcu(Element(0, [0] * 8))
     freed_gen = [-1]  # the newest generation whose element the updater has freed
     stop = threading.Event()
@@ -121,10 +127,22 @@ def py_rcu_torture(
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-4)  # more interleavings between bytecodes, too
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=JOIN)
+        try:
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + JOIN
+            for t in threads:
+                while t.is_alive() and time.monotonic() < deadline:
+                    t.join(timeout=0.1)  # short slices: Ctrl-C is seen at once
+        except KeyboardInterrupt:
+            res.stopped_early = True
+            stop.set()
+            start.abort()  # threads still lining up give up too
+            for t in threads:
+                if t.ident is not None:
+                    t.join(timeout=JOIN)
+            broken = threading.BrokenBarrierError
+            res.errors[:] = [e for e in res.errors if not isinstance(e, broken)]
         assert not any(t.is_alive() for t in threads), "torture threads hung"
     finally:
         sys.setswitchinterval(old_interval)

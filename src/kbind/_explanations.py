@@ -183,6 +183,28 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         "guards are !Send and consumed by drop, so these do not compile.",
     ),
     _E(
+        "CloneError",
+        "a guard, lock, Rcu or other owner was copied or pickled.",
+        "A guard is used exactly once on the thread that made it, and a lock, SeqLock, "
+        "atomic or Rcu is one place in memory that others share by reference.  A copy "
+        "would be a second guard for one critical section (its unlock would release a lock "
+        "another thread now holds), or a second owner of one value (its update would free "
+        "what readers of the original still hold).  copy.copy(), copy.deepcopy() and "
+        "pickle refuse them.  Deep copies of values that contain locks or atomics share "
+        "them instead (kbind's copy-on-write), like cloning an Arc.",
+        """
+        g = lock.lock()
+        g2 = copy.copy(g)          # CloneError
+        """,
+        """
+        with lock.lock() as g:     # one guard; pass g itself where it is needed
+            g.value += 1
+        """,
+        ("R23", "S11", "A06", "L11"),
+        ("Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst"),
+        "guards, locks, Rcu and atomics are not Clone or Copy, so a copy does not compile.",
+    ),
+    _E(
         "DeadlockError",
         "an operation would wait forever on the calling thread itself.",
         "A grace period waits for every read-side critical section that began before it, "
@@ -201,7 +223,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             old.defer()                # frees after a grace period, without waiting
         synchronize_rcu()              # or wait outside the section
         """,
-        ("R05", "R06", "R07", "R12", "L04", "L06", "S06", "S09"),
+        ("R05", "R06", "R07", "R12", "R19", "L04", "L06", "S06", "S09"),
         ("Documentation/RCU/checklist.rst (item 13)", "kernel/rcu/tree.c (synchronize_rcu())",
          "Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
          "Documentation/locking/seqlock.rst"),

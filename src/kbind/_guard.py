@@ -14,11 +14,21 @@ import os
 import sys
 import threading
 from types import CodeType, FrameType
-from typing import ClassVar, Final, Self
+from typing import Any, ClassVar, Final, NoReturn, Self, SupportsIndex
 
-from kbind.errors import GuardError, LifetimeError
+from kbind.errors import CloneError, GuardError, LifetimeError
 
-__all__ = ["GuardBase", "RawSite", "Site", "capture", "thread_name"]
+__all__ = [
+    "GuardBase",
+    "NotClone",
+    "RawSite",
+    "Sealed",
+    "Site",
+    "ThreadToken",
+    "capture",
+    "thread_name",
+    "thread_token",
+]
 
 _PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
 #: contextlib's frames stand between kbind's @contextmanager helpers and the
@@ -131,8 +141,91 @@ class Site:
         return f"Site({self.location!r}, function={self.function!r}, thread={self.thread!r})"
 
 
-#: Per-thread cache of the thread's name (threading.current_thread() is slow).
-_tls = threading.local()
+class ThreadToken:
+    """The identity of one Python thread: never reused, unlike ``threading.get_ident()``.
+
+    The OS reuses a thread's ident (and native id) as soon as it exits, so an
+    ident compared with ``==`` would let a new thread pass for a dead one and
+    use, or unlock, the dead thread's guards.  A token is one object per
+    thread, compared with ``is``; a guard keeps its owner's token alive, so
+    no later thread can ever have the same one.
+
+    Attributes:
+        name: the thread's name when the token was made.
+        exited: True once the thread has ended (its thread-local state was
+            cleared).
+    """
+
+    __slots__ = ("__weakref__", "exited", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.exited = False
+
+    def __repr__(self) -> str:
+        state = "exited" if self.exited else "running"
+        return f"<ThreadToken of thread {self.name!r} ({state})>"
+
+
+class _TokenExit:
+    """Lives only in the thread's thread-local state: marks the token when the thread ends."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: ThreadToken) -> None:
+        self.token = token
+
+    def __del__(self) -> None:
+        self.token.exited = True
+
+
+class _ThreadLocal(threading.local):
+    """Per-thread state: the thread's name (threading.current_thread() is slow) and its token.
+
+    ``threading.local`` runs ``__init__`` once in each thread on first use,
+    so ``_tls.me`` and ``_tls.name`` are always there.
+    """
+
+    name: str
+    me: ThreadToken
+
+    def __init__(self) -> None:
+        self.name = threading.current_thread().name
+        self.me = ThreadToken(self.name)
+        self._exit = _TokenExit(self.me)
+
+
+_tls = _ThreadLocal()
+
+
+def thread_token() -> ThreadToken:
+    """Return the calling thread's :class:`ThreadToken` (compare owners with ``is``)."""
+    return _tls.me
+
+
+def owner_thread_error(
+    op: str, guard: str, owner: ThreadToken, created_at: Site | None, what: str, hint: str,
+    sites: list[tuple[str, Site]] | None = None, dropped_at: Site | None = None,
+) -> GuardError:  # fmt: skip
+    """Build the GuardError for a guard used off its owner thread (``what``: the Rust rule)."""
+    here = threading.current_thread().name
+    if owner.exited:
+        whose = (
+            f"{guard} belongs to thread {owner.name!r}, which has exited (another thread "
+            "may since have been given the same thread ident; kbind does not go by idents)"
+        )
+    else:
+        whose = f"{guard} belongs to thread {owner.name!r}"
+    return GuardError(
+        op,
+        f"{whose}; {what}, and this is thread {here!r}",
+        guard=guard,
+        created_at=created_at,
+        dropped_at=dropped_at,
+        sites=sites or [],
+        hint=hint,
+    )
+
 
 #: A site recorded but not yet turned into a :class:`Site`: the code object,
 #: the instruction offset, the thread name and how it happened.  Hot paths
@@ -191,7 +284,102 @@ def _line_of(code: CodeType, lasti: int) -> int:
     return line
 
 
-class GuardBase:
+# ------------------------------------------------------------ not Clone
+
+#: What each kind of non-copyable object is, for messages.
+_GUARD_HINT: Final = (
+    "keep using the one guard, on its thread; to keep data past it, copy the protected "
+    "value out while it is held (copy.deepcopy(g.value), copy.deepcopy(ref))"
+)
+_OWNER_HINT: Final = (
+    "share the object itself (pass or store a reference to it, as Rust shares an Arc); to "
+    "duplicate its data, read the value out under a guard and build a new one from it"
+)
+_PICKLE_HINT: Final = (
+    "pickle the protected value instead, copied out while a guard is held; a guard, a lock "
+    "or an Rcu cannot leave its process"
+)
+
+
+def clone_error(obj: object, verb: str) -> CloneError:
+    """Build the CloneError for copying (``verb``: "copy", "deep-copy", "pickle") ``obj``."""
+    kind = type(obj).__name__
+    role = getattr(type(obj), "_CLONE_ROLE", "guard")
+    if role == "guard":
+        rule = (
+            f"a {kind} is a guard: it is used exactly once and cannot be duplicated "
+            "(Rust: it is not Clone/Copy)"
+        )
+        hint = _GUARD_HINT
+    elif role == "capability":
+        rule = (
+            f"a {kind} is the one update capability of its Rcu and cannot be duplicated "
+            "(Rust: it is not Clone/Copy)"
+        )
+        hint = "give the one writer to the thread that updates, or use Rcu.replace()/update()"
+    else:
+        rule = (
+            f"a {kind} owns its state (one lock word, one published value, one cell of C "
+            "memory) and cannot be duplicated: a copy would be a second owner of it "
+            "(Rust: it is not Clone/Copy)"
+        )
+        hint = _OWNER_HINT
+    return CloneError(
+        f"{verb} a {kind}", rule, guard=f"the {kind}",
+        hint=_PICKLE_HINT if verb == "pickle" else hint,
+    )  # fmt: skip
+
+
+class Sealed:
+    """Mixin: refuses subclasses of classes marked ``@typing.final``.
+
+    Rust types cannot be extended, and kbind checks exact types on its hot
+    paths, so a subclass would half work: ``TypeError`` when it is defined
+    (mypy rejects it too, through ``@final``).
+    """
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__mro__[1:]:
+            if base.__dict__.get("__final__", False):
+                raise TypeError(
+                    f"cannot subclass {base.__module__}.{base.__qualname__}: kbind's "
+                    "primitives are final (Rust types cannot be extended, and kbind checks "
+                    f"exact types); wrap a {base.__name__} in a class of your own instead"
+                )
+
+
+class NotClone(Sealed):
+    """Mixin: instances refuse ``copy.copy``, ``copy.deepcopy`` and pickling (``CloneError``).
+
+    Classes set ``_CLONE_ROLE`` to "guard" (the default), "owner" or
+    "capability" for the message.  Deep copies made by kbind's
+    copy-on-write (:func:`kbind._immutable.deep_clone`) share such objects
+    instead of copying them, so values holding locks or atomics still copy.
+    """
+
+    __slots__ = ()
+    _CLONE_ROLE: ClassVar[str] = "guard"
+
+    def __copy__(self) -> NoReturn:
+        raise clone_error(self, "copy")
+
+    def __deepcopy__(self, memo: dict[int, object]) -> NoReturn:
+        raise clone_error(self, "deep-copy")
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        raise clone_error(self, "pickle")
+
+    def __reduce__(self) -> NoReturn:
+        raise clone_error(self, "pickle")
+
+    def __getstate__(self) -> NoReturn:
+        raise clone_error(self, "pickle")
+
+
+class GuardBase(NotClone):
     """Bookkeeping common to every guard: identity, owner thread, sites, drop state.
 
     Invariants:
@@ -208,7 +396,7 @@ class GuardBase:
 
     def __init__(self, depth: int = 2) -> None:
         self.number = next(GuardBase._numbers)
-        self.owner = threading.get_ident()
+        self.owner: ThreadToken = _tls.me
         self.created_at = Site.here(depth + 1)
         self.dropped_at: Site | None = None
 
@@ -219,8 +407,11 @@ class GuardBase:
 
     @property
     def alive(self) -> bool:
-        """True until the guard is dropped."""
-        return self.dropped_at is None
+        """True until the guard is dropped (False for a guard that was never created properly)."""
+        try:
+            return self.dropped_at is None
+        except AttributeError:
+            return False
 
     def __enter__(self) -> Self:
         """Enter a ``with`` block on the guard (it must still be alive)."""
@@ -242,16 +433,15 @@ class GuardBase:
 
     def check_owner(self, op: str) -> None:
         """Raise GuardError unless called on the thread that created the guard."""
-        if threading.get_ident() != self.owner:
-            raise GuardError(
+        if _tls.me is not self.owner:
+            raise owner_thread_error(
                 op,
-                f"{self.name} belongs to thread {self.created_at.thread!r}; guards cannot "
-                f"move between threads (Rust: the guard is !Send), and this is thread "
-                f"{threading.current_thread().name!r}",
-                guard=self.name,
-                created_at=self.created_at,
+                self.name,
+                self.owner,
+                self.created_at,
+                "guards cannot move between threads (Rust: the guard is !Send)",
+                "create a guard on the thread that needs it",
                 dropped_at=self.dropped_at,
-                hint="create a guard on the thread that needs it",
             )
 
     def mark_dropped(self, verb: str, depth: int = 2, how: str = "") -> None:
@@ -264,7 +454,7 @@ class GuardBase:
         Raises:
             GuardError: on another thread, or if already dropped.
         """
-        if threading.get_ident() != self.owner:
+        if _tls.me is not self.owner:
             self.check_owner(f"{verb} {self.name}")
         if self.dropped_at is not None:
             raise GuardError(

@@ -35,7 +35,7 @@ import types
 from collections.abc import Callable, MutableMapping, MutableSequence, MutableSet
 from typing import Final, TypeVar
 
-__all__ = ["PLAIN", "copy_out", "deep_clone", "immutable", "is_plain"]
+__all__ = ["PLAIN", "copy_out", "deep_clone", "immutable", "is_plain", "share_in_memo"]
 
 C = TypeVar("C", bound=type)
 
@@ -136,6 +136,11 @@ def deep_clone(v: object) -> object:
     memo: dict[int, object] = {}
     _share(v, memo, set())
     return copy.deepcopy(v, memo)
+
+
+def share_in_memo(v: object, memo: dict[int, object]) -> None:
+    """Seed deepcopy's ``memo`` so immutable and self-synchronizing parts of ``v`` are shared."""
+    _share(v, memo, set())
 
 
 def _share(x: object, memo: dict[int, object], seen: set[int]) -> None:

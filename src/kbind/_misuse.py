@@ -111,6 +111,13 @@ _BUILTINS = frozenset({"TypeError", "OverflowError", "ValueError"})
 
 _R = MisuseRule
 
+#: What kbind does about a duplicated guard or owner (R23, S11, A06, L11).
+KBIND_NOT_CLONE = (
+    "`copy.copy()`, `copy.deepcopy()` and `pickle` raise `CloneError` (a `GuardError` and a "
+    "`TypeError`); deep copies made by kbind's copy-on-write share these objects instead of "
+    "copying them"
+)
+
 RULES: dict[str, MisuseRule] = {r.code: r for r in [
     # -- RCU --------------------------------------------------------------------------
     _R("R01", "a reference from a read-side critical section used after its guard is dropped",
@@ -267,11 +274,14 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "dropping an `Srcu` runs a barrier",
        "`rcu_barrier()`; pending callbacks and deferred frees run before the interpreter "
        "exits; a callback's exception goes to `sys.unraisablehook` and the others still run; "
+       "a callback queued by an atexit handler that runs after kbind's own is waited for "
+       "there (`DeadlockError` inside a read-side section, where it could never run); "
        "pytest `--kbind-strict` fails a test that leaves callbacks pending",
-       (),
+       ("DeadlockError",),
        ("test_r19_pending_callbacks_run_before_interpreter_exit",
         "test_r19_callback_exception_reported_and_others_run",
-        "test_r19_callback_exception_at_exit_printed_like_unraisable")),
+        "test_r19_callback_exception_at_exit_printed_like_unraisable",
+        "test_call_rcu_from_late_atexit_handler_runs_its_callback")),
     _R("R20", "an RCU list traversed outside a reader",
        "run time with CONFIG_PROVE_RCU_LIST", "no RCU-aware list in Rust-for-Linux",
        "not applicable: kbind has no RCU list type; an `Rcu[list[T]]` is one published "
@@ -290,6 +300,13 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        ("RcuStallWarning",),
        ("test_r22_stalled_grace_period_warns_naming_thread_and_guard_site",
         "test_qsbr_stall_names_where_thread_went_online")),
+    _R("R23", "an `Rcu`, read guard, drop guard or `RcuWrite` duplicated (copied or pickled)",
+       "not caught (a struct copy of an `__rcu` pointer or an `rcu_head` is a silent bug)",
+       "compile time (not `Clone`/`Copy`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_copied_rcu_cannot_free_what_readers_of_the_original_hold",
+        "test_drop_guard_copy_refused_so_the_old_value_is_freed_once")),
     # -- sequence locks ---------------------------------------------------------------
     _R("S01", "values from a failed read attempt used",
        "not caught", "closure API of the old `rust` branch: impossible",
@@ -350,6 +367,14 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`SeqLatch.write` only hands out the copy readers are not directed to; a write view "
        "kept past the flip raises `LifetimeError`",
        ("LifetimeError",), ("test_s10_latch_view_stashed_after_flip_raises_lifetime",)),
+    _R("S11", "a `SeqLock`, `SeqLatch`, read token, view or write guard duplicated "
+       "(copied or pickled)",
+       "not caught (a struct copy of a `seqlock_t` is a second lock)",
+       "compile time (not `Clone`/`Copy`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_seq_write_guard_copy_raises_clone_error",
+        "test_seq_views_copy_raises_clone_error")),
     # -- atomics ----------------------------------------------------------------------
     _R("A01", "an ordering the operation does not have (`load(Release)`, `store(Acquire)`, "
        "`add(Acquire)`)",
@@ -381,6 +406,12 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "documented, not checked at run time (kbind cannot see what a caller assumes): "
        "`cmpxchg`/`try_cmpxchg` say a failure orders nothing",
        (), ("test_cmpxchg_success_and_failure",)),
+    _R("A06", "an atomic or `Word` duplicated (copied or pickled)",
+       "not caught (a struct copy of an `atomic_t` is a plain read)",
+       "compile time (`Atomic<T>` is not `Clone`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_guards_and_owners_copy_or_pickle_raises_clone_error",)),
     # -- locks ------------------------------------------------------------------------
     _R("L01", "protected data accessed without the lock",
        "lockdep assertions (`lockdep_assert_held()`)", "compile time (the lock owns the data)",
@@ -419,6 +450,12 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`GuardLeakWarning` naming where the lock was taken when the guard is collected, "
        "and the lock is released; pytest `--kbind-strict` fails a test that leaves one held",
        ("GuardLeakWarning",), ("test_l10_leaked_guard_warns_with_creation_site_and_releases",)),
+    _R("L11", "a lock or its guard duplicated (copied or pickled)",
+       "not caught (a struct copy of a held `spinlock_t` is a second, held lock)",
+       "compile time (not `Clone`/`Copy`)",
+       KBIND_NOT_CLONE,
+       ("CloneError",),
+       ("test_copied_lock_guard_cannot_unlock_a_lock_another_thread_holds",)),
 ]}  # fmt: skip
 
 

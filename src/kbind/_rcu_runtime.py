@@ -24,6 +24,7 @@ import collections
 import contextlib
 import errno
 import itertools
+import math
 import os
 import sys
 import threading
@@ -65,6 +66,7 @@ class ThreadState:
 
     __slots__ = (
         "__weakref__",
+        "exited",
         "guards",
         "ident",
         "in_callback",
@@ -82,6 +84,8 @@ class ThreadState:
         #: online across guards right now (QSBR mode and not thread_offline())
         self.qsbr = False
         self.in_callback = False
+        #: the thread has ended (set when its thread-local state is cleared)
+        self.exited = False
         self.ident = threading.get_ident()
         self.native_id = threading.get_native_id()
         self.name = threading.current_thread().name
@@ -100,6 +104,7 @@ class _ThreadExit:
         # The thread exited (its threading.local was cleared).  The C engine's
         # key destructor takes the thread offline and unregisters it.
         ts = self.ts
+        ts.exited = True
         if by_tid.get(ts.native_id) is ts:
             del by_tid[ts.native_id]
         guards, ts.guards = ts.guards, []
@@ -170,11 +175,44 @@ _stall_lock = threading.Lock()
 _warned_gps: collections.deque[int] = collections.deque(maxlen=64)
 
 
+def check_timeout(value: object, name: str, func: str, *, none_ok: bool = True) -> float | None:
+    """Validate a timeout argument: a number of seconds >= 0 (or None when ``none_ok``).
+
+    ``inf`` means no bound (returned as None where None is allowed).
+
+    Raises:
+        TypeError: not a number (a bool or a string is not one either).
+        ValueError: NaN or negative.
+    """
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"{func}: {name} must be a number of seconds"
+            f"{' or None' if none_ok else ''}, not {type(value).__name__} {value!r}"
+        )
+    seconds = float(value)
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"{func}: {name} must be a number of seconds >= 0, not {value!r}")
+    if math.isinf(seconds) and none_ok:
+        return None
+    return seconds
+
+
 def set_stall_timeout(seconds: float) -> None:
     """Set the grace-period age that counts as a stall (process-wide)."""
-    if not seconds > 0:
-        raise ValueError(f"the stall timeout must be a positive number of seconds, not {seconds!r}")
-    lib.kb_rcu_set_stall_timeout_ns(int(seconds * 1e9))
+    checked = check_timeout(seconds, "seconds", "set_stall_timeout()", none_ok=False)
+    assert checked is not None
+    if not 0 < checked <= _MAX_STALL_S:
+        raise ValueError(
+            f"set_stall_timeout(): the stall timeout must be a positive number of seconds, "
+            f"at most {_MAX_STALL_S:g}, not {seconds!r}"
+        )
+    lib.kb_rcu_set_stall_timeout_ns(int(checked * 1e9))
+
+
+#: Longest stall timeout (a year: beyond it, no stall is ever reported anyway).
+_MAX_STALL_S: Final = 365 * 86400.0
 
 
 def get_stall_timeout() -> float:
@@ -347,6 +385,9 @@ class _Callbacks:
         self.thread: threading.Thread | None = None
         self.stop = False
         self.invoked = 0
+        #: kbind's at-exit pass has run: the callback thread stopped for good,
+        #: so a callback queued now must be waited for by whoever queues it.
+        self.exited = False
 
     def ensure_thread(self) -> None:
         with self.cond:
@@ -491,12 +532,49 @@ callbacks = _Callbacks()
 
 
 def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:
-    """Queue ``fn`` to run on the callback thread after a grace period."""
+    """Queue ``fn`` to run on the callback thread after a grace period.
+
+    After kbind's at-exit pass (an atexit handler registered before ``import
+    kbind`` runs after it), nothing would run the callback any more: the
+    call then waits until it has run (R19), or says on stderr why it cannot.
+    """
+    if callbacks.exited:
+        ts = current_state()
+        if ts is not None and ts.guards:
+            first = ts.guards[0]
+            raise DeadlockError(
+                "queue a call_rcu callback after kbind's at-exit pass",
+                "R19: the callback thread has stopped, so the call must wait for the callback "
+                "to run, and its grace period waits for the read-side section this thread is "
+                f"in ({first.name}); the callback would never run",
+                guard=first.name,
+                created_at=first.created_at,
+                sites=[("call_rcu() at", Site.from_raw(queued_at))],
+                hint="leave the read-side section before queuing callbacks in an atexit handler",
+            )
     callbacks.queue(fn, queued_at)
+    if callbacks.exited:
+        _run_after_exit_pass(queued_at)
+
+
+def _run_after_exit_pass(queued_at: RawSite) -> None:
+    """Run the callbacks queued after kbind's at-exit pass, before the interpreter goes."""
+    where = Site.from_raw(queued_at)
+    try:
+        done = rcu_barrier("run call_rcu callbacks at exit", thread_state(), EXIT_TIMEOUT_S, 3)
+    finally:
+        callbacks.shutdown()
+    if not done:
+        sys.stderr.write(
+            f"kbind: call_rcu() at {where} was called after kbind's at-exit pass and its "
+            f"callback still had not run after {EXIT_TIMEOUT_S:g} s (a grace period is held "
+            "up); it is lost (R19)\n"
+        )
 
 
 def rcu_barrier(op: str, ts: ThreadState, timeout: float | None, stacklevel: int) -> bool:
     """Wait for every queued callback; checks the caller's context first."""
+    timeout = check_timeout(timeout, "timeout", "rcu_barrier()")
     if ts.guards:
         raise_in_reader(op, ts)
     if ts.in_callback:
@@ -507,7 +585,16 @@ def rcu_barrier(op: str, ts: ThreadState, timeout: float | None, stacklevel: int
             sites=[("called at", Site.here(3))],
             hint="call rcu_barrier() from the code that queued the callbacks, not from one",
         )
-    return callbacks.barrier(timeout, stacklevel + 1)
+    if not ts.qsbr:
+        return callbacks.barrier(timeout, stacklevel + 1)
+    # Explicit QSBR mode: the thread is online between its guards, so the
+    # grace periods the callbacks wait for would wait for this very thread.
+    # Offline (quiescent) for the wait, as docs/backends.md says, then online.
+    lib.kb_rcu_thread_offline()
+    try:
+        return callbacks.barrier(timeout, stacklevel + 1)
+    finally:
+        lib.kb_rcu_thread_online()
 
 
 def raise_in_reader(op: str, ts: ThreadState) -> None:
@@ -540,6 +627,8 @@ def _at_exit() -> None:
     except Exception as exc:  # never turn exit into a crash
         with contextlib.suppress(Exception):
             sys.stderr.write(f"kbind: error while running call_rcu callbacks at exit: {exc!r}\n")
+    finally:
+        callbacks.exited = True
 
 
 atexit.register(_at_exit)

@@ -23,8 +23,9 @@ Rules enforced (Rust-for-Linux enforces them with types; kbind with types
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, Final
+from typing import ClassVar, Final, final
 
+from kbind._guard import NotClone
 from kbind._native import ffi, lib
 from kbind.errors import OrderingError
 from kbind.ordering import (
@@ -69,7 +70,7 @@ _OPS: Final[dict[str, dict[Ordering, str]]] = {
 }  # fmt: skip
 
 
-class _Atomic:
+class _Atomic(NotClone):
     """Shared implementation; the public classes fix the C type and width.
 
     Invariants:
@@ -80,6 +81,7 @@ class _Atomic:
     """
 
     __slots__ = ("__weakref__", "_ptr")
+    _CLONE_ROLE = "owner"
 
     _PREFIX: ClassVar[str]  # "kb_atomic64"
     _CTYPE: ClassVar[str]  # "kb_atomic64_t"
@@ -112,7 +114,9 @@ class _Atomic:
         to_c, from_c = cls._to_c, cls._from_c
 
         def unsigned(*args: object) -> int:
-            r = fn(*(to_c(a) if type(a) is int else a for a in args))
+            # isinstance, not type(a) is int: an int subclass (an IntEnum, a
+            # user's int type) is converted to the C value too.
+            r = fn(*(to_c(int(a)) if isinstance(a, int) else a for a in args))
             return from_c(r) if type(r) is int else r
 
         return unsigned
@@ -327,6 +331,7 @@ class _Atomic:
         return bool(self._check("inc_not_zero", ordering)(self._ptr))
 
 
+@final
 class AtomicI32(_Atomic):
     """A 32-bit signed atomic in C memory.
 
@@ -348,6 +353,7 @@ class AtomicI32(_Atomic):
     _VTYPE = "int32_t"
 
 
+@final
 class AtomicI64(_Atomic):
     """A 64-bit signed atomic in C memory.
 
@@ -369,6 +375,7 @@ class AtomicI64(_Atomic):
     _VTYPE = "int64_t"
 
 
+@final
 class AtomicUsize(_Atomic):
     """A pointer-sized unsigned atomic in C memory (wraps at 2**64 on 64-bit).
 

@@ -22,6 +22,7 @@ __all__ = [
     "BackendError",
     "BackendForkError",
     "BackendUnavailableError",
+    "CloneError",
     "DeadlockError",
     "GuardError",
     "GuardLeakWarning",
@@ -119,6 +120,17 @@ class GuardError(KbindError, RuntimeError):
     """A guard was dropped twice, on the wrong thread, or used where it is not valid.
 
     Rust's guards are ``!Send`` and dropped exactly once by construction.
+    """
+
+
+class CloneError(GuardError, TypeError):
+    """A guard, lock, ``Rcu`` or other owner was copied or pickled.
+
+    Each of them is one object used exactly once (a guard ends once; a lock
+    or ``Rcu`` is one place that others share by reference), so a duplicate
+    would break mutual exclusion or free what readers still hold.  Rust:
+    they are not ``Clone``/``Copy``.  Also a ``TypeError``, which ``copy``
+    and ``pickle`` users expect for objects that cannot be copied.
     """
 
 

@@ -33,13 +33,13 @@ deferred, and pending callbacks are drained with a bounded ``rcu_barrier()``.
 from __future__ import annotations
 
 import gc
-import threading
 import warnings
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import pytest
 
+from kbind._guard import thread_token
 from kbind.errors import KbindWarning
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def strict_findings(caught: list[warnings.WarningMessage], before_guards: set[in
         if me is not None and g in me.guards:
             g.drop()
     for lg in leaked_locks:
-        if lg.owner == threading.get_ident():
+        if lg.owner is thread_token():
             lg.unlock()
     for d in undropped:
         d.defer()

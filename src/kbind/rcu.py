@@ -63,6 +63,7 @@ Rules enforced at run time (rule codes of docs/misuse.md):
 from __future__ import annotations
 
 import copy
+import copyreg
 import itertools
 import os
 import sys
@@ -72,11 +73,12 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, final, overload
 
 from kbind import _immutable as _im
 from kbind import _rcu_runtime as _rt
-from kbind._guard import RawSite, Site, capture
+from kbind._guard import NotClone, RawSite, Sealed, Site, ThreadToken, capture
+from kbind._guard import _tls as _guard_tls
 from kbind._immutable import immutable
 from kbind._native import lib
 from kbind.errors import (
@@ -130,7 +132,8 @@ _tracer: Recording | None = None
 # ------------------------------------------------------------ read guards
 
 
-class RcuReadGuard:
+@final
+class RcuReadGuard(NotClone):
     """A read-side critical section of the calling thread.
 
     Kernel: ``rcu_read_lock()`` / ``rcu_read_unlock()``.  Rust:
@@ -214,18 +217,41 @@ class RcuReadGuard:
 
     @property
     def created_at(self) -> Site:
-        """Where (and on which thread) the guard was created."""
-        return Site.from_raw((self._code, self._lasti, self._ts.name, ""))
+        """Where (and on which thread) the guard was created.
+
+        Raises:
+            GuardError: the guard never entered a section (made without
+                calling ``RcuReadGuard()``).
+        """
+        try:
+            return Site.from_raw((self._code, self._lasti, self._ts.name, ""))
+        except AttributeError:
+            raise self._never_entered("ask where it was created") from None
 
     @property
     def dropped_at(self) -> Site | None:
-        """Where it was dropped, or None while it is alive."""
-        return None if self._drop is None else Site.from_raw(self._drop)
+        """Where it was dropped, or None while it is alive (or if it never entered a section)."""
+        try:
+            drop = self._drop
+        except AttributeError:
+            return None
+        return None if drop is None else Site.from_raw(drop)
 
     @property
     def alive(self) -> bool:
-        """True until the guard is dropped."""
-        return self._drop is None
+        """True until the guard is dropped (False if it never entered a section)."""
+        try:
+            return self._drop is None
+        except AttributeError:
+            return False
+
+    def _never_entered(self, op: str) -> GuardError:
+        return GuardError(
+            f"{op} of an {self.KIND}",
+            "R10: this guard never entered a read-side section (created without calling "
+            "RcuReadGuard())",
+            hint="create guards with RcuReadGuard() or kbind.rcu.read_lock()",
+        )
 
     def __repr__(self) -> str:
         try:
@@ -254,8 +280,11 @@ class RcuReadGuard:
         tb: TracebackType | None,
     ) -> None:
         # The common case of _close(), inlined: this is the hot path.
-        if self._drop is not None:
-            return
+        try:
+            if self._drop is not None:
+                return
+        except AttributeError:  # zero cost unless raised (Python >= 3.11)
+            raise self._never_entered("leave the read-side section") from None
         ts = self._ts
         try:
             cur = _tls.ts
@@ -290,11 +319,7 @@ class RcuReadGuard:
             ts = self._ts
             dropped = self._drop
         except AttributeError:
-            raise GuardError(
-                f"leave the read-side section of an {self.KIND}",
-                "R10: this guard never entered one (created without calling RcuReadGuard())",
-                hint="create guards with RcuReadGuard() or kbind.rcu.read_lock()",
-            ) from None
+            raise self._never_entered("leave the read-side section") from None
         if dropped is not None:
             self._refuse_dropped(f"drop {self.name}", f, how)
         try:
@@ -329,7 +354,8 @@ class RcuReadGuard:
         here = threading.current_thread().name
         raise GuardError(
             op,
-            f"R08: {self.name} belongs to thread {self._ts.name!r} and this is thread "
+            f"R08: {self.name} belongs to thread {self._ts.name!r}"
+            f"{', which has exited,' if self._ts.exited else ''} and this is thread "
             f"{here!r}; a read-side critical section is a property of one thread, so its "
             "guard cannot move (Rust: the guard is !Send)",
             guard=self.name,
@@ -573,7 +599,8 @@ _MUTATORS: Final = frozenset(
 )  # fmt: skip
 
 
-class RcuRef(Generic[T]):
+@final
+class RcuRef(Sealed, Generic[T]):
     """A read-only reference to an RCU-protected object, valid while its guard is.
 
     Kernel: the pointer ``rcu_dereference()`` returns.  Rust: ``&'g T``
@@ -713,13 +740,14 @@ class RcuRef(Generic[T]):
         return copy.copy(_target(self, "copy")[2])
 
     def __deepcopy__(self, memo: dict[int, object]) -> Any:
-        return copy.deepcopy(_target(self, "deep-copy")[2], memo)
+        # As the copy-on-write does (Rust: .clone() of a struct of Arcs): locks,
+        # atomics and other self-synchronizing parts are shared, not duplicated.
+        v = _target(self, "deep-copy")[2]
+        _im.share_in_memo(v, memo)
+        return copy.deepcopy(v, memo)
 
     def __reduce_ex__(self, protocol: object) -> Any:
-        raise TypeError(
-            "cannot pickle an RcuRef: it is bound to its read guard; pickle a copy "
-            "(copy.deepcopy(ref)) made inside the read-side critical section"
-        )
+        _refuse_pickle(self)
 
     def __repr__(self) -> str:
         g, b, o = _kb_get(self)
@@ -730,6 +758,20 @@ class RcuRef(Generic[T]):
             return f"<RcuRef into {b.label} (freed)>"
         return f"<RcuRef into {b.label} under {g.name}: {(v if o is None else o)!r}>"
 
+
+def _refuse_pickle(ref: object) -> NoReturn:
+    raise TypeError(
+        "cannot pickle an RcuRef: it is bound to its read guard; pickle a copy "
+        "(copy.deepcopy(ref)) made inside the read-side critical section"
+    )
+
+
+# pickle and copy.deepcopy look special methods up on the instance, which an
+# RcuRef forwards to its target (so they would pickle or copy the target's
+# method instead).  Their tables are consulted first, by type: register the
+# RcuRef's own behaviour there (costs nothing on attribute reads).
+copyreg.pickle(RcuRef, _refuse_pickle)
+copy._deepcopy_dispatch[RcuRef] = lambda ref, memo: RcuRef.__deepcopy__(ref, memo)  # type: ignore[attr-defined]
 
 _kb_get = cast("Callable[[RcuRef[Any]], tuple[Any, _Box, object]]", RcuRef._kb.__get__)  # type: ignore[attr-defined]
 _new_guard = object.__new__
@@ -852,7 +894,8 @@ def _uaf(g: _Guardish, b: _Box, op: str) -> UseAfterFreeError:
 # -------------------------------------------------------------- Rcu[T]
 
 
-class Rcu(Generic[T]):
+@final
+class Rcu(NotClone, Generic[T]):
     """An RCU-protected pointer to a ``T``: readers take guards, updaters publish new values.
 
     Kernel: an ``__rcu`` pointer with ``rcu_dereference()`` /
@@ -883,12 +926,13 @@ class Rcu(Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_box", "_lock", "_owner", "_owner_site", "_split")
+    _CLONE_ROLE = "owner"
 
     def __init__(self, value: T) -> None:
         value = cast(T, _copy_refs_out(value, _label_of(value)))
         self._box = _Box(value, _label_of(value), Site.here(2))
         self._lock = threading.Lock()
-        self._owner: int | None = None
+        self._owner: ThreadToken | None = None
         self._owner_site: Site | None = None
         self._split = False
 
@@ -1082,8 +1126,8 @@ class Rcu(Generic[T]):
         )
 
     def _publish(self, new: T | None, fn: Callable[[T], T] | None, site: Site) -> RcuDropGuard[T]:
-        me = threading.get_ident()
-        if self._owner == me:
+        me = _guard_tls.me
+        if self._owner is me:
             raise DeadlockError(
                 f"update {self._box.label} again",
                 "R12: this thread is already updating it (inside update()'s function), and "
@@ -1137,7 +1181,8 @@ def _not_a_guard(guard: object) -> None:
     )
 
 
-class RcuWrite(Generic[T]):
+@final
+class RcuWrite(NotClone, Generic[T]):
     """The update capability of an :class:`Rcu` made by :meth:`Rcu.init`; exclusive.
 
     Rust: ``RcuWrite<T>`` (fishinabarrel/linux-kernel-module-rust#143):
@@ -1149,6 +1194,7 @@ class RcuWrite(Generic[T]):
     """
 
     __slots__ = ("_busy", "_rcu", "_user", "_user_site")
+    _CLONE_ROLE = "capability"
 
     def __init__(self, rcu: Rcu[T]) -> None:
         self._rcu = rcu
@@ -1206,7 +1252,8 @@ _FREED_STATE: Final = 3
 _state_lock = threading.Lock()
 
 
-class RcuDropGuard(Generic[T]):
+@final
+class RcuDropGuard(NotClone, Generic[T]):
     """Owns an old value that readers may still hold; frees it after a grace period.
 
     Rust: ``RcuDropGuard<T>`` (``RcuWriteGuard`` in
@@ -1421,7 +1468,10 @@ def call_rcu(fn: Callable[[], object]) -> None:
     from ``fn`` goes to ``sys.unraisablehook`` and the next callbacks still
     run; pending callbacks run before the interpreter exits (R19).
 
-    Context: any, including read-side sections and callbacks; never blocks.
+    Context: any, including read-side sections and callbacks; never blocks,
+    except in an atexit handler that runs after kbind's own (registered
+    before ``import kbind``): the callback thread has stopped by then, so the
+    call waits until ``fn`` has run (R19).
     """
     if not callable(fn):
         raise TypeError(f"call_rcu() needs a callable taking no arguments, not {fn!r}")
@@ -1438,6 +1488,8 @@ def rcu_barrier(timeout: float | None = None) -> bool:
 
     Raises:
         DeadlockError: inside a read-side section (R07) or a callback.
+        TypeError: ``timeout`` is not a number of seconds (or None).
+        ValueError: ``timeout`` is NaN or negative (``inf``: no bound).
     """
     return _rt.rcu_barrier("call rcu_barrier()", _thread_state(), timeout, 2)
 

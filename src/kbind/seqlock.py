@@ -43,13 +43,12 @@ Rules enforced at run time (rule codes of docs/misuse.md):
 from __future__ import annotations
 
 import operator
-import threading
 import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import ClassVar, Final, Generic, TypeVar, cast, final, overload
+from typing import Any, ClassVar, Final, Generic, TypeVar, cast, final, overload
 
-from kbind._guard import GuardBase, Site
+from kbind._guard import GuardBase, NotClone, Site, ThreadToken, _tls
 from kbind._native import ffi, lib
 from kbind.errors import DeadlockError, GuardError, LifetimeError, TentativeValueError
 
@@ -91,6 +90,8 @@ _RESERVED: Final = frozenset(
         "check_owner",
         "mark_dropped",
         "copy",
+        "sequence",
+        "KIND",
     }
 )
 
@@ -275,7 +276,7 @@ class _Attempt:
 
     __slots__ = ("__weakref__", "began_at", "closed", "ended_at", "how", "label", "owner", "state")
 
-    def __init__(self, label: str, began_at: Site, owner: int = 0) -> None:
+    def __init__(self, label: str, began_at: Site, owner: ThreadToken | None = None) -> None:
         self.label = label
         self.began_at = began_at
         self.state = _PENDING
@@ -512,7 +513,8 @@ class TentativeValue:
 # ---------------------------------------------------------------- the lock
 
 
-class SeqLock(Generic[T]):
+@final
+class SeqLock(NotClone, Generic[T]):
     """A sequence lock protecting a fixed set of fields in C memory.
 
     Readers never block writers; a reader that overlaps a writer retries.
@@ -559,6 +561,7 @@ class SeqLock(Generic[T]):
     )
 
     KIND: ClassVar[str] = "SeqLock"
+    _CLONE_ROLE = "owner"
 
     @overload
     def __init__(self: SeqLock[dict[str, int | bytes]], /, **fields: int | bytes) -> None: ...
@@ -576,14 +579,14 @@ class SeqLock(Generic[T]):
         self._data = _Data(layout, n)
         for name, value in fields.items():
             self._data.store(name, layout[name].check(value, self.KIND))
-        self._writer: int | None = None
+        self._writer: ThreadToken | None = None
         self._writer_guard: SeqWriteGuard[T] | None = None
-        self._excl: int | None = None  # thread holding the lock as an exclusive reader
+        self._excl: ThreadToken | None = None  # thread holding the lock as an exclusive reader
         # Open lockless attempts: closure readers (always removed when fn
         # returns) and, per thread, loop tokens (weakly: a token may be
         # abandoned without read_retry, as the kernel's "break" does).
         self._readers: list[_Attempt] = []
-        self._open: dict[int, weakref.WeakSet[_Attempt]] = {}
+        self._open: dict[ThreadToken, weakref.WeakSet[_Attempt]] = {}
 
     def __repr__(self) -> str:
         state = (
@@ -605,8 +608,8 @@ class SeqLock(Generic[T]):
 
     # -- bookkeeping
     def _check_not_writer(self, op: str, depth: int = 3) -> None:
-        me = threading.get_ident()
-        if self._writer == me:
+        me = _tls.me
+        if self._writer is me:
             g = self._writer_guard
             raise DeadlockError(
                 op,
@@ -620,14 +623,14 @@ class SeqLock(Generic[T]):
             )
 
     def _register(self, attempt: _Attempt) -> None:
-        me = threading.get_ident()
+        me = _tls.me
         s = self._open.get(me)
         if s is None:
             s = self._open[me] = weakref.WeakSet()
         s.add(attempt)
 
     def _unregister(self, attempt: _Attempt) -> None:
-        s = self._open.get(threading.get_ident())
+        s = self._open.get(_tls.me)
         if s is not None:
             s.discard(attempt)
 
@@ -676,8 +679,8 @@ class SeqLock(Generic[T]):
                 raise TypeError(f"lock_after must be an int or None, not {lock_after!r}")
             if lock_after < 0:
                 raise ValueError(f"lock_after must be >= 0, not {lock_after}")
-        me = threading.get_ident()
-        if self._writer == me:
+        me = _tls.me
+        if self._writer is me:
             self._check_not_writer("begin a read section on SeqLock")
         data = self._data
         words = data.take()
@@ -724,7 +727,7 @@ class SeqLock(Generic[T]):
             data.give(words)
 
     def _read_locked(self, fn: Callable[[SeqView[T]], R], words: _Words, site: Site) -> R:
-        me = threading.get_ident()
+        me = _tls.me
         while lib.kb_read_seqlock_excl_timeout(self._sl, _WAIT_SLICE_NS) != lib.KB_OK:
             pass
         self._excl = me
@@ -873,16 +876,16 @@ class SeqLock(Generic[T]):
             DeadlockError: this thread already holds the write side (S09), or
                 holds the lock as an exclusive reader (``lock_after``).
         """
-        me = threading.get_ident()
-        if self._writer == me or self._excl == me:
+        me = _tls.me
+        if self._writer is me or self._excl is me:
             g = self._writer_guard
-            what = "write side" if self._writer == me else "lock as an exclusive reader"
+            what = "write side" if self._writer is me else "lock as an exclusive reader"
             raise DeadlockError(
                 "take the write side of SeqLock again",
                 f"this thread already holds its {what}, so it would wait for itself forever "
                 "(MISUSE S09; the kernel's lockdep reports recursive locking)",
-                guard=g.name if g is not None and self._writer == me else "the exclusive reader",
-                created_at=g.created_at if g is not None and self._writer == me else None,
+                guard=g.name if g is not None and self._writer is me else "the exclusive reader",
+                created_at=g.created_at if g is not None and self._writer is me else None,
                 sites=[("second write() at", Site.here(2))],
                 hint="do all the updates inside one write section",
             )
@@ -892,7 +895,7 @@ class SeqLock(Generic[T]):
         guard: SeqWriteGuard[T] = SeqWriteGuard(self)
         self._writer = me
         self._writer_guard = guard
-        superseded = [a for a in self._readers if a.owner == me]
+        superseded = [a for a in self._readers if a.owner is me]
         opened = self._open.pop(me, None)
         if opened:
             superseded.extend(opened)
@@ -917,7 +920,7 @@ class SeqLock(Generic[T]):
 # --------------------------------------------------------------------- views
 
 
-class SeqView(Generic[T]):
+class SeqView(NotClone, Generic[T]):
     """What a closure reader sees: ``view.<field>`` reads this attempt's snapshot.
 
     Kernel: the loads between ``read_seqbegin()`` and ``read_seqretry()``.
@@ -930,10 +933,21 @@ class SeqView(Generic[T]):
     """
 
     __slots__ = ("_attempt", "_fields", "_kind", "_owner", "_q", "_words")
+
+    def __init_subclass__(cls, _kbind_view: bool = False, **kwargs: Any) -> None:
+        # Final to users like the other public types; each lock's layout has
+        # its own view class (one property per field), made by _view_class().
+        if not _kbind_view:
+            raise TypeError(
+                "cannot subclass kbind.seqlock.SeqView: kbind's primitives are final (Rust "
+                "types cannot be extended); read what you need from the view inside fn"
+            )
+        super().__init_subclass__(**kwargs)
+
     _attempt: _Attempt
     _fields: dict[str, _Field]
     _kind: str
-    _owner: int
+    _owner: ThreadToken
     _q: memoryview
     _words: _Words
 
@@ -948,7 +962,7 @@ class SeqView(Generic[T]):
         self._words = words
         self._q = words.q
         self._attempt = attempt
-        self._owner = threading.get_ident()
+        self._owner = _tls.me
 
     def _check(self, name: str) -> None:
         a = self._attempt
@@ -968,7 +982,7 @@ class SeqView(Generic[T]):
                 else [],
                 hint="return what you need from fn; do not keep the view",
             )
-        if threading.get_ident() != self._owner:
+        if _tls.me is not self._owner:
             raise GuardError(
                 f"read .{name} through a view on another thread",
                 "a view belongs to the thread running the reader (Rust: !Send)",
@@ -984,7 +998,7 @@ class SeqView(Generic[T]):
                 raise AttributeError(name)
             raise _no_field(f"{self._kind} view", name, self._fields)
         a = self._attempt
-        if a.closed or a.state or threading.get_ident() != self._owner:
+        if a.closed or a.state or _tls.me is not self._owner:
             self._check(name)
         if f.nbytes == 0:
             return int(self._q[f.offset])
@@ -994,7 +1008,7 @@ class SeqView(Generic[T]):
     def fields(self) -> T:
         """Every field of this attempt's snapshot, as a dict typed with the lock's spec."""
         a = self._attempt
-        if a.closed or a.state or threading.get_ident() != self._owner:
+        if a.closed or a.state or _tls.me is not self._owner:
             self._check("fields")
         return cast(T, {n: self._words.get(f) for n, f in self._fields.items()})
 
@@ -1004,13 +1018,13 @@ def _view_class(fields: dict[str, _Field]) -> type[SeqView[object]]:
     ns: dict[str, object] = {"__slots__": ()}
     for name, f in fields.items():
         ns[name] = property(_int_getter(name, f.offset) if f.nbytes == 0 else _bytes_getter(f))
-    return type("SeqView", (SeqView,), ns)
+    return type("SeqView", (SeqView,), ns, _kbind_view=True)
 
 
 def _int_getter(name: str, offset: int) -> Callable[[SeqView[object]], int]:
     def get(self: SeqView[object]) -> int:
         a = self._attempt
-        if a.closed or a.state or _get_ident() != self._owner:
+        if a.closed or a.state or _tls.me is not self._owner:
             self._check(name)
         return int(self._q[offset])
 
@@ -1022,16 +1036,14 @@ def _bytes_getter(f: _Field) -> Callable[[SeqView[object]], bytes]:
 
     def get(self: SeqView[object]) -> bytes:
         a = self._attempt
-        if a.closed or a.state or _get_ident() != self._owner:
+        if a.closed or a.state or _tls.me is not self._owner:
             self._check(name)
         return cast(bytes, self._words.get(f))
 
     return get
 
 
-_get_ident: Final = threading.get_ident
-
-
+@final
 class SeqReadToken(GuardBase, Generic[T]):
     """One attempt of an explicit-loop reader: ``seq.<field>`` returns a :class:`TentativeValue`.
 
@@ -1066,7 +1078,7 @@ class SeqReadToken(GuardBase, Generic[T]):
         f = self._lock._data.fields.get(name)
         if f is None:
             raise _no_field(self.name, name, self._lock._data.fields)
-        if self.dropped_at is not None or threading.get_ident() != self.owner:
+        if self.dropped_at is not None or _tls.me is not self.owner:
             op = f"read .{name} through {self.name}"  # formatted only for the error
             self.check_owner(op)
             self.check_alive(
@@ -1086,6 +1098,7 @@ class SeqReadToken(GuardBase, Generic[T]):
         return TentativeValue(self._words.get(f), (self._attempt,), Site.here(2))
 
 
+@final
 class SeqWriteGuard(GuardBase, Generic[T]):
     """Proof that this thread is inside a write section; fields are assigned through it.
 
@@ -1163,7 +1176,8 @@ class SeqWriteGuard(GuardBase, Generic[T]):
 # --------------------------------------------------------------------- latch
 
 
-class SeqLatchWriteView(Generic[T]):
+@final
+class SeqLatchWriteView(NotClone, Generic[T]):
     """The inactive copy of a :class:`SeqLatch`, handed to the ``fn`` of ``latch.write(fn)``.
 
     Reads give that copy's current values; assignments store into it.
@@ -1192,7 +1206,7 @@ class SeqLatchWriteView(Generic[T]):
                 created_at=self._site,
                 hint="do all the changes inside fn; latch.write() applies fn to each copy in turn",
             )
-        if self._latch._writer != threading.get_ident():
+        if self._latch._writer is not _tls.me:
             raise GuardError(op, "only the writing thread may use the write view")
 
     def __getattr__(self, name: str) -> int | bytes:
@@ -1213,7 +1227,8 @@ class SeqLatchWriteView(Generic[T]):
         data.store(name, f.check(value, "SeqLatch"))
 
 
-class SeqLatch(Generic[T]):
+@final
+class SeqLatch(NotClone, Generic[T]):
     """Two copies of the fields and a latch sequence: readers never wait, not even for writers.
 
     ``latch.write(fn)`` flips readers to copy 1, applies ``fn`` to copy 0,
@@ -1234,6 +1249,7 @@ class SeqLatch(Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_copies", "_latch", "_lock", "_n", "_writer")
+    _CLONE_ROLE = "owner"
 
     @overload
     def __init__(self: SeqLatch[dict[str, int | bytes]], /, **fields: int | bytes) -> None: ...
@@ -1254,7 +1270,7 @@ class SeqLatch(Generic[T]):
         for copy in self._copies:
             for name, value in fields.items():
                 copy.store(name, layout[name].check(value, "SeqLatch"))
-        self._writer: int | None = None
+        self._writer: ThreadToken | None = None
 
     @property
     def _data(self) -> _Data:
@@ -1313,8 +1329,8 @@ class SeqLatch(Generic[T]):
         Raises:
             DeadlockError: this thread is already inside ``write`` of this latch.
         """
-        me = threading.get_ident()
-        if self._writer == me:
+        me = _tls.me
+        if self._writer is me:
             raise DeadlockError(
                 "call SeqLatch.write() inside SeqLatch.write()",
                 "latch writers are serialized and this thread is already the writer (S09)",

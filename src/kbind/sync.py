@@ -20,14 +20,13 @@ Rules enforced at run time (compile time in Rust):
 
 from __future__ import annotations
 
-import threading
 import warnings
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import ClassVar, Final, Generic, TypeVar
+from typing import ClassVar, Final, Generic, TypeVar, final
 
-from kbind._guard import GuardBase, Site
+from kbind._guard import GuardBase, NotClone, Site, ThreadToken, _tls
 from kbind._native import ffi, lib
 from kbind.errors import DeadlockError, GuardLeakWarning
 
@@ -62,10 +61,15 @@ def tracked_guards() -> list[LockGuard[object]]:
     return [] if reg is None else [g for g in list(reg) if g.alive]
 
 
-class _Lock(Generic[T]):
-    """What SpinLock and Mutex share; the subclasses pick the C lock."""
+class _Lock(NotClone, Generic[T]):
+    """What SpinLock and Mutex share; the subclasses pick the C lock.
+
+    Not Clone: copying or pickling a lock raises ``CloneError`` (a copy would
+    be a second lock word, or an alias of this one).
+    """
 
     __slots__ = ("__weakref__", "_holder", "_lockp", "_owner", "_value")
+    _CLONE_ROLE = "owner"
 
     KIND: ClassVar[str]
     _CTYPE: ClassVar[str]
@@ -78,7 +82,7 @@ class _Lock(Generic[T]):
         self._lockp = ffi.new(f"{self._CTYPE} *")
         type(self)._c_init(self._lockp)
         self._value = value
-        self._owner: int | None = None  # thread ident of the holder
+        self._owner: ThreadToken | None = None  # the holder's thread (never reused)
         self._holder: Site | None = None  # where the holder took it
 
     def __repr__(self) -> str:
@@ -93,8 +97,8 @@ class _Lock(Generic[T]):
         Raises:
             DeadlockError: this thread already holds the lock (L04).
         """
-        me = threading.get_ident()
-        if self._owner == me:
+        me = _tls.me
+        if self._owner is me:
             raise DeadlockError(
                 f"lock {type(self).__name__} again",
                 "this thread already holds it, so it would wait for itself forever "
@@ -115,12 +119,12 @@ class _Lock(Generic[T]):
 
         Context: never waits.
         """
-        me = threading.get_ident()
-        if self._owner == me or not type(self)._c_trylock(self._lockp):
+        me = _tls.me
+        if self._owner is me or not type(self)._c_trylock(self._lockp):
             return None
         return self._acquired(me)
 
-    def _acquired(self, me: int) -> LockGuard[T]:
+    def _acquired(self, me: ThreadToken) -> LockGuard[T]:
         guard: LockGuard[T] = LockGuard(self, depth=3)
         self._owner = me
         self._holder = guard.created_at
@@ -136,6 +140,7 @@ class _Lock(Generic[T]):
         return self._owner is not None
 
 
+@final
 class SpinLock(_Lock[T]):
     """A spinning lock that owns a value of type ``T``.
 
@@ -162,6 +167,7 @@ class SpinLock(_Lock[T]):
     _c_unlock = lib.kb_spin_unlock
 
 
+@final
 class Mutex(_Lock[T]):
     """A sleeping lock that owns a value of type ``T``.
 
@@ -184,6 +190,7 @@ class Mutex(_Lock[T]):
     _c_unlock = lib.kb_mutex_unlock
 
 
+@final
 class LockGuard(GuardBase, Generic[T]):
     """Proof that the current thread holds a SpinLock or Mutex; the way to its value.
 
@@ -215,13 +222,13 @@ class LockGuard(GuardBase, Generic[T]):
     @property
     def value(self) -> T:
         """The protected value (only while the guard is live, on its thread)."""
-        if self.dropped_at is not None or threading.get_ident() != self.owner:
+        if self.dropped_at is not None or _tls.me is not self.owner:
             self._refuse("read", "copy what you need out of g.value before the lock is released")
         return self._lock._value
 
     @value.setter
     def value(self, new: T) -> None:
-        if self.dropped_at is not None or threading.get_ident() != self.owner:
+        if self.dropped_at is not None or _tls.me is not self.owner:
             self._refuse("assign", "assign g.value only inside the with block that holds the lock")
         self._lock._value = new
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Final, Literal
 
+from kbind._interruptible import run_stoppable
 from kbind._native import ffi, lib
 from kbind.rcu_backend import current_backend
 
@@ -76,6 +77,8 @@ class RcuTortureResult:
         errors: ``freed_seen + too_old``.
         elapsed: wall time of the run in seconds.
         backend: the RCU backend the run used (``"builtin"`` or ``"liburcu"``).
+        stopped_early: the run was interrupted (Ctrl-C) and reports what it
+            saw until then.
     """
 
     readers: int
@@ -93,6 +96,7 @@ class RcuTortureResult:
     errors: int
     elapsed: float
     backend: str = "builtin"
+    stopped_early: bool = False
 
     @property
     def passed(self) -> bool:
@@ -149,8 +153,10 @@ def rcu_torture(
         RuntimeError: the C side could not create its threads or memory.
 
     Context:
-        Blocks the calling thread for ``duration`` (the GIL is released; the
-        call cannot be interrupted).  Must not run inside a read-side section.
+        Blocks the calling thread for ``duration`` (the GIL is released).
+        Ctrl-C stops the run early: the result then reports what it saw so
+        far, with ``stopped_early`` set.  Must not run inside a read-side
+        section.
 
     Examples:
         >>> r = rcu_torture(duration=0.1)
@@ -192,7 +198,7 @@ def rcu_torture(
     cfg.read_spin = read_spin or 0
     cfg.seed = seed & 0xFFFF_FFFF_FFFF_FFFF
     res = ffi.new("kb_rcu_torture_result_t *")
-    rc = lib.kb_rcu_torture(cfg, res)
+    rc, stopped = run_stoppable(lambda: int(lib.kb_rcu_torture(cfg, res)), "rcu-torture")
     if rc == lib.KB_ENOTSUP:
         raise ValueError(
             f"busted variant {busted!r} does not exist on the {current_backend()!r} RCU backend"
@@ -219,6 +225,7 @@ def rcu_torture(
         errors=int(res.errors),
         elapsed=int(res.elapsed_ns) / 1e9,
         backend=current_backend(),
+        stopped_early=stopped,
     )
 
 
@@ -254,5 +261,7 @@ def format_rcu_report(result: RcuTortureResult) -> str:
             "rcu-torture: !!! readers saw elements freed or aged >= 2 grace periods "
             "inside their read-side sections: the grace period did not wait for them"
         )
+    if result.stopped_early:
+        lines.append("rcu-torture: stopped early (interrupted): the counts are partial")
     lines.append(f"rcu-torture:--- End of test: {verdict}")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Final, Literal, get_args
 
+from kbind._interruptible import run_stoppable
 from kbind._native import ffi, lib
 
 __all__ = ["AtomicBustedVariant", "AtomicTortureResult", "atomic_torture", "format_atomic_report"]
@@ -127,7 +128,7 @@ def atomic_torture(
         },
     )
     res = ffi.new("kb_atomic_torture_result_t *")
-    rc = lib.kb_atomic_torture(cfg, res)
+    rc, stopped = run_stoppable(lambda: int(lib.kb_atomic_torture(cfg, res)), "atomic-torture")
     if rc != lib.KB_OK:
         raise RuntimeError(f"atomic torture could not start its threads (status {rc})")
     return AtomicTortureResult(
@@ -143,7 +144,7 @@ def atomic_torture(
         message_checks=int(res.message_checks),
         message_violations=int(res.message_violations),
         elapsed=res.elapsed_ns / 1e9,
-        stopped_early=bool(res.stopped_early),
+        stopped_early=stopped or bool(res.stopped_early),
     )
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Final, Literal, get_args
 
+from kbind._interruptible import run_stoppable
 from kbind._native import ffi, lib
 
 __all__ = ["BustedVariant", "SeqlockTortureResult", "format_seqlock_report", "seqlock_torture"]
@@ -59,6 +60,8 @@ class SeqlockTortureResult:
         first_violation_word: the first mismatching word index seen, or -1.
         max_retries_in_a_row: the longest run of retries one reader saw.
         elapsed: wall time in seconds.
+        stopped_early: the run was interrupted (Ctrl-C) and reports what it
+            saw until then.
     """
 
     readers: int
@@ -74,6 +77,7 @@ class SeqlockTortureResult:
     first_violation_word: int
     max_retries_in_a_row: int
     elapsed: float
+    stopped_early: bool = False
 
     @property
     def passed(self) -> bool:
@@ -154,7 +158,7 @@ def seqlock_torture(
     cfg.duration_ns = max(1, int(duration * 1e9))
     cfg.max_reads = max_reads
     res = ffi.new("kb_seqlock_torture_result_t *")
-    rc = lib.kb_seqlock_torture(cfg, res)
+    rc, stopped = run_stoppable(lambda: int(lib.kb_seqlock_torture(cfg, res)), "seqlock-torture")
     if rc == lib.KB_EINVAL:  # pragma: no cover - Python validated everything already
         raise ValueError("seqlock_torture(): the C core rejected the configuration")
     if rc != lib.KB_OK:
@@ -173,6 +177,7 @@ def seqlock_torture(
         first_violation_word=int(res.first_violation_word),
         max_retries_in_a_row=int(res.max_retries_in_a_row),
         elapsed=res.elapsed_ns / 1e9,
+        stopped_early=stopped,
     )
 
 
@@ -208,5 +213,7 @@ def format_seqlock_report(result: SeqlockTortureResult) -> str:
         )
         if r.busted:
             verdict += f" (expected: busted={r.busted})"
+    if r.stopped_early:
+        lines.append(f"{tag} stopped early (interrupted): the counts are partial")
     lines.append(f"{tag} {verdict}")
     return "\n".join(lines)

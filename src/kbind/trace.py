@@ -423,8 +423,13 @@ def run_scenario(duration: float = 0.6, readers: int = 3, rounds: int = 2) -> Re
     Returns:
         The recording (all threads joined, all callbacks run).
     """
+    from kbind._rcu_runtime import check_timeout
     from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
 
+    seconds = check_timeout(duration, "duration", "run_scenario()", none_ok=False)
+    if seconds is None or not seconds < float("inf"):
+        raise ValueError(f"run_scenario(): duration must be a finite number, not {duration!r}")
+    duration = seconds
     if readers < 1 or rounds < 1:
         raise ValueError("the scenario needs at least one reader and one round")
     slice_s = max(duration / 24, 0.001)

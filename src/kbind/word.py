@@ -9,8 +9,9 @@ Python threads can share it; every access is a single, untorn machine access.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, final
 
+from kbind._guard import NotClone
 from kbind._native import ffi, lib
 
 __all__ = ["READ_ONCE", "WRITE_ONCE", "Word", "smp_load_acquire", "smp_store_release"]
@@ -27,7 +28,8 @@ def _check_value(v: int, what: str) -> int:
     return v
 
 
-class Word:
+@final
+class Word(NotClone):
     """One 64-bit signed word in C memory, shared between threads.
 
     Rule: the value is reachable only through the marked-access functions
@@ -38,6 +40,7 @@ class Word:
     """
 
     __slots__ = ("_cell",)
+    _CLONE_ROLE = "owner"
 
     def __init__(self, value: int = 0) -> None:
         self._cell = ffi.new("kb_word_t *")
