@@ -84,6 +84,21 @@ def test_litmus_busted_smp_mb_is_caught_as_forbidden() -> None:
     assert r.verdict == "FORBIDDEN BUT OBSERVED"
 
 
+@two_cpus
+@x86
+def test_litmus_busted_atomic_rmw_is_caught_as_forbidden() -> None:
+    """SB+atomic with the RMW's ordering removed shows the forbidden outcome, even on x86.
+
+    A relaxed atomic RMW would still be a locked, fully fencing instruction on
+    x86-64, so the busted variant is a plain marked load and store instead.
+    """
+    r = litmus.run(
+        "SB", "atomic", SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS,
+        busted_barrier=True,
+    )  # fmt: skip
+    assert r.forbidden_observed, litmus.format_results([r])
+
+
 def test_litmus_histogram_labels_and_exists_clause() -> None:
     """Outcomes are labelled by their observables; the exists clause matches the kernel's."""
     sb = litmus.TESTS["SB"]
