@@ -231,3 +231,10 @@ def test_litmus_run_on_x86_explains_mp_not_observed() -> None:
     r = litmus.run("MP", "once", 2000)
     assert r.exists_count == 0
     assert "x86-64 is TSO" in litmus.format_results([r], histograms=False)
+
+
+def test_litmus_tiny_max_seconds_is_a_bound_not_no_limit() -> None:
+    """max_seconds=1e-10 stops at once: it used to become 0 ns, which C takes as "no limit"."""
+    r = litmus.run("SB", "once", 10**9, max_seconds=1e-10)
+    assert r.iterations < 10**9
+    assert r.elapsed < 5.0
