@@ -824,7 +824,7 @@ bool kb_rcu_busted_supported(int variant);
  * struct kb_rcu_torture_config - one run of kb_rcu_torture().
  * @readers: reader threads, 1..KB_RCU_TORTURE_MAX_THREADS.
  * @updaters: updater threads, 1..KB_RCU_TORTURE_MAX_THREADS.
- * @duration_ms: how long to run, 1..600000.
+ * @duration_ms: how long to run, 1..3600000 (an hour, as every kbind torture).
  * @max_updates: stop after this many updates (0: only @duration_ms).
  * @reclaim: KB_RCU_TORTURE_SYNC, _CALL or _MIX.
  * @busted: KB_RCU_BUSTED_* engine variant for the run (restored after).

@@ -91,7 +91,8 @@ static void kb_litmus_barrier_wait(struct kb_litmus_ctx *ctx, uint32_t *sense)
 	 * before the barrier (its part of the pattern, thread 0's reset) is
 	 * visible to every thread after it.
 	 */
-	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == (uint32_t)ctx->nthreads) {
+	/* KB_READ_ONCE: the start-up error path lowers nthreads while threads wait. */
+	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == (uint32_t)KB_READ_ONCE(ctx->nthreads)) {
 		KB_WRITE_ONCE(b->count, 0);
 		__atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
 		return;
@@ -145,9 +146,16 @@ static inline void kb_l_fence(struct kb_litmus_ctx *ctx, int tid, enum kb_l_kind
 		break; /* W->R and R->W: neither smp_wmb() nor smp_rmb() applies */
 	case KB_LITMUS_ATOMIC:
 		/* A fully ordered RMW is smp_mb() on each side of it (LKMM). */
-		if (cfg->busted_barrier)
-			(void)kb_atomic64_fetch_add_relaxed(1, (kb_atomic64_t *)&ctx->dummy[tid].v);
-		else
+		if (cfg->busted_barrier) {
+			/*
+			 * The bug under test: the RMW without its ordering.  Not
+			 * a relaxed atomic RMW, which is still a locked (fully
+			 * fencing) instruction on x86 and could never be caught
+			 * there: a marked load and store of this thread's own
+			 * word (nobody else touches it), no fence at all.
+			 */
+			KB_WRITE_ONCE(ctx->dummy[tid].v, KB_READ_ONCE(ctx->dummy[tid].v) + 1);
+		} else
 			(void)kb_atomic64_fetch_add(1, (kb_atomic64_t *)&ctx->dummy[tid].v);
 		break;
 	default:
@@ -395,7 +403,7 @@ int kb_litmus_run(const kb_litmus_config_t *cfg, kb_litmus_result_t *res)
 	if (rc != KB_OK) {
 		/* Release the threads already waiting at the first barrier. */
 		KB_WRITE_ONCE(ctx->stop, 1);
-		ctx->nthreads = started;
+		KB_WRITE_ONCE(ctx->nthreads, started);
 		__atomic_store_n(&ctx->bar.count, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&ctx->bar.sense, 1, __ATOMIC_RELEASE);
 	}

@@ -84,6 +84,21 @@ def test_litmus_busted_smp_mb_is_caught_as_forbidden() -> None:
     assert r.verdict == "FORBIDDEN BUT OBSERVED"
 
 
+@two_cpus
+@x86
+def test_litmus_busted_atomic_rmw_is_caught_as_forbidden() -> None:
+    """SB+atomic with the RMW's ordering removed shows the forbidden outcome, even on x86.
+
+    A relaxed atomic RMW would still be a locked, fully fencing instruction on
+    x86-64, so the busted variant is a plain marked load and store instead.
+    """
+    r = litmus.run(
+        "SB", "atomic", SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS,
+        busted_barrier=True,
+    )  # fmt: skip
+    assert r.forbidden_observed, litmus.format_results([r])
+
+
 def test_litmus_histogram_labels_and_exists_clause() -> None:
     """Outcomes are labelled by their observables; the exists clause matches the kernel's."""
     sb = litmus.TESTS["SB"]
@@ -216,3 +231,10 @@ def test_litmus_run_on_x86_explains_mp_not_observed() -> None:
     r = litmus.run("MP", "once", 2000)
     assert r.exists_count == 0
     assert "x86-64 is TSO" in litmus.format_results([r], histograms=False)
+
+
+def test_litmus_tiny_max_seconds_is_a_bound_not_no_limit() -> None:
+    """max_seconds=1e-10 stops at once: it used to become 0 ns, which C takes as "no limit"."""
+    r = litmus.run("SB", "once", 10**9, max_seconds=1e-10)
+    assert r.iterations < 10**9
+    assert r.elapsed < 5.0

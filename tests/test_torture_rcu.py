@@ -101,7 +101,7 @@ def test_result_as_dict_round_trips_fields() -> None:
         ({"readers": 2.0}, TypeError),
         ({"duration": 0}, ValueError),
         ({"duration": -1.0}, ValueError),
-        ({"duration": 601}, ValueError),
+        ({"duration": 3601}, ValueError),
         ({"duration": "1"}, TypeError),
         ({"reclaim": "later"}, ValueError),
         ({"busted": "broken"}, ValueError),

@@ -313,7 +313,7 @@ def run(
             "test": spec.code,
             "variant": VARIANTS[variant][0],
             "iterations": n,
-            "max_ns": int(max_seconds * 1e9),
+            "max_ns": max(1, int(max_seconds * 1e9)),  # 0 would mean "no limit" in C
             "stop_outcome": spec.exists if until_observed else -1,
             "stop_count": until_observed,
             "busted_barrier": int(busted_barrier),

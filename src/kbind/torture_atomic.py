@@ -123,7 +123,7 @@ def atomic_torture(
         {
             "threads": threads,
             "busted": _BUSTED[busted],
-            "duration_ns": int(duration * 1e9),
+            "duration_ns": max(1, int(duration * 1e9)),
             "max_ops": max_ops,
         },
     )
