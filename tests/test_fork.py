@@ -19,42 +19,19 @@ import sys
 import textwrap
 import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from kbind import BackendForkError, Mutex, SeqLock, SpinLock
 from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
 from kbind.rcu_backend import current_backend
-from tests.support import child_env
+from tests.support import child_env, reader_held
 
 pytestmark = pytest.mark.rcu_backends
 
 JOIN = 30.0
 _kept: list[object] = []
 CHILD_LIMIT_S = 20  # a hung child is killed by SIGALRM and reported
-
-
-@contextmanager
-def reader_in_section() -> Iterator[None]:
-    """Another thread holds a read-side section for the duration (so GPs are blocked)."""
-    entered, leave = threading.Event(), threading.Event()
-
-    def reader() -> None:
-        with RcuReadGuard():
-            entered.set()
-            leave.wait(JOIN)
-
-    t = threading.Thread(target=reader, name="parent-reader")
-    t.start()
-    try:
-        assert entered.wait(JOIN)
-        yield
-    finally:
-        leave.set()
-        t.join(JOIN)
-        assert not t.is_alive()
 
 
 def child_checks(ran_in_parent_queue: list[str]) -> int:
@@ -119,7 +96,7 @@ def test_os_fork_child_keeps_rcu_callbacks_seqlocks_and_locks_working(rcu_backen
     ran: list[str] = []
     with RcuReadGuard():  # this thread is a registered reader before the fork
         pass
-    with reader_in_section():
+    with reader_held():
         call_rcu(lambda: ran.append("queued before fork"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
@@ -149,7 +126,7 @@ def test_multiprocessing_fork_child_uses_rcu(rcu_backend: str) -> None:
     queue: multiprocessing.Queue[int] = ctx.Queue()
     with RcuReadGuard():  # the forking thread is a registered reader
         pass
-    with reader_in_section(), warnings.catch_warnings():
+    with reader_held(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         proc = ctx.Process(target=_mp_child, args=(queue,))
         proc.start()
@@ -170,7 +147,7 @@ def test_fork_while_another_thread_waits_for_a_grace_period(rcu_backend: str) ->
         started.set()
         synchronize_rcu()
 
-    with reader_in_section():
+    with reader_held():
         t = threading.Thread(target=waiter, name="gp-waiter")
         t.start()
         assert started.wait(JOIN)

@@ -6,10 +6,7 @@ import errno
 import gc
 import subprocess
 import sys
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -17,33 +14,12 @@ from kbind import rcu
 from kbind._native import ffi, lib
 from kbind._rcu_runtime import callbacks
 from kbind.errors import RcuDropGuardLeakWarning
-from kbind.rcu import Rcu, RcuReadGuard
-from tests.support import child_env
+from kbind.rcu import Rcu
+from tests.support import child_env, reader_held
 
 pytestmark = pytest.mark.rcu_backends
 
 JOIN = 30.0
-
-
-@contextmanager
-def reader_held() -> Iterator[None]:
-    """Hold a read-side section on another thread, so no grace period can end."""
-    entered, leave = threading.Event(), threading.Event()
-
-    def reader() -> None:
-        with RcuReadGuard():
-            entered.set()
-            leave.wait(JOIN)
-
-    t = threading.Thread(target=reader, name="held-reader")
-    t.start()
-    try:
-        assert entered.wait(JOIN)
-        yield
-    finally:
-        leave.set()
-        t.join(JOIN)
-        assert not t.is_alive()
 
 
 def test_rcu_barrier_after_leaked_drop_guard_waits_for_both_callbacks(rcu_backend: str) -> None:
