@@ -32,6 +32,7 @@ import copy
 import faulthandler
 import json
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -73,6 +74,7 @@ _ATOMIC_DELTA: dict[str, Callable[[int], int]] = {
     "fetch_add": lambda v: v,
     "add_return": lambda v: v,
     "fetch_sub": lambda v: -v,
+    "cmpxchg_add": lambda v: v,
     "dec_return": lambda v: -1,
 }
 
@@ -81,6 +83,13 @@ MISUSES = {
     "use_after_guard_drop": "LifetimeError",
     "guard_drop_twice": "GuardError",
     "guard_copy": "CloneError",
+    "guard_deepcopy": "CloneError",
+    "guard_pickle": "CloneError",
+    "unlock_on_other_thread": "GuardError",
+    "tentative_after_own_write": "TentativeValueError",
+    "barrier_in_callback": "DeadlockError",
+    "split_rcu_replace": "GuardError",
+    "atomic_not_an_int": "TypeError",
     "guard_on_other_thread": "GuardError",
     "lock_twice": "DeadlockError",
     "unlock_twice": "GuardError",
@@ -118,16 +127,16 @@ def _thread_actions(rng: random.Random, tid: int) -> list[Action]:
             out.append({"op": "exit", "expect": "ok"})
             depth -= 1
         elif r < 0.38:
-            op = rng.choice(["read", "reread", "read_fn", "ref_protocol", "with_read"])
+            op = rng.choice(["read", "reread", "read_fn", "ref_protocol", "attr_read", "with_read"])
             if op != "with_read" and not depth:
                 op = "with_read"
             out.append({"op": op, "expect": "ok"})
         elif r < 0.46:
-            op = rng.choice(["replace_drop", "update_defer", "replace_defer"])
+            op = rng.choice(["replace_drop", "update_defer", "replace_defer", "attr_update"])
             blocked = op == "replace_drop" and depth
             out.append({"op": op, "gen": gen, "expect": "DeadlockError" if blocked else "ok"})
         elif r < 0.52:
-            out.append({"op": "call_rcu", "expect": "ok"})
+            out.append({"op": rng.choice(["call_rcu", "call_rcu_nested"]), "expect": "ok"})
         elif r < 0.57:
             op = rng.choice(["barrier", "synchronize"])
             out.append({"op": op, "expect": "DeadlockError" if depth else "ok"})
@@ -138,7 +147,7 @@ def _thread_actions(rng: random.Random, tid: int) -> list[Action]:
             op = rng.choice(["lock", "try_lock"])
             out.append({"op": op, "kind": rng.choice(["spin", "mutex"]), "expect": "ok"})
         elif r < 0.78:
-            op = rng.choice(["seq_write", "seq_read", "seq_loop"])
+            op = rng.choice(["seq_write", "seq_read", "seq_loop", "seq_snapshot", "seq_lock_after"])
             out.append({"op": op, "k": rng.randint(1, 10**9), "expect": "ok"})
         elif r < 0.90:
             name = rng.choice(sorted(ATOMIC_OPS))
@@ -176,9 +185,18 @@ class _Shared:
     def __post_init__(self) -> None:
         kb = self.kb
         self.value = kb.Rcu(_payload(0))
+        self.obj = kb.Rcu(Cfg(0))
         self.locks = {"spin": kb.SpinLock(0), "mutex": kb.Mutex(0)}
         self.seq = kb.SeqLock(a=0, b=0)
         self.atomic = kb.AtomicI64(0)
+
+
+class Cfg:
+    """A plain object published through Rcu: read by attribute."""
+
+    def __init__(self, gen: int) -> None:
+        self.gen = gen
+        self.payload = (gen, gen, gen)
 
 
 def _payload(gen: int) -> dict[str, Any]:
@@ -197,7 +215,8 @@ class _Thread:
         self.sh = sh
         self.tid = tid
         self.guards: list[Any] = []
-        self.refs: list[tuple[Any, Any]] = []  # (guard, reference read under it)
+        #: (guard, reference read under it, read by attribute)
+        self.refs: list[tuple[Any, Any, bool]] = []
         self.n_cb = 0
 
     def run(self, i: int, a: Action) -> None:
@@ -209,19 +228,20 @@ class _Thread:
 
     def do_exit(self, i: int, a: Action) -> None:
         g = self.guards.pop()
-        self.refs = [(rg, ref) for rg, ref in self.refs if rg is not g]
+        self.refs = [r for r in self.refs if r[0] is not g]
         g.drop()
 
     def do_read(self, i: int, a: Action) -> None:
         ref = self.sh.value.read(self.guards[-1])
         _check_payload(ref["gen"], ref["payload"], "rcu.read(g)")
-        self.refs.append((self.guards[-1], ref))
+        self.refs.append((self.guards[-1], ref, False))
 
     def do_reread(self, i: int, a: Action) -> None:
         if not self.refs:
             self.do_read(i, a)
-        for _, ref in self.refs:  # every guard still live: the values must be too
-            _check_payload(ref["gen"], ref["payload"], "reference re-read under its live guard")
+        for _, ref, by_attr in self.refs:  # every guard still live: so are the values
+            gen, payload = (ref.gen, ref.payload) if by_attr else (ref["gen"], ref["payload"])
+            _check_payload(gen, payload, "reference re-read under its live guard")
 
     def do_read_fn(self, i: int, a: Action) -> None:
         gen, payload = self.sh.value.read(self.guards[-1], lambda v: (v["gen"], v["payload"]))
@@ -232,6 +252,18 @@ class _Thread:
         got = (len(ref), "gen" in ref, sorted(ref), ref.get("gen") == ref["gen"])
         if got != (2, True, ["gen", "payload"], True):
             raise Mismatch(f"RcuRef protocol (len, in, iter, .get) gave {got!r}")
+
+    def do_attr_read(self, i: int, a: Action) -> None:
+        ref = self.sh.obj.read(self.guards[-1])
+        _check_payload(ref.gen, ref.payload, "attribute read through RcuRef")
+        self.refs.append((self.guards[-1], ref, True))
+
+    def do_attr_update(self, i: int, a: Action) -> None:
+        def fn(old: Any) -> Cfg:
+            _check_payload(old.gen, old.payload, "update()'s old object")
+            return Cfg(a["gen"])
+
+        self.sh.obj.update(fn).defer()
 
     def do_with_read(self, i: int, a: Action) -> None:
         gen, payload = self.sh.value.with_read(lambda v: (v["gen"], v["payload"]))
@@ -255,6 +287,25 @@ class _Thread:
             return _payload(a["gen"])
 
         self.sh.value.update(fn).defer()
+
+    def do_call_rcu_nested(self, i: int, a: Action) -> None:
+        sh = self.sh
+        token, inner = f"t{self.tid}.{i}", f"t{self.tid}.{i}.inner"
+
+        def inner_cb() -> None:
+            with sh.lock_guard:
+                sh.ran[inner] = sh.ran.get(inner, 0) + 1
+
+        def callback() -> None:  # queues another from the callback thread
+            with sh.lock_guard:
+                sh.queued.append(inner)
+            sh.rcu.call_rcu(inner_cb)
+            with sh.lock_guard:
+                sh.ran[token] = sh.ran.get(token, 0) + 1
+
+        with sh.lock_guard:
+            sh.queued.append(token)
+        sh.rcu.call_rcu(callback)
 
     def do_call_rcu(self, i: int, a: Action) -> None:
         sh = self.sh
@@ -324,12 +375,29 @@ class _Thread:
         if int(x) != -int(y):
             raise Mismatch(f"read_begin()/read_retry() validated a torn pair a={x} b={y}")
 
+    def do_seq_snapshot(self, i: int, a: Action) -> None:
+        snap = self.sh.seq.snapshot()
+        if snap["a"] != -snap["b"]:
+            raise Mismatch(f"SeqLock.snapshot() returned a torn pair {snap!r}")
+
+    def do_seq_lock_after(self, i: int, a: Action) -> None:
+        x, y = self.sh.seq.read(lambda v: (v.a, v.b), lock_after=1)
+        if x != -y:
+            raise Mismatch(f"SeqLock.read(lock_after=1) returned a torn pair a={x} b={y}")
+
     def do_atomic(self, i: int, a: Action) -> None:
         at = self.sh.atomic
         nargs, _ = ATOMIC_OPS[a["name"]]
         ordering = getattr(self.sh.kb, a["ordering"])
-        args = (a["v"],) if nargs else ()
-        getattr(at, a["name"])(*args, ordering)
+        if a["name"] == "cmpxchg_add":
+            old = at.load(self.sh.kb.Relaxed)
+            while True:
+                ok, old = at.try_cmpxchg(old, old + a["v"], ordering)
+                if ok:
+                    break
+        else:
+            args = (a["v"],) if nargs else ()
+            getattr(at, a["name"])(*args, ordering)
         with self.sh.lock_guard:
             self.sh.deltas.append(_ATOMIC_DELTA[a["name"]](a["v"]))
 
@@ -349,23 +417,45 @@ class _Thread:
         elif name == "guard_copy":
             with rcu.RcuReadGuard() as g:
                 copy.copy(g)
+        elif name == "guard_deepcopy":
+            with rcu.RcuReadGuard() as g:
+                copy.deepcopy(g)
+        elif name == "guard_pickle":
+            with rcu.RcuReadGuard() as g:
+                pickle.dumps(g)
+        elif name == "unlock_on_other_thread":
+            with kb.SpinLock(0).lock() as lg:
+                _on_other_thread(lg.unlock)
+        elif name == "tentative_after_own_write":
+            s = kb.SeqLock(a=1)
+            tok = s.read_begin()
+            x = tok.a
+            with s.write():  # supersedes this thread's open attempt
+                pass
+            _ = x + 1
+        elif name == "barrier_in_callback":
+            got: list[BaseException] = []
+
+            def cb() -> None:
+                try:
+                    rcu.rcu_barrier(timeout=BOUND_S)
+                except BaseException as exc:
+                    got.append(exc)
+
+            rcu.call_rcu(cb)
+            if rcu.rcu_barrier(timeout=BOUND_S) is not True:
+                raise Mismatch("rcu_barrier() timed out")
+            if got:
+                raise got[0]
+        elif name == "split_rcu_replace":
+            split, writer = kb.Rcu.init(_payload(-1))
+            writer.replace(_payload(-2)).defer()
+            split.replace(_payload(-3))
+        elif name == "atomic_not_an_int":
+            sh.atomic.add("1", kb.Relaxed)
         elif name == "guard_on_other_thread":
             with rcu.RcuReadGuard() as g:
-                caught: list[BaseException] = []
-
-                def other() -> None:
-                    try:
-                        sh.value.read(g)
-                    except BaseException as exc:
-                        caught.append(exc)
-
-                t = threading.Thread(target=other)
-                t.start()
-                t.join(BOUND_S)
-                if t.is_alive():
-                    raise Mismatch("a read on another thread hung")
-            if caught:
-                raise caught[0]
+                _on_other_thread(lambda: sh.value.read(g))
         elif name == "lock_twice":
             lock = kb.SpinLock(0)
             with lock.lock():
@@ -396,8 +486,27 @@ class _Thread:
             raise Mismatch(f"unknown misuse {name!r}")
 
 
+def _on_other_thread(fn: Callable[[], object]) -> None:
+    """Run ``fn`` on a new thread; re-raise here what it raised."""
+    caught: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            caught.append(exc)
+
+    t = threading.Thread(target=other, name="fuzz-other")
+    t.start()
+    t.join(BOUND_S)
+    if t.is_alive():
+        raise Mismatch("a call on another thread hung")
+    if caught:
+        raise caught[0]
+
+
 def _expected_class(kb: Any, name: str) -> type[BaseException]:
-    builtin = {"TypeError": TypeError, "ValueError": ValueError}
+    builtin: dict[str, type[BaseException]] = {"TypeError": TypeError, "ValueError": ValueError}
     return builtin[name] if name in builtin else getattr(kb.errors, name)
 
 
@@ -454,8 +563,10 @@ def run_program(program: Program, inject: str | None = None) -> list[str]:
         failures.append("hang: a program thread did not finish")
         return failures
     try:
-        if rcu.rcu_barrier(timeout=BOUND_S) is not True:
-            failures.append(f"the final rcu_barrier(timeout={BOUND_S}) timed out")
+        # Twice: callbacks queued by callbacks (call_rcu_nested) come after the first.
+        for _ in range(2):
+            if rcu.rcu_barrier(timeout=BOUND_S) is not True:
+                failures.append(f"the final rcu_barrier(timeout={BOUND_S}) timed out")
     finally:
         sys.unraisablehook = old_hook
     lost = [t for t in sh.queued if sh.ran.get(t, 0) == 0]
