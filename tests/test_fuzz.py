@@ -52,7 +52,7 @@ def test_fuzz_campaign_random_programs_pass() -> None:
         ("raw-error", "raised builtins.AttributeError"),
         ("lost-callback", "lost callbacks"),
         ("crash", "crash: the process died of signal 6"),
-        ("hang", "hang: program did not finish"),
+        ("hang", "hang: did not finish within 3 s"),
     ],
 )
 def test_fuzz_campaign_injected_fault_is_reported_with_seed(inject: str, expected: str) -> None:

@@ -694,6 +694,7 @@ def _run_child(
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         err, rc = "", None
     current = None
+    teardown = False
     for line in out.splitlines():
         if line.startswith("START "):
             current = int(line.split()[1])
@@ -703,19 +704,30 @@ def _run_child(
             if rec["failures"]:
                 result.failed[rec["seed"]] = rec["failures"]
             current = None
+        elif line == "TEARDOWN":
+            teardown = True
     if rc == 0 and current is None:
+        missing = [m for m in (EXIT_CALLBACK, FINALIZER_CALLBACK) if m not in out.splitlines()]
+        if missing:
+            last = first + n - 1
+            result.failed.setdefault(last, []).extend(
+                f"teardown after the last program: {m!r} was never printed" for m in missing
+            )
         return first + n
-    if current is None:  # died between programs
+    where = ""
+    if current is None:  # died between programs, or in the teardown after the last one
         current = first + n - 1
-    result.ran += 1
-    if rc is None or "Timeout (" in err:
-        why = f"hang: program did not finish within {timeout:g} s"
-    elif rc < 0:
-        why = f"crash: the process died of signal {-rc}"
+        where = " (in the teardown after the last program)" if teardown else ""
     else:
-        why = f"crash: the process exited with status {rc}"
+        result.ran += 1
+    if rc is None or "Timeout (" in err:
+        why = f"hang{where}: did not finish within {timeout:g} s"
+    elif rc < 0:
+        why = f"crash{where}: the process died of signal {-rc}"
+    else:
+        why = f"crash{where}: the process exited with status {rc}"
     tail = [ln for ln in err.splitlines() if ln.strip()][-8:]
-    result.failed[current] = [why, *(f"stderr: {ln}" for ln in tail)]
+    result.failed.setdefault(current, []).extend([why, *(f"stderr: {ln}" for ln in tail)])
     return current + 1
 
 
@@ -734,6 +746,35 @@ def _child(first: int, n: int, inject: str | None, busted: int | None, timeout: 
             failures = run_program(program, inject)
         faulthandler.cancel_dump_traceback_later()
         print("RESULT " + json.dumps({"seed": seed, "failures": failures}), flush=True)
+    # Teardown (R19, issue 15): a callback still pending at exit, and one queued by a
+    # finalizer during interpreter finalization, must both run; neither may hang.
+    from kbind import rcu
+
+    print("TEARDOWN", flush=True)
+    faulthandler.dump_traceback_later(timeout, exit=True)
+    rcu.call_rcu(lambda: print(EXIT_CALLBACK, flush=True))
+    holder = type(sys)("kbind_fuzz_teardown")  # a module: cleared at finalization
+    holder.teardown = _Teardown(rcu)  # type: ignore[attr-defined]
+    sys.modules[holder.__name__] = holder
+
+
+#: What the child prints when its teardown callbacks ran.
+EXIT_CALLBACK = "TEARDOWN pending callback ran at exit"
+FINALIZER_CALLBACK = "TEARDOWN finalizer callback ran"
+
+
+class _Teardown:
+    """Collected at interpreter finalization: its finalizer queues a callback."""
+
+    def __init__(self, rcu: Any) -> None:
+        # Module globals may be gone (None) when this runs, and imports fail: keep all.
+        self.call_rcu = rcu.call_rcu
+        self.write = os.write
+        self.line = (FINALIZER_CALLBACK + "\n").encode()
+
+    def __del__(self) -> None:
+        write, line = self.write, self.line
+        self.call_rcu(lambda: write(1, line))
 
 
 def main(argv: list[str] | None = None) -> int:
