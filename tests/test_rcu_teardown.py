@@ -156,3 +156,44 @@ def test_finalizer_at_teardown_held_up_grace_period_reports_lost_callback() -> N
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == ["finalizer returned"], proc.stdout + proc.stderr
     assert "during interpreter finalization had not run" in proc.stderr, proc.stderr
+
+
+LOCK_HELD = textwrap.dedent(
+    """
+    import atexit
+    import sys
+    import threading
+
+    held = threading.Event()
+
+    def holder():
+        from kbind import _rcu_runtime
+        with _rcu_runtime.callbacks.cond:   # frozen at finalization, lock held
+            held.set()
+            threading.Event().wait()
+
+    def after_kbind_exit_pass():
+        threading.Thread(target=holder, daemon=True).start()
+        held.wait(10.0)
+
+    atexit.register(after_kbind_exit_pass)  # before import kbind: runs after its own
+
+    from kbind import rcu
+
+    class Holder:
+        def __del__(self):
+            rcu.call_rcu(lambda: print("callback ran", flush=True))
+            print("barrier", rcu.rcu_barrier(5.0), flush=True)
+
+    holder_mod = type(sys)("holder_mod")
+    holder_mod.holder = Holder()
+    sys.modules["holder_mod"] = holder_mod
+    """
+)
+
+
+def test_finalizer_at_teardown_callback_lock_held_by_daemon_thread_does_not_hang() -> None:
+    """At teardown, a callback lock held by a frozen daemon thread does not block call_rcu."""
+    proc = _run(LOCK_HELD)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines() == ["callback ran", "barrier True"], proc.stdout + proc.stderr

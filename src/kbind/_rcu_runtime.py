@@ -540,7 +540,7 @@ class _Callbacks:
             self.pending[token] = cb
 
     def count(self) -> int:
-        with self.cond:
+        with self._lock_unless_finalizing():
             self._adopt_late()
             return len(self.pending)
 
@@ -579,7 +579,7 @@ class _Callbacks:
     def barrier(self, timeout: float | None, stacklevel: int) -> bool:
         """Wait until every callback queued before the call has run; False on timeout."""
         deadline = None if timeout is None else _now() + timeout
-        with self.cond:
+        with self._lock_unless_finalizing():
             self._adopt_late()
             if not self.pending:
                 return True
