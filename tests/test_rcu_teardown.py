@@ -1,6 +1,6 @@
 """kbind used from finalizers during interpreter teardown, and from the starting callback thread.
 
-Issue 15: a module-level object whose ``__del__`` calls ``call_rcu``,
+A module-level object whose ``__del__`` calls ``call_rcu``,
 ``Rcu.replace``/``update`` or ``RcuDropGuard.defer()`` used to hang the
 process forever (``Thread.start()`` during finalization waits for a thread
 that can never run); and a garbage collection running a finalizer inside the

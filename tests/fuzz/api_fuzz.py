@@ -746,8 +746,9 @@ def _child(first: int, n: int, inject: str | None, busted: int | None, timeout: 
             failures = run_program(program, inject)
         faulthandler.cancel_dump_traceback_later()
         print("RESULT " + json.dumps({"seed": seed, "failures": failures}), flush=True)
-    # Teardown (R19, issue 15): a callback still pending at exit, and one queued by a
-    # finalizer during interpreter finalization, must both run; neither may hang.
+    # Teardown (R19, finalizers at interpreter exit): a callback still pending at
+    # exit, and one queued by a finalizer during finalization, must both run and
+    # neither may hang.
     from kbind import rcu
 
     print("TEARDOWN", flush=True)
