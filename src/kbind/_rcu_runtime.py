@@ -51,6 +51,8 @@ WAIT_SLICE_NS: Final = 50_000_000
 TOKEN_TAG: Final = 1 << 62
 #: How long rcu_barrier() at interpreter exit waits for pending callbacks.
 EXIT_TIMEOUT_S: Final = 10.0
+#: How long a finalizer during interpreter finalization waits for its callback.
+FINALIZE_TIMEOUT_S: Final = 5.0
 #: Longest stall report: readers listed.
 MAX_STALLED: Final = 16
 
@@ -383,23 +385,59 @@ class _Callbacks:
         self.late: collections.deque[tuple[int, _Callback]] = collections.deque()
         self.tokens = itertools.count(1)
         self.thread: threading.Thread | None = None
+        #: the thread being started (start() in progress, not yet alive)
+        self.starting: threading.Thread | None = None
         self.stop = False
         self.invoked = 0
         #: kbind's at-exit pass has run: the callback thread stopped for good,
         #: so a callback queued now must be waited for by whoever queues it.
         self.exited = False
 
-    def ensure_thread(self) -> None:
-        with self.cond:
-            if self.thread is None or not self.thread.is_alive():
-                self.stop = False
-                self.thread = threading.Thread(
-                    target=self._main, name="kbind-rcu-callbacks", daemon=True
-                )
-                self.thread.start()
+    def ensure_thread(self) -> bool:
+        """Start the callback thread unless it runs (or is starting); False if it cannot run.
 
-    def queue(self, fn: Callable[[], object], queued_at: RawSite) -> None:
+        The condition's lock is never held across ``Thread.start()``: start()
+        waits for the new thread, and a finalizer run by a collection inside
+        that thread may need the lock (``call_rcu`` from ``__del__``).  During
+        interpreter finalization no thread can start (``Thread.start()`` would
+        wait forever): False, and the caller runs callbacks itself
+        (:meth:`run_here`).
+        """
+        if sys.is_finalizing():
+            return False
+        with self.cond:
+            thread = self.thread
+            if thread is not None and (thread is self.starting or thread.is_alive()):
+                return True
+            self.stop = False
+            thread = threading.Thread(target=self._main, name="kbind-rcu-callbacks", daemon=True)
+            self.thread = self.starting = thread
+        try:
+            thread.start()
+        except RuntimeError:  # "can't create new thread at interpreter shutdown" (3.12+)
+            with self.cond:
+                if self.thread is thread:
+                    self.thread = None
+            return False
+        finally:
+            with self.cond:
+                if self.starting is thread:
+                    self.starting = None
+        return True
+
+    def queue(self, fn: Callable[[], object], queued_at: RawSite) -> int:
+        """Queue ``fn`` after a grace period; return its token."""
         cb = _Callback(fn, queued_at)
+        if sys.is_finalizing():
+            # Only this thread runs Python now; a lock held by a frozen
+            # daemon thread would never be released: queue without locks.
+            token = TOKEN_TAG | next(self.tokens)
+            self.pending[token] = cb
+            rc = lib.kb_call_rcu_token(token)
+            if rc != lib.KB_OK:
+                del self.pending[token]
+                raise _queue_error(rc)
+            return token
         with self.cond:
             token = TOKEN_TAG | next(self.tokens)
             self.pending[token] = cb
@@ -409,6 +447,70 @@ class _Callbacks:
                 raise _queue_error(rc)
             self.cond.notify_all()
         self.ensure_thread()
+        return token
+
+    def run_here(self, target: int | None, timeout: float, *, quiesce: bool = True) -> bool:
+        """Run completed callbacks on this thread until ``target`` (None: all) has run.
+
+        For when no callback thread can run (interpreter finalization, or
+        start() refused): reaps the engine's completed tokens here, waiting at
+        most ``timeout`` seconds in all.  Takes no locks while finalizing.
+        ``quiesce``: an explicit-QSBR thread goes offline for the wait (the
+        grace periods would wait for it); False when the caller did that.
+        Returns whether every callback up to ``target`` ran.
+        """
+        deadline = _now() + timeout
+        out = ffi.new("uint64_t[64]")
+        ts = current_state()
+        offline = quiesce and ts is not None and ts.qsbr and not ts.guards
+        if offline:  # an online QSBR thread would hold up the grace periods it waits for
+            lib.kb_rcu_thread_offline()
+        try:
+            while True:
+                with self._lock_unless_finalizing():
+                    self._adopt_late()
+                    if not self.pending or (target is not None and min(self.pending) > target):
+                        return True
+                left = deadline - _now()
+                if left <= 0:
+                    return False
+                slice_ns = max(1_000_000, min(wait_slice_ns(), int(left * 1e9)))
+                n = int(lib.kb_rcu_reap_tokens(out, 64, slice_ns))
+                for i in range(n):
+                    with self._lock_unless_finalizing():
+                        self._adopt_late()
+                        cb = self.pending.pop(int(out[i]), None)
+                    if cb is not None:
+                        self._invoke(cb, ts)
+                        self.invoked += 1
+        finally:
+            if offline:
+                lib.kb_rcu_thread_online()
+
+    def _lock_unless_finalizing(self) -> contextlib.AbstractContextManager[object]:
+        return contextlib.nullcontext() if sys.is_finalizing() else self.cond
+
+    def _invoke(self, cb: _Callback, ts: ThreadState | None) -> None:
+        """Run one callback; its exception goes to sys.unraisablehook."""
+        if cb.trace is not None:
+            cb.trace[0]._gp_end(cb.trace[1])
+        was = ts.in_callback if ts is not None else False
+        if ts is not None:
+            ts.in_callback = True
+        try:
+            cb.fn()
+        except BaseException as exc:
+            report_unraisable(
+                exc,
+                f"Exception ignored in kbind call_rcu callback queued at "
+                f"{Site.from_raw(cb.queued_at)}",
+                cb.fn,
+            )
+        finally:
+            if ts is not None:
+                ts.in_callback = was
+        if cb.trace is not None:
+            cb.trace[0]._callback_end(cb.trace[1])
 
     def queue_from_finalizer(self, fn: Callable[[], object], queued_at: RawSite) -> None:
         """Queue without taking locks (from __del__, which may run anywhere)."""
@@ -427,6 +529,9 @@ class _Callbacks:
                 "was not queued (its object is kept alive, not freed)",
                 fn,
             )
+            return
+        if sys.is_finalizing() and not self.run_here(token, FINALIZE_TIMEOUT_S):
+            report_lost(queued_at)
 
     def _adopt_late(self) -> None:
         # Caller holds cond.
@@ -435,7 +540,7 @@ class _Callbacks:
             self.pending[token] = cb
 
     def count(self) -> int:
-        with self.cond:
+        with self._lock_unless_finalizing():
             self._adopt_late()
             return len(self.pending)
 
@@ -465,19 +570,7 @@ class _Callbacks:
                     cb = self.pending.get(token)
                 if cb is None:
                     continue  # not kbind.rcu's token (raw kb_call_rcu_token users)
-                if cb.trace is not None:
-                    cb.trace[0]._gp_end(cb.trace[1])
-                try:
-                    cb.fn()
-                except BaseException as exc:
-                    report_unraisable(
-                        exc,
-                        f"Exception ignored in kbind call_rcu callback queued at "
-                        f"{Site.from_raw(cb.queued_at)}",
-                        cb.fn,
-                    )
-                if cb.trace is not None:
-                    cb.trace[0]._callback_end(cb.trace[1])
+                self._invoke(cb, None)
                 with self.cond:
                     del self.pending[token]
                     self.invoked += 1
@@ -486,14 +579,17 @@ class _Callbacks:
     def barrier(self, timeout: float | None, stacklevel: int) -> bool:
         """Wait until every callback queued before the call has run; False on timeout."""
         deadline = None if timeout is None else _now() + timeout
-        with self.cond:
+        with self._lock_unless_finalizing():
             self._adopt_late()
             if not self.pending:
                 return True
             if not lib.kb_rcu_backend_usable():
                 raise BackendForkError("wait for call_rcu callbacks (rcu_barrier())")
             target = max(self.pending)  # the newest token queued before this call
-        self.ensure_thread()
+        if not self.ensure_thread():  # finalizing: no thread can run them but this one
+            return self.run_here(
+                target, FINALIZE_TIMEOUT_S if timeout is None else timeout, quiesce=False
+            )
         while True:
             with self.cond:
                 self._adopt_late()
@@ -514,6 +610,7 @@ class _Callbacks:
         """
         self.cond = threading.Condition(threading.RLock())
         self.thread = None
+        self.starting = None
         self.stop = False
 
     def shutdown(self) -> None:
@@ -552,9 +649,26 @@ def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:
                 sites=[("call_rcu() at", Site.from_raw(queued_at))],
                 hint="leave the read-side section before queuing callbacks in an atexit handler",
             )
+    if sys.is_finalizing():
+        # Interpreter finalization: no thread can start, the callback thread
+        # has stopped; run the callback here after its grace period (bounded).
+        token = callbacks.queue(fn, queued_at)
+        if not callbacks.run_here(token, FINALIZE_TIMEOUT_S):
+            report_lost(queued_at)
+        return
     callbacks.queue(fn, queued_at)
     if callbacks.exited:
         _run_after_exit_pass(queued_at)
+
+
+def report_lost(queued_at: RawSite) -> None:
+    """Say on stderr that a callback queued during finalization could not run (never hang)."""
+    with contextlib.suppress(Exception):  # stderr may be gone this late
+        sys.stderr.write(
+            f"kbind: the call_rcu callback queued at {Site.from_raw(queued_at)} during "
+            f"interpreter finalization had not run after {FINALIZE_TIMEOUT_S:g} s (a grace "
+            "period is held up); it is lost and its object is not freed (R19)\n"
+        )
 
 
 def _run_after_exit_pass(queued_at: RawSite) -> None:

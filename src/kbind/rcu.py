@@ -69,6 +69,7 @@ import os
 import sys
 import threading
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -85,6 +86,7 @@ from kbind.errors import (
     DeadlockError,
     GuardError,
     LifetimeError,
+    RcuDropGuardLeakWarning,
     ReadOnlyError,
     UseAfterFreeError,
 )
@@ -1399,10 +1401,6 @@ class RcuDropGuard(NotClone, Generic[T]):
             _rt.callbacks.queue_from_finalizer(lambda: box.free(freed_site), capture(1))
         except Exception:  # interpreter shutdown: nothing can run any more
             return
-        import warnings
-
-        from kbind.errors import RcuDropGuardLeakWarning
-
         warnings.warn(
             RcuDropGuardLeakWarning(
                 f"the RcuDropGuard of the old {box.label} value, created at {created}, was "
