@@ -27,11 +27,15 @@ T = TypeVar("T")
 _SLICE_S: Final = 0.1
 
 
-def run_stoppable(call: Callable[[], T], name: str) -> tuple[T, bool]:
+def run_stoppable(
+    call: Callable[[], T], name: str, on_start: Callable[[], None] | None = None
+) -> tuple[T, bool]:
     """Return ``(call(), stopped_early)``; Ctrl-C on the main thread stops the run early.
 
     Off the main thread (no signal can reach it) ``call`` simply runs there.
-    Errors raised by ``call`` are re-raised.
+    Errors raised by ``call`` are re-raised; ``on_start``, if given, runs on
+    the calling thread once the worker has started (the command line
+    announces the run there).
 
     Context: blocks until ``call`` returns; the main thread stays responsive
     to signals meanwhile.
@@ -55,6 +59,8 @@ def run_stoppable(call: Callable[[], T], name: str) -> tuple[T, bool]:
     stopped = False
     try:
         worker.start()
+        if on_start is not None:
+            on_start()
         # An Event, not Thread.join(): an interrupted join can return early
         # afterwards while the thread still runs.
         while not done.wait(_SLICE_S):

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kbind._native import lib
+from kbind._interruptible import run_stoppable
 
 __all__ = [
     "JSON_KEYS",
@@ -208,48 +208,27 @@ def run_interruptibly(
     Returns ``(result, interrupted)``; ``result`` is None if the interrupt came
     before the run started.  Errors raised by ``fn`` are re-raised here.  A
     progress bar is drawn on stderr when it is a terminal and ``duration`` is
-    known; ``announce`` is printed to stderr once the run has started.
+    known; ``announce`` is printed to stderr once the run has started.  The
+    worker and the stop request are :func:`kbind._interruptible.run_stoppable`'s.
     """
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # re-raised by the calling thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    lib.kb_torture_clear_stop()
-    # A daemon: a second Ctrl-C must not leave the process waiting for the run.
-    worker = threading.Thread(target=work, name="kbind-run", daemon=True)
     stop_bar = threading.Event()
     bar = None
-    interrupted = False
+
+    def started() -> None:
+        if announce:
+            print(announce, file=sys.stderr, flush=True)
+
     try:
         if duration is not None and sys.stderr.isatty():
             bar = threading.Thread(
                 target=progress, args=(stop_bar, duration, bar_label), daemon=True
             )
             bar.start()
-        worker.start()
-        if announce:
-            print(announce, file=sys.stderr, flush=True)
-        # An Event, not Thread.join(): a join interrupted by Ctrl-C can return
-        # early afterwards while the thread still runs.
-        while not done.wait(timeout=0.2):
-            pass
-    except KeyboardInterrupt:
-        interrupted = True
-        lib.kb_torture_request_stop()  # the C threads see it within one loop
-        if worker.ident is not None:
-            done.wait(timeout=120)
+        try:
+            return run_stoppable(fn, "run", on_start=started)
+        except KeyboardInterrupt:
+            return None, True  # before the run began
     finally:
         stop_bar.set()
         if bar is not None:
             bar.join(timeout=5)
-        lib.kb_torture_clear_stop()
-    if "error" in box:
-        raise box["error"]
-    return box.get("result"), interrupted
