@@ -13,10 +13,12 @@ engine's agree) and another thread's grace period ends.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -90,16 +92,18 @@ CHILD = textwrap.dedent(
 
     def check():
         if mode.startswith("rcu"):
+            # First, with this thread idle: another thread's grace period ends.
+            bounded(rcu.synchronize_rcu, "synchronize_rcu() on another thread hung")
             if rcu.read_lock_depth() != 0:
                 fail("read_lock_depth() != 0")
             if lib.kb_rcu_read_lock_nesting() != rcu.read_lock_depth():
                 fail("C nesting != read_lock_depth()")
+            if lib.kb_rcu_is_online():
+                fail("thread still online")
             try:
                 rcu.synchronize_rcu()
             except Exception as e:
                 fail(f"synchronize_rcu() here: {type(e).__name__}")
-            else:
-                bounded(rcu.synchronize_rcu, "synchronize_rcu() on another thread hung")
         elif mode in locks:
             lk = locks[mode]
             g = lk.try_lock()
@@ -169,3 +173,29 @@ def test_lock_ctrl_c_anywhere_leaves_lock_free(mode: str) -> None:
 def test_seqlock_write_ctrl_c_anywhere_leaves_sequence_even() -> None:
     """KeyboardInterrupt at any bytecode of ``with sl.write()`` never leaves the sequence odd."""
     assert_clean(run_child("SeqLock", seed=13))
+
+
+@pytest.mark.rcu_backends
+@pytest.mark.parametrize("mode", ["rcu_with", "rcu_with_as", "rcu_read_lock", "rcu_with_read"])
+def test_rcu_read_side_ctrl_c_anywhere_leaves_no_section(mode: str, rcu_backend: str) -> None:
+    """KeyboardInterrupt at any bytecode of a read-side section's start or end leaves none open."""
+    assert_clean(run_child(mode, seed=14, KBIND_RCU_BACKEND=rcu_backend))
+
+
+def test_rcu_read_guard_collected_while_open_warns_and_ends_section() -> None:
+    """A read guard nobody holds any more ends its section at once, warning with its site."""
+    from kbind import GuardLeakWarning, rcu
+
+    before = rcu.read_lock_depth()
+    g = rcu.RcuReadGuard()
+    line = g.created_at.lineno
+    assert rcu.read_lock_depth() == before + 1
+    with pytest.warns(GuardLeakWarning, match=rf"test_interrupts\.py:{line}"):
+        del g
+        gc.collect()
+    assert rcu.read_lock_depth() == before
+    done: list[bool] = []
+    t = threading.Thread(target=lambda: done.append(rcu.synchronize_rcu() is None))
+    t.start()
+    t.join(timeout=30)
+    assert done == [True], "another thread's grace period did not end"
