@@ -59,9 +59,10 @@ class ThreadState:
     """What kbind.rcu knows about one Python thread.
 
     Invariants:
-        ``guards`` lists the thread's open RcuReadGuards, oldest first; its
-        length equals the C engine's nesting count for the thread.  Only the
-        owning thread changes ``guards``, ``qsbr`` and ``online_*``.
+        ``guards`` holds a weak :class:`GuardRef` per open RcuReadGuard,
+        oldest first; its length equals the C engine's nesting count for the
+        thread, between any two bytecodes (Ctrl-C safe).  Only the owning
+        thread changes ``guards``, ``qsbr`` and ``online_*``.
     """
 
     __slots__ = (
