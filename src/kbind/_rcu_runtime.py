@@ -34,7 +34,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import TYPE_CHECKING, Final
 
 from kbind._guard import RawSite, Site
@@ -61,9 +61,10 @@ class ThreadState:
     """What kbind.rcu knows about one Python thread.
 
     Invariants:
-        ``guards`` lists the thread's open RcuReadGuards, oldest first; its
-        length equals the C engine's nesting count for the thread.  Only the
-        owning thread changes ``guards``, ``qsbr`` and ``online_*``.
+        ``guards`` holds a weak :class:`GuardRef` per open RcuReadGuard,
+        oldest first; its length equals the C engine's nesting count for the
+        thread, between any two bytecodes (Ctrl-C safe).  Only the owning
+        thread changes ``guards``, ``qsbr`` and ``online_*``.
     """
 
     __slots__ = (
@@ -74,13 +75,19 @@ class ThreadState:
         "in_callback",
         "name",
         "native_id",
+        "on_orphan",
         "online_raw",
         "qsbr",
         "qsbr_mode",
     )
 
     def __init__(self) -> None:
-        self.guards: list[RcuReadGuard] = []
+        #: one GuardRef per open guard, oldest first: weak, so that a guard
+        #: nobody holds any more (abandoned by Ctrl-C between its section's
+        #: start and its with block, or dropped on the floor) is collected and
+        #: its section ended (_orphaned).
+        self.guards: list[GuardRef] = []
+        self.on_orphan = self._orphaned
         #: explicit QSBR mode was asked for (set_qsbr_mode / qsbr_mode)
         self.qsbr_mode = False
         #: online across guards right now (QSBR mode and not thread_offline())
@@ -92,6 +99,54 @@ class ThreadState:
         self.native_id = threading.get_native_id()
         self.name = threading.current_thread().name
         self.online_raw: RawSite | None = None
+
+
+    def live(self) -> list[RcuReadGuard]:
+        """Return the open guards still alive, oldest first."""
+        return [g for r in self.guards if (g := r()) is not None]
+
+    def first(self) -> RcuReadGuard | None:
+        """Return the oldest open guard still alive (None only if every one was collected)."""
+        for r in self.guards:
+            g = r()
+            if g is not None:
+                return g
+        return None
+
+    def _orphaned(self, ref: GuardRef) -> None:
+        # Weakref callback: an open guard was collected.  On its own thread
+        # (the usual case: refcounting frees it where it was dropped) end its
+        # section and warn; elsewhere (a collection cycle on another thread)
+        # only the owner can leave its C section, so the books keep counting
+        # it, in agreement with the engine, until the thread exits.
+        guards = self.guards
+        for i in range(len(guards) - 1, -1, -1):
+            if guards[i] is ref:
+                break
+        else:
+            return  # dropped already
+        if getattr(_tls, "ts", None) is not self:
+            return
+        del guards[i]
+        lib.kb_rcu_py_read_exit(not self.qsbr)
+        site = Site.from_raw((ref.code, ref.lasti, self.name, ""))
+        warnings.warn(
+            GuardLeakWarning(
+                "an RcuReadGuard was garbage-collected inside its read-side critical section "
+                f"(or abandoned by an exception before its with block); kbind ended the "
+                f"section. The guard was created at {site}. Use `with RcuReadGuard() as g:` "
+                "or call g.drop()."
+            ),
+            stacklevel=1,
+        )
+
+
+class GuardRef(weakref.ref["RcuReadGuard"]):
+    """A thread's weak reference to one of its open RcuReadGuards, with the guard's site."""
+
+    __slots__ = ("code", "lasti")
+    code: CodeType
+    lasti: int
 
 
 class _ThreadExit:
@@ -109,7 +164,8 @@ class _ThreadExit:
         ts.exited = True
         if by_tid.get(ts.native_id) is ts:
             del by_tid[ts.native_id]
-        guards, ts.guards = ts.guards, []
+        refs, ts.guards = ts.guards, []
+        guards = [g for r in refs if (g := r()) is not None]
         if not guards:
             return
         first = guards[0]
@@ -166,7 +222,7 @@ def open_guards() -> list[RcuReadGuard]:
     """Every RcuReadGuard currently held, on any thread (a snapshot, for diagnostics)."""
     out: list[RcuReadGuard] = []
     for ts in list(by_tid.values()):
-        out.extend(list(ts.guards))
+        out.extend(ts.live())
     return out
 
 
@@ -240,9 +296,9 @@ def stalled_readers() -> list[tuple[str, int, float, Site | None]]:
         site: Site | None = None
         if ts is not None:
             name = ts.name
-            guards = ts.guards[:1]
-            if guards:
-                site = guards[0].created_at
+            first = ts.first()
+            if first is not None:
+                site = first.created_at
             elif ts.online_raw is not None:
                 site = Site.from_raw(ts.online_raw)
         else:
@@ -637,8 +693,8 @@ def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:
     """
     if callbacks.exited:
         ts = current_state()
-        if ts is not None and ts.guards:
-            first = ts.guards[0]
+        first = None if ts is None else ts.first()
+        if first is not None:
             raise DeadlockError(
                 "queue a call_rcu callback after kbind's at-exit pass",
                 "R19: the callback thread has stopped, so the call must wait for the callback "
@@ -713,15 +769,16 @@ def rcu_barrier(op: str, ts: ThreadState, timeout: float | None, stacklevel: int
 
 def raise_in_reader(op: str, ts: ThreadState) -> None:
     """Raise the DeadlockError for a blocking call inside a read-side section (R05-R07)."""
-    first = ts.guards[0]
+    first = ts.first()
+    name = first.name if first is not None else "a collected RcuReadGuard"
     raise DeadlockError(
         op,
         "R05/R06/R07: it waits for a grace period, and a grace period waits for every "
-        f"read-side critical section, including the one this thread is in ({first.name}, "
+        f"read-side critical section, including the one this thread is in ({name}, "
         f"{len(ts.guards)} guard(s) open), so it would wait for itself forever (the kernel's "
         'lockdep reports "Illegal synchronize_rcu() in RCU read-side critical section")',
-        guard=first.name,
-        created_at=first.created_at,
+        guard=name,
+        created_at=first.created_at if first is not None else None,
         sites=[("blocking call at", Site.here(3))],
         hint="drop the guard first, or use RcuDropGuard.defer() / call_rcu(), which do not wait",
     )

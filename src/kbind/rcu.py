@@ -126,6 +126,7 @@ _tls = _rt._tls
 _c_enter = lib.kb_rcu_py_read_enter
 _c_exit = lib.kb_rcu_py_read_exit
 _thread_state = _rt.thread_state
+_GuardRef = _rt.GuardRef
 #: The active kbind.trace recording, or None (set by kbind.trace.record()).
 #: The only cost of tracing when off: one global ``is not None`` test per
 #: guard enter and exit.
@@ -182,9 +183,17 @@ class RcuReadGuard(NotClone):
         self._lasti: int = f.f_lasti
         self._drop: RawSite | None = None
         self._ts: _rt.ThreadState = ts
-        if _c_enter() < 0:
-            raise MemoryError("kbind: cannot register the thread with the RCU engine")
-        ts.guards.append(self)
+        guards = ts.guards
+        try:  # Ctrl-C anywhere in here: _abort_enter() makes the books and C agree again
+            r = _GuardRef(self, ts.on_orphan)
+            r.code = f.f_code
+            r.lasti = f.f_lasti
+            guards.append(r)
+            if _c_enter() < 0:
+                raise MemoryError("kbind: cannot register the thread with the RCU engine")
+        except BaseException:
+            _abort_enter(self, ts)
+            raise
         if _tracer is not None:
             _tracer._section_begin(self, ts.name, len(ts.guards))
 
@@ -199,9 +208,17 @@ class RcuReadGuard(NotClone):
         self._lasti = f.f_lasti
         self._drop = None
         self._ts = ts
-        if _c_enter() < 0:
-            raise MemoryError("kbind: cannot register the thread with the RCU engine")
-        ts.guards.append(self)
+        guards = ts.guards
+        try:  # as __init__
+            r = _GuardRef(self, ts.on_orphan)
+            r.code = f.f_code
+            r.lasti = f.f_lasti
+            guards.append(r)
+            if _c_enter() < 0:
+                raise MemoryError("kbind: cannot register the thread with the RCU engine")
+        except BaseException:
+            _abort_enter(self, ts)
+            raise
         if _tracer is not None:
             _tracer._section_begin(self, ts.name, len(ts.guards))
 
@@ -295,14 +312,14 @@ class RcuReadGuard(NotClone):
         if cur is not ts:
             self._refuse_thread(f"drop {self.name}", _getframe(1), "leaving its with block")
         f = _getframe(1)
-        self._drop = (f.f_code, f.f_lasti, ts.name, "leaving its with block")
-        if _tracer is not None:
-            _tracer._section_end(self)
         guards = ts.guards
-        if guards[-1] is self:
-            guards.pop()
-        else:
-            guards.remove(self)
+        i = -1 if guards[-1]() is self else _index(guards, self)
+        if _tracer is not None:  # stamped before the engine sees the section end
+            _tracer._section_end(self)
+        # Stores and a del only, then the C exit as the one call: a Ctrl-C
+        # cannot land between the books and the engine (no call between).
+        self._drop = (f.f_code, f.f_lasti, ts.name, "leaving its with block")
+        del guards[i]
         if _c_exit(not ts.qsbr) < 0:
             self._engine_mismatch()
 
@@ -330,14 +347,13 @@ class RcuReadGuard(NotClone):
             cur = None
         if cur is not ts:
             self._refuse_thread(f"drop {self.name}", f, how)
-        self._drop = (f.f_code, f.f_lasti, ts.name, how)
+        guards = ts.guards
+        i = -1 if guards[-1]() is self else _index(guards, self)  # R11: out of order is fine
         if _tracer is not None:
             _tracer._section_end(self)
-        guards = ts.guards
-        if guards[-1] is self:
-            guards.pop()
-        else:
-            guards.remove(self)  # R11: out of order is fine
+        # As __exit__: stores and a del, then the C exit as the one call.
+        self._drop = (f.f_code, f.f_lasti, ts.name, how)
+        del guards[i]
         if _c_exit(not ts.qsbr) < 0:
             self._engine_mismatch()
 
@@ -370,6 +386,32 @@ class RcuReadGuard(NotClone):
     def _mark_leaked(self) -> None:
         if self._drop is None:
             self._drop = (self._code, self._lasti, self._ts.name, "its thread exited")
+
+
+def _abort_enter(g: RcuReadGuard, ts: _rt.ThreadState) -> None:
+    """Undo a section entry that an exception (Ctrl-C) cut short, wherever it landed.
+
+    ``g`` may or may not be in ``ts.guards`` and the C engine may or may not
+    count its section; every other guard of the thread is both recorded and
+    counted, so the C nesting count says which: idempotent, it leaves the
+    books and the engine agreeing, with ``g`` in neither.
+    """
+    guards = ts.guards
+    for i in range(len(guards) - 1, -1, -1):
+        if guards[i]() is g:
+            del guards[i]
+            break
+    if lib.kb_rcu_read_lock_nesting() > len(guards):
+        _c_exit(not ts.qsbr)
+    g._drop = (g._code, g._lasti, ts.name, "interrupted before its section began")
+
+
+def _index(guards: list[_rt.GuardRef], g: RcuReadGuard) -> int:
+    """Where ``g``'s reference sits in its thread's books (R11: guards end in any order)."""
+    for i, r in enumerate(guards):
+        if r() is g:
+            return i
+    raise AssertionError(f"{g.name} is open but not in its thread's books")
 
 
 def _raw(f: types.FrameType, how: str = "") -> RawSite:
@@ -1042,15 +1084,22 @@ class Rcu(NotClone, Generic[T]):
         g._lasti = f.f_lasti
         g._drop = None
         g._ts = ts
-        if _c_enter() < 0:
-            raise MemoryError("kbind: cannot register the thread with the RCU engine")
         guards = ts.guards
-        guards.append(g)
-        if _tracer is not None:
-            _tracer._section_begin(g, ts.name, len(guards))
-        r: RcuRef[T] = _new_ref(RcuRef)
-        _kb_set(r, (g, self._box, None))
+        try:  # as RcuReadGuard.__init__, and the section ends in the finally below
+            gr = _GuardRef(g, ts.on_orphan)
+            gr.code = f.f_code
+            gr.lasti = f.f_lasti
+            guards.append(gr)
+            if _c_enter() < 0:
+                raise MemoryError("kbind: cannot register the thread with the RCU engine")
+        except BaseException:
+            _abort_enter(g, ts)
+            raise
         try:
+            if _tracer is not None:
+                _tracer._section_begin(g, ts.name, len(guards))
+            r: RcuRef[T] = _new_ref(RcuRef)
+            _kb_set(r, (g, self._box, None))
             result = fn(cast(T, r))
             rt = type(result)
             if rt not in _PLAIN_TYPES and rt is not RcuRef and not _is_plain(result):
@@ -1059,13 +1108,12 @@ class Rcu(NotClone, Generic[T]):
             if g._drop is None:
                 if _tls.ts is not ts:
                     g._refuse_thread(f"drop {g.name}", f, "when with_read() returned")
-                g._drop = (f.f_code, f.f_lasti, ts.name, "when with_read() returned")
+                i = -1 if guards[-1]() is g else _index(guards, g)
                 if _tracer is not None:
                     _tracer._section_end(g)
-                if guards[-1] is g:
-                    guards.pop()
-                else:
-                    guards.remove(g)
+                # As RcuReadGuard.__exit__: stores and a del, then the C exit.
+                g._drop = (f.f_code, f.f_lasti, ts.name, "when with_read() returned")
+                del guards[i]
                 if _c_exit(not ts.qsbr) < 0:
                     g._engine_mismatch()
         if type(result) is RcuRef:
@@ -1511,14 +1559,15 @@ def read_lock_depth() -> int:
 def _outside_reader(op: str) -> _rt.ThreadState:
     ts = _thread_state()
     if ts.guards:
-        first = ts.guards[0]
+        first = ts.first()
+        name = first.name if first is not None else "a collected RcuReadGuard"
         raise GuardError(
             op,
-            f"the thread is inside a read-side critical section ({first.name}); a quiescent "
+            f"the thread is inside a read-side critical section ({name}); a quiescent "
             "state or going offline there would let a grace period end, and free what the "
             "section is reading",
-            guard=first.name,
-            created_at=first.created_at,
+            guard=name,
+            created_at=first.created_at if first is not None else None,
             hint="drop the guard first",
         )
     return ts

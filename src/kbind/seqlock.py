@@ -43,6 +43,7 @@ Rules enforced at run time (rule codes of docs/misuse.md):
 from __future__ import annotations
 
 import operator
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
@@ -50,7 +51,13 @@ from typing import Any, ClassVar, Final, Generic, TypeVar, cast, final, overload
 
 from kbind._guard import GuardBase, NotClone, Site, ThreadToken, _tls
 from kbind._native import ffi, lib
-from kbind.errors import DeadlockError, GuardError, LifetimeError, TentativeValueError
+from kbind.errors import (
+    DeadlockError,
+    GuardError,
+    GuardLeakWarning,
+    LifetimeError,
+    TentativeValueError,
+)
 
 __all__ = [
     "FieldValue",
@@ -74,6 +81,9 @@ _MAX: Final = 2**63 - 1
 #: How long one C call may spin/yield before coming back to Python (which
 #: then checks for signals and calls again).
 _WAIT_SLICE_NS: Final = 50_000_000
+_SLICE: Final = _WAIT_SLICE_NS
+#: Picks a successful C status (KB_OK) out of a C-only call chain (see SeqLock.write).
+_OK: Final = lib.KB_OK.__eq__
 #: Names a field may not take: they are methods or attributes of the views.
 _RESERVED: Final = frozenset(
     {
@@ -557,7 +567,9 @@ class SeqLock(NotClone, Generic[T]):
         "_sl",
         "_spec",
         "_writer",
-        "_writer_guard",
+        "_writer_name",
+        "_writer_num",
+        "_writer_site",
     )
 
     KIND: ClassVar[str] = "SeqLock"
@@ -580,7 +592,11 @@ class SeqLock(NotClone, Generic[T]):
         for name, value in fields.items():
             self._data.store(name, layout[name].check(value, self.KIND))
         self._writer: ThreadToken | None = None
-        self._writer_guard: SeqWriteGuard[T] | None = None
+        # The write guard, by number, name and site, not by reference: an
+        # abandoned guard must be collectable, and release in __del__.
+        self._writer_num = 0
+        self._writer_name = ""
+        self._writer_site: Site | None = None
         self._excl: ThreadToken | None = None  # thread holding the lock as an exclusive reader
         # Open lockless attempts: closure readers (always removed when fn
         # returns) and, per thread, loop tokens (weakly: a token may be
@@ -589,11 +605,8 @@ class SeqLock(NotClone, Generic[T]):
         self._open: dict[ThreadToken, weakref.WeakSet[_Attempt]] = {}
 
     def __repr__(self) -> str:
-        state = (
-            f"write side held by thread {self._writer_guard.created_at.thread!r}"
-            if self._writer_guard is not None
-            else "idle"
-        )
+        site = self._writer_site
+        state = f"write side held by thread {site.thread!r}" if site is not None else "idle"
         return f"<SeqLock fields=({', '.join(self._data.fields)}) {state}>"
 
     @property
@@ -610,13 +623,12 @@ class SeqLock(NotClone, Generic[T]):
     def _check_not_writer(self, op: str, depth: int = 3) -> None:
         me = _tls.me
         if self._writer is me:
-            g = self._writer_guard
             raise DeadlockError(
                 op,
                 "this thread holds the write side, so the sequence stays odd until it ends and "
                 "a lockless reader would spin forever (MISUSE S06; the kernel livelocks here)",
-                guard=g.name if g else "the write guard",
-                created_at=g.created_at if g else None,
+                guard=self._writer_name or "the write guard",
+                created_at=self._writer_site,
                 sites=[("reader started at", Site.here(depth))],
                 hint="read through the write guard (w.<field>) while you hold it, or end the "
                 "write section first",
@@ -878,23 +890,37 @@ class SeqLock(NotClone, Generic[T]):
         """
         me = _tls.me
         if self._writer is me or self._excl is me:
-            g = self._writer_guard
-            what = "write side" if self._writer is me else "lock as an exclusive reader"
+            writing = self._writer is me
+            what = "write side" if writing else "lock as an exclusive reader"
             raise DeadlockError(
                 "take the write side of SeqLock again",
                 f"this thread already holds its {what}, so it would wait for itself forever "
                 "(MISUSE S09; the kernel's lockdep reports recursive locking)",
-                guard=g.name if g is not None and self._writer is me else "the exclusive reader",
-                created_at=g.created_at if g is not None and self._writer is me else None,
+                guard=self._writer_name if writing else "the exclusive reader",
+                created_at=self._writer_site if writing else None,
                 sites=[("second write() at", Site.here(2))],
                 hint="do all the updates inside one write section",
             )
-        if lib.kb_write_seqlock_timeout(self._sl, 0) != lib.KB_OK:
-            while lib.kb_write_seqlock_timeout(self._sl, _WAIT_SLICE_NS) != lib.KB_OK:
-                pass
-        guard: SeqWriteGuard[T] = SeqWriteGuard(self)
-        self._writer = me
-        self._writer_guard = guard
+        # As kbind.sync's _Lock._take: the C call runs in a C-only chain so
+        # that ``taken`` records its success before Ctrl-C can be raised; the
+        # guard is then recorded with stores only (``_writer_num``: the
+        # commit), and an exception before the commit ends the write here.
+        sl = self._sl
+        taken: list[object] = []
+        try:
+            taken.extend(filter(_OK, map(lib.kb_write_seqlock_timeout, (sl,), (0,))))
+            while not taken:
+                taken.extend(filter(_OK, map(lib.kb_write_seqlock_timeout, (sl,), (_SLICE,))))
+            guard: SeqWriteGuard[T] = SeqWriteGuard(self)
+            name = guard.name
+            self._writer_num = guard.number  # the commit: stores only from here on
+            self._writer = me
+            self._writer_name = name
+            self._writer_site = guard.created_at
+        except BaseException:
+            if taken and self._writer_num == 0:
+                lib.kb_write_sequnlock(sl)
+            raise
         superseded = [a for a in self._readers if a.owner is me]
         opened = self._open.pop(me, None)
         if opened:
@@ -907,8 +933,11 @@ class SeqLock(NotClone, Generic[T]):
         return guard
 
     def _release_write(self) -> None:
+        # Stores, then the C unlock as the one call (no Ctrl-C window between).
+        self._writer_num = 0
+        self._writer_name = ""
+        self._writer_site = None
         self._writer = None
-        self._writer_guard = None
         lib.kb_write_sequnlock(self._sl)
 
     def update(self, **fields: int | bytes) -> None:
@@ -1123,6 +1152,8 @@ class SeqWriteGuard(GuardBase, Generic[T]):
 
     def _live(self, op: str) -> None:
         self.check_owner(op)
+        if self._lock._writer_num != self.number and self.dropped_at is None:
+            object.__setattr__(self, "dropped_at", self.created_at)  # ended, site lost to Ctrl-C
         self.check_alive(op, hint="assign fields only inside the with block of sl.write()")
 
     def __getattr__(self, name: str) -> int | bytes:
@@ -1160,8 +1191,7 @@ class SeqWriteGuard(GuardBase, Generic[T]):
 
     def unlock(self) -> None:
         """End the write section now.  Kernel: ``write_sequnlock()``."""
-        self.mark_dropped("end the write section of")
-        self._lock._release_write()
+        self._end("")
 
     def __exit__(
         self,
@@ -1170,7 +1200,48 @@ class SeqWriteGuard(GuardBase, Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         if self.dropped_at is None:
-            self.unlock()
+            self._end("leaving its with block")
+
+    def _end(self, how: str) -> None:
+        lock = self._lock
+        if _tls.me is not self.owner or lock._writer_num != self.number:
+            # Raises (wrong thread, or twice), unless a Ctrl-C landed after
+            # the section ended and before dropped_at was set: then it records it.
+            self.mark_dropped("end the write section of", depth=3, how=how)
+            return
+        site = Site.here(3, how)
+        # Stores, then the C unlock as the one call: a Ctrl-C cannot land
+        # between the lock's bookkeeping (which decides whether the guard
+        # is live: _live()) and the end of the write section.
+        lock._writer_num = 0
+        lock._writer_name = ""
+        lock._writer_site = None
+        lock._writer = None
+        lib.kb_write_sequnlock(lock._sl)
+        object.__setattr__(self, "dropped_at", site)
+
+    def __del__(self) -> None:
+        # A guard collected while its write section is open (its thread
+        # exited, it was dropped on the floor, or Ctrl-C abandoned it before
+        # it reached the caller): end the section, as LockGuard does (L10).
+        # A guard abandoned half-built is not the recorded writer: nothing to do.
+        try:
+            lock = self._lock
+            num = self.number
+        except AttributeError:
+            return
+        if lock._writer_num != num:
+            return
+        lock._release_write()
+        object.__setattr__(self, "dropped_at", self.created_at)
+        warnings.warn(
+            GuardLeakWarning(
+                f"{self.name} was garbage-collected inside its write section; kbind ended "
+                f"the section (the sequence is even again). The guard was created at "
+                f"{self.created_at}. Use `with sl.write() as w:` or call w.unlock()."
+            ),
+            stacklevel=1,
+        )
 
 
 # --------------------------------------------------------------------- latch

@@ -38,6 +38,8 @@ T = TypeVar("T")
 #: for signals (Ctrl-C) and calls again.  Not a poll: the C side sleeps on
 #: the futex (mutex) or yields (spinlock) for the whole slice.
 _WAIT_SLICE_NS: Final = 50_000_000
+#: Picks a successful C status (KB_OK) out of a C-only call chain (see _Lock._take).
+_OK: Final = lib.KB_OK.__eq__
 
 #: Live-guard registry for leak checks (kbind.pytest_plugin's strict mode):
 #: None (the default: costs one global test per lock()) or a WeakSet that
@@ -68,7 +70,7 @@ class _Lock(NotClone, Generic[T]):
     be a second lock word, or an alias of this one).
     """
 
-    __slots__ = ("__weakref__", "_holder", "_lockp", "_owner", "_value")
+    __slots__ = ("__weakref__", "_guard_num", "_holder", "_lockp", "_owner", "_value")
     _CLONE_ROLE = "owner"
 
     KIND: ClassVar[str]
@@ -84,6 +86,9 @@ class _Lock(NotClone, Generic[T]):
         self._value = value
         self._owner: ThreadToken | None = None  # the holder's thread (never reused)
         self._holder: Site | None = None  # where the holder took it
+        #: number of the LockGuard that holds it (0: none); a number, not the
+        #: guard, so that an abandoned guard can be collected (and release).
+        self._guard_num = 0
 
     def __repr__(self) -> str:
         state = f"held by thread {self._holder.thread!r}" if self._holder else "unlocked"
@@ -108,11 +113,26 @@ class _Lock(NotClone, Generic[T]):
                 sites=[("second lock() at", Site.here(2))],
                 hint="drop the first guard before locking again, or restructure to lock once",
             )
-        cls = type(self)
-        if not cls._c_trylock(self._lockp):
-            while cls._c_lock_timeout(self._lockp, _WAIT_SLICE_NS) != lib.KB_OK:
-                pass  # back in Python between slices: Ctrl-C can interrupt here
-        return self._acquired(me)
+        # Ctrl-C safety.  A KeyboardInterrupt is raised between bytecodes,
+        # so right after any call returns: the C lock could be taken and the
+        # result lost.  The C calls therefore run inside
+        # ``list.extend(filter(..., map(...)))``, all C, so ``taken`` holds
+        # the success before Python can be interrupted; then the guard is
+        # built, and recorded with plain stores (``_guard_num``: the commit).
+        # An exception before the commit undoes the C lock here; after it,
+        # the guard owns the release (its __exit__/unlock, or __del__ if it
+        # never reaches the caller).
+        p = self._lockp
+        taken: list[object] = []
+        try:
+            taken.extend(filter(None, map(self._c_trylock, (p,))))
+            while not taken:  # back in Python between slices: Ctrl-C can interrupt here
+                taken.extend(filter(_OK, map(self._c_lock_timeout, (p,), (_WAIT_SLICE_NS,))))
+            return self._commit(me)
+        except BaseException:
+            if taken and self._guard_num == 0:
+                self._c_unlock(p)
+            raise
 
     def try_lock(self) -> LockGuard[T] | None:
         """Acquire the lock if it is free right now; return its guard, or None.
@@ -120,20 +140,35 @@ class _Lock(NotClone, Generic[T]):
         Context: never waits.
         """
         me = _tls.me
-        if self._owner is me or not type(self)._c_trylock(self._lockp):
+        if self._owner is me:
             return None
-        return self._acquired(me)
+        p = self._lockp
+        taken: list[object] = []
+        try:  # as lock()
+            taken.extend(filter(None, map(self._c_trylock, (p,))))
+            if not taken:
+                return None
+            return self._commit(me)
+        except BaseException:
+            if taken and self._guard_num == 0:
+                self._c_unlock(p)
+            raise
 
-    def _acquired(self, me: ThreadToken) -> LockGuard[T]:
+    def _commit(self, me: ThreadToken) -> LockGuard[T]:
+        # The C lock is held: build the guard, then record it (stores only).
         guard: LockGuard[T] = LockGuard(self, depth=3)
+        self._guard_num = guard.number  # the commit
         self._owner = me
         self._holder = guard.created_at
         return guard
 
     def _release(self) -> None:
+        # Stores, then the C unlock as the one call: no bytecode boundary
+        # where Ctrl-C could leave the bookkeeping and the lock word apart.
+        self._guard_num = 0
         self._owner = None
         self._holder = None
-        type(self)._c_unlock(self._lockp)
+        self._c_unlock(self._lockp)
 
     def is_locked(self) -> bool:
         """Whether some thread holds the lock (a snapshot, for diagnostics)."""
@@ -243,8 +278,7 @@ class LockGuard(GuardBase, Generic[T]):
         Raises:
             GuardError: on another thread (L03) or if already unlocked.
         """
-        self.mark_dropped("unlock")
-        self._lock._release()
+        self._end("")
 
     def __exit__(
         self,
@@ -253,18 +287,37 @@ class LockGuard(GuardBase, Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         if self.dropped_at is None:
-            self.mark_dropped("unlock", how="leaving its with block")
-            self._lock._release()
+            self._end("leaving its with block")
+
+    def _end(self, how: str) -> None:
+        if _tls.me is not self.owner or self.dropped_at is not None:
+            self.mark_dropped("unlock", depth=3, how=how)  # raises: wrong thread, or twice
+        site = Site.here(3, how)
+        # From here to the C unlock: stores only, then that one call, so a
+        # Ctrl-C cannot land between the guard's end and the lock's release.
+        lock = self._lock
+        self.dropped_at = site
+        lock._guard_num = 0
+        lock._owner = None
+        lock._holder = None
+        lock._c_unlock(lock._lockp)
 
     def __del__(self) -> None:
-        if self.dropped_at is None and hasattr(self, "_lock"):
-            self.dropped_at = self.created_at
-            self._lock._release()
-            warnings.warn(
-                GuardLeakWarning(
-                    f"{self.name} was garbage-collected while still holding the lock; "
-                    f"kbind released it. The guard was created at {self.created_at}. "
-                    "Use `with lock.lock() as g:` or call g.unlock()."
-                ),
-                stacklevel=1,
-            )
+        # Also runs for a guard abandoned half-built (Ctrl-C in lock()): it
+        # releases only if the lock still records it as the holder.
+        try:  # attribute loads, no calls: this runs for every guard
+            lock = self._lock
+            if lock._guard_num != self.number:
+                return
+        except AttributeError:
+            return
+        self.dropped_at = self.created_at
+        lock._release()
+        warnings.warn(
+            GuardLeakWarning(
+                f"{self.name} was garbage-collected while still holding the lock; "
+                f"kbind released it. The guard was created at {self.created_at}. "
+                "Use `with lock.lock() as g:` or call g.unlock()."
+            ),
+            stacklevel=1,
+        )
