@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +27,7 @@ import pytest
 from kbind import BackendForkError, Mutex, SeqLock, SpinLock
 from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
 from kbind.rcu_backend import current_backend
-from tests.support import child_env, reader_held
+from tests.support import ROOT, child_env, reader_held
 
 pytestmark = pytest.mark.rcu_backends
 
@@ -197,3 +199,46 @@ def test_fork_child_of_a_single_thread_process_keeps_liburcu_usable(rcu_backend:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == "child 0", proc.stdout + proc.stderr
+
+
+def _build_fork_driver(tmp_path: pathlib.Path, flags: list[str]) -> pathlib.Path:
+    exe = tmp_path / "fork_main"
+    sources = [str(p) for p in sorted((ROOT / "csrc").glob("*.c"))]
+    build = subprocess.run(
+        ["gcc", "-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", *flags,
+         f"-I{ROOT / 'csrc'}", *sources, str(ROOT / "tests/native/fork_main.c"),
+         "-o", str(exe), "-pthread", "-ldl"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    if build.returncode != 0 and "cannot find" in build.stderr and "san" in build.stderr:
+        pytest.skip(f"the sanitizer runtime is not installed: {build.stderr.strip()}")
+    assert build.returncode == 0, build.stderr
+    return exe
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+@pytest.mark.parametrize(
+    "sanitizer",
+    ["none", "address,undefined"],
+)
+def test_native_fork_driver_child_engine_works(
+    rcu_backend: str, sanitizer: str, tmp_path: pathlib.Path
+) -> None:
+    """The C engine across fork(), natively: plain build, and ASan+UBSan without child threads.
+
+    ThreadSanitizer does not support fork() in a threaded process at all, and
+    the sanitizer runtimes do not support starting threads in its child, so
+    the sanitized run checks the child's grace period and callback accounting
+    without running callbacks (``nothreads``); the plain run does everything.
+    """
+    flags = [] if sanitizer == "none" else [f"-fsanitize={sanitizer}", "-fno-sanitize-recover=all"]
+    exe = _build_fork_driver(tmp_path, flags)
+    args = [rcu_backend] + ([] if sanitizer == "none" else ["nothreads"])
+    run = subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "ASAN_OPTIONS": "halt_on_error=1:detect_leaks=1"},
+    )  # fmt: skip
+    out = run.stdout + run.stderr
+    assert "AddressSanitizer" not in out and "runtime error" not in out, out
+    assert run.returncode == 0, out
+    assert "PASS (0 failures)" in run.stdout
