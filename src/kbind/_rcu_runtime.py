@@ -197,10 +197,8 @@ def thread_state() -> ThreadState:
         pass
     ts = ThreadState()
     rc = lib.kb_rcu_register_thread()
-    if rc == lib.KB_ENOMEM:
-        raise MemoryError("kbind: cannot register the thread with the RCU engine")
-    if rc == lib.KB_ENOTSUP:
-        raise BackendForkError("register this thread with the RCU engine")
+    if rc in (lib.KB_ENOMEM, lib.KB_ENOTSUP):
+        raise engine_error(rc, "register this thread with the RCU engine")
     if rc == lib.KB_OK:
         # A registered thread starts online; idle Python threads must not hold
         # up grace periods, so it goes offline until it enters a section.
@@ -333,6 +331,26 @@ def check_stall(stacklevel: int) -> None:
     warnings.warn(warning, stacklevel=stacklevel + 1)
 
 
+def engine_error(rc: int, op: str) -> Exception:
+    """Return the error for a C engine status ``rc`` (not KB_OK) when trying to ``op``.
+
+    KB_ENOTSUP: a child of fork() the backend cannot support (BackendForkError);
+    KB_EAGAIN: a thread the engine needs cannot start (OSError); KB_ENOMEM:
+    MemoryError.  Nothing was done in each case.
+    """
+    if rc == lib.KB_ENOTSUP:
+        return BackendForkError(op)
+    if rc == lib.KB_EAGAIN:
+        return OSError(
+            errno.EAGAIN,
+            f"kbind: cannot {op}: the RCU engine cannot start a thread it needs (no memory "
+            "for its stack, or a thread limit); nothing was done",
+        )
+    if rc == lib.KB_ENOMEM:
+        return MemoryError(f"kbind: cannot {op}: out of memory; nothing was done")
+    return RuntimeError(f"kbind: cannot {op}: the RCU engine returned status {rc}")
+
+
 def wait_gp(cookie: int, stacklevel: int) -> None:
     """Wait for the grace period of ``cookie``, in bounded slices, reporting stalls.
 
@@ -346,14 +364,8 @@ def wait_gp(cookie: int, stacklevel: int) -> None:
         rc = lib.kb_rcu_wait_gp(cookie, wait_slice_ns())
         if rc == lib.KB_OK:
             return
-        if rc == lib.KB_ENOTSUP:
-            raise BackendForkError("wait for a grace period")
-        if rc == lib.KB_EAGAIN:
-            raise OSError(
-                errno.EAGAIN,
-                "kbind: cannot wait for a grace period: the RCU backend cannot start its "
-                "grace-period thread (no memory for its stack, or a thread limit)",
-            )
+        if rc in (lib.KB_ENOTSUP, lib.KB_EAGAIN):
+            raise engine_error(rc, "wait for a grace period")
         if rc == lib.KB_EDEADLK:
             raise DeadlockError(
                 "wait for a grace period",
@@ -413,19 +425,6 @@ def report_unraisable(exc: BaseException, err_msg: str, obj: object) -> None:
         return
     with contextlib.suppress(Exception):
         hook(UnraisableCallbackArgs(exc, err_msg, obj))
-
-
-def _queue_error(rc: int) -> Exception:
-    """Return the error for a call_rcu that the C engine could not queue (status ``rc``)."""
-    if rc == lib.KB_ENOTSUP:
-        return BackendForkError("queue a call_rcu callback")
-    if rc == lib.KB_EAGAIN:
-        return OSError(
-            errno.EAGAIN,
-            "kbind: call_rcu: cannot start the RCU callback thread (no memory for its "
-            "stack, or a thread limit); nothing was queued",
-        )
-    return MemoryError("kbind: call_rcu: out of memory; nothing was queued")
 
 
 class _Callbacks:
@@ -492,7 +491,7 @@ class _Callbacks:
             rc = lib.kb_call_rcu_token(token)
             if rc != lib.KB_OK:
                 del self.pending[token]
-                raise _queue_error(rc)
+                raise engine_error(rc, "queue a call_rcu callback")
             return token
         with self.cond:
             token = TOKEN_TAG | next(self.tokens)
@@ -500,7 +499,7 @@ class _Callbacks:
             rc = lib.kb_call_rcu_token(token)
             if rc != lib.KB_OK:
                 del self.pending[token]
-                raise _queue_error(rc)
+                raise engine_error(rc, "queue a call_rcu callback")
             self.cond.notify_all()
         self.ensure_thread()
         return token
@@ -580,7 +579,7 @@ class _Callbacks:
             with contextlib.suppress(ValueError):
                 self.late.remove(entry)
             report_unraisable(
-                _queue_error(rc),
+                engine_error(rc, "queue a call_rcu callback"),
                 f"kbind: a deferred call_rcu callback queued at {Site.from_raw(queued_at)} "
                 "was not queued (its object is kept alive, not freed)",
                 fn,
