@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * csrc/pyext/hotpath.h - shared declarations of the extension kbind._hotpath.
+ *
+ * kbind._hotpath holds the Python-facing hot-path types (scopes, bound
+ * references, must-use owners, retirable cells, atomics, lock guards,
+ * seqlock reads) as a hand-written CPython C-API module.  Its calls never
+ * release the GIL: everything here is non-blocking.  Calls that can wait
+ * (grace periods, lock waits) stay in the cffi module kbind._ffi, which
+ * releases the GIL around them.  See ARCHITECTURE.md, "The hot path".
+ */
+#ifndef KB_HOTPATH_H
+#define KB_HOTPATH_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "kbind.h" /* kbind_api.h: the engine's declarations; none of it is linked here */
+
+/* Pointers to the engine's functions, set by kbind._native at import. */
+#define KB_HP_FN(name) extern __typeof__(&name) kb_hp_##name;
+#include "engine_fns.h"
+#undef KB_HP_FN
+
+/* engine.c */
+extern PyMethodDef kb_hp_engine_methods[];
+int kb_hp_engine_bound(void);
+
+/* Each part of the module adds its types and functions (0, or -1 with an exception). */
+int kb_hp_init_lifetime(PyObject *m);
+int kb_hp_init_atomics(PyObject *m);
+
+#endif /* KB_HOTPATH_H */
