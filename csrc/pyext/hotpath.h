@@ -26,6 +26,9 @@
 extern PyMethodDef kb_hp_engine_methods[];
 int kb_hp_engine_bound(void);
 
+/* kinds.c */
+extern PyMethodDef kb_hp_kind_methods[];
+
 /* Each part of the module adds its types and functions (0, or -1 with an exception). */
 int kb_hp_init_lifetime(PyObject *m);
 int kb_hp_init_atomics(PyObject *m);

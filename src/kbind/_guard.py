@@ -16,6 +16,7 @@ import threading
 from types import CodeType, FrameType
 from typing import Any, ClassVar, Final, NoReturn, Self, SupportsIndex
 
+from kbind._native import hot
 from kbind.errors import CloneError, GuardError, LifetimeError
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "capture",
     "thread_name",
     "thread_token",
+    "user_frame",
 ]
 
 _PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
@@ -104,6 +106,11 @@ class Site:
         site.how = how or raw_how
         return site
 
+    @classmethod
+    def from_frame(cls, frame: FrameType, how: str = "") -> Site:
+        """Build the Site of the instruction ``frame`` is executing (its thread: the caller's)."""
+        return cls.from_raw((frame.f_code, frame.f_lasti, thread_name(), how))
+
     @property
     def filename(self) -> str:
         """The source file."""
@@ -141,42 +148,16 @@ class Site:
         return f"Site({self.location!r}, function={self.function!r}, thread={self.thread!r})"
 
 
-class ThreadToken:
-    """The identity of one Python thread: never reused, unlike ``threading.get_ident()``.
-
-    The OS reuses a thread's ident (and native id) as soon as it exits, so an
-    ident compared with ``==`` would let a new thread pass for a dead one and
-    use, or unlock, the dead thread's guards.  A token is one object per
-    thread, compared with ``is``; a guard keeps its owner's token alive, so
-    no later thread can ever have the same one.
-
-    Attributes:
-        name: the thread's name when the token was made.
-        exited: True once the thread has ended (its thread-local state was
-            cleared).
-    """
-
-    __slots__ = ("__weakref__", "exited", "name")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.exited = False
-
-    def __repr__(self) -> str:
-        state = "exited" if self.exited else "running"
-        return f"<ThreadToken of thread {self.name!r} ({state})>"
-
-
-class _TokenExit:
-    """Lives only in the thread's thread-local state: marks the token when the thread ends."""
-
-    __slots__ = ("token",)
-
-    def __init__(self, token: ThreadToken) -> None:
-        self.token = token
-
-    def __del__(self) -> None:
-        self.token.exited = True
+#: The identity of one Python thread: never reused, unlike ``threading.get_ident()``.
+#:
+#: The OS reuses a thread's ident (and native id) as soon as it exits, so an
+#: ident compared with ``==`` would let a new thread pass for a dead one and
+#: use, or unlock, the dead thread's guards.  A token is one object per
+#: thread (kept in the thread's state, made in C by kbind._hotpath),
+#: compared with ``is``; a guard keeps its owner's token alive, so no later
+#: thread can ever have the same one.  ``exited`` turns True when the thread
+#: ends.
+ThreadToken = hot.ThreadToken
 
 
 class _ThreadLocal(threading.local):
@@ -191,11 +172,9 @@ class _ThreadLocal(threading.local):
 
     def __init__(self) -> None:
         self.name = threading.current_thread().name
-        self.me = ThreadToken(self.name)
-        self._exit = _TokenExit(self.me)
+        self.me = hot.current_thread()
 
 
-_tls = _ThreadLocal()
 
 
 def thread_token() -> ThreadToken:
@@ -273,6 +252,14 @@ def _is_internal(filename: str, frame: FrameType) -> bool:
     return internal
 
 
+def user_frame(depth: int = 1) -> FrameType:
+    """Return the frame ``depth`` up (1: the caller's caller), kbind's own frames skipped."""
+    frame = sys._getframe(depth + 1)
+    while _is_internal(frame.f_code.co_filename, frame) and frame.f_back is not None:
+        frame = frame.f_back
+    return frame
+
+
 def _line_of(code: CodeType, lasti: int) -> int:
     """Return the source line of the instruction at byte offset ``lasti`` in ``code``."""
     line = code.co_firstlineno
@@ -283,6 +270,10 @@ def _line_of(code: CodeType, lasti: int) -> int:
             line = lineno
     return line
 
+
+# The C core records sites too (scopes): it skips kbind's frames by the same rule.
+hot.configure(_internal_files, _is_internal, lambda: threading.current_thread().name)
+_tls = _ThreadLocal()
 
 # ------------------------------------------------------------ not Clone
 

@@ -34,12 +34,12 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import CodeType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 from kbind._guard import RawSite, Site
-from kbind._native import ffi, lib
-from kbind.errors import BackendForkError, DeadlockError, GuardLeakWarning, RcuStallWarning
+from kbind._native import ffi, hot, lib
+from kbind.errors import BackendForkError, DeadlockError, RcuStallWarning
 
 if TYPE_CHECKING:
     from kbind.rcu import RcuReadGuard
@@ -57,100 +57,76 @@ FINALIZE_TIMEOUT_S: Final = 5.0
 MAX_STALLED: Final = 16
 
 
+#: The kind of scope of RCU read guards (kbind.rcu.RcuReadGuard, set by kbind.rcu).
+GUARD_KIND: type = object
+_RCU_READY: Final = 1  # token bits (csrc/pyext/lifetime.h: KB_THREAD_RCU_*)
+_RCU_QSBR: Final = 2
+
+
 class ThreadState:
     """What kbind.rcu knows about one Python thread.
 
-    Invariants:
-        ``guards`` holds a weak :class:`GuardRef` per open RcuReadGuard,
-        oldest first; its length equals the C engine's nesting count for the
-        thread, between any two bytecodes (Ctrl-C safe).  Only the owning
-        thread changes ``guards``, ``qsbr`` and ``online_*``.
+    The thread's open read guards are kbind.lifetime scopes: the C core keeps
+    them in the thread's list (oldest first) in step with the engine's
+    nesting count, with no bytecode between the two (Ctrl-C safe).  Only the
+    owning thread changes ``qsbr`` and ``online_*``.
     """
 
     __slots__ = (
         "__weakref__",
-        "exited",
-        "guards",
         "ident",
         "in_callback",
         "name",
         "native_id",
-        "on_orphan",
         "online_raw",
-        "qsbr",
         "qsbr_mode",
+        "token",
     )
 
     def __init__(self) -> None:
-        #: one GuardRef per open guard, oldest first: weak, so that a guard
-        #: nobody holds any more (abandoned by Ctrl-C between its section's
-        #: start and its with block, or dropped on the floor) is collected and
-        #: its section ended (_orphaned).
-        self.guards: list[GuardRef] = []
-        self.on_orphan = self._orphaned
+        #: the thread's kbind.lifetime token (its open scopes, its RCU bits)
+        self.token = hot.current_thread()
         #: explicit QSBR mode was asked for (set_qsbr_mode / qsbr_mode)
         self.qsbr_mode = False
-        #: online across guards right now (QSBR mode and not thread_offline())
-        self.qsbr = False
         self.in_callback = False
-        #: the thread has ended (set when its thread-local state is cleared)
-        self.exited = False
         self.ident = threading.get_ident()
         self.native_id = threading.get_native_id()
         self.name = threading.current_thread().name
         self.online_raw: RawSite | None = None
 
+    @property
+    def qsbr(self) -> bool:
+        """Online across guards right now (QSBR mode and not thread_offline())."""
+        return bool(self.token._bits & _RCU_QSBR)
+
+    @qsbr.setter
+    def qsbr(self, on: bool) -> None:
+        bits = self.token._bits
+        self.token._bits = bits | _RCU_QSBR if on else bits & ~_RCU_QSBR
+
+    @property
+    def exited(self) -> bool:
+        """The thread has ended."""
+        return bool(self.token.exited)
+
+    @property
+    def guards(self) -> list[RcuReadGuard]:
+        """The thread's open read guards, oldest first (a snapshot)."""
+        guards: list[RcuReadGuard] = hot.open_scopes(self.token, GUARD_KIND)
+        return guards
 
     def live(self) -> list[RcuReadGuard]:
-        """Return the open guards still alive, oldest first."""
-        return [g for r in self.guards if (g := r()) is not None]
+        """Return the open guards, oldest first."""
+        return self.guards
 
     def first(self) -> RcuReadGuard | None:
-        """Return the oldest open guard still alive (None only if every one was collected)."""
-        for r in self.guards:
-            g = r()
-            if g is not None:
-                return g
-        return None
-
-    def _orphaned(self, ref: GuardRef) -> None:
-        # Weakref callback: an open guard was collected.  On its own thread
-        # (the usual case: refcounting frees it where it was dropped) end its
-        # section and warn; elsewhere (a collection cycle on another thread)
-        # only the owner can leave its C section, so the books keep counting
-        # it, in agreement with the engine, until the thread exits.
+        """Return the oldest open guard (None if there is none)."""
         guards = self.guards
-        for i in range(len(guards) - 1, -1, -1):
-            if guards[i] is ref:
-                break
-        else:
-            return  # dropped already
-        if getattr(_tls, "ts", None) is not self:
-            return
-        del guards[i]
-        lib.kb_rcu_py_read_exit(not self.qsbr)
-        site = Site.from_raw((ref.code, ref.lasti, self.name, ""))
-        warnings.warn(
-            GuardLeakWarning(
-                "an RcuReadGuard was garbage-collected inside its read-side critical section "
-                f"(or abandoned by an exception before its with block); kbind ended the "
-                f"section. The guard was created at {site}. Use `with RcuReadGuard() as g:` "
-                "or call g.drop()."
-            ),
-            stacklevel=1,
-        )
-
-
-class GuardRef(weakref.ref["RcuReadGuard"]):
-    """A thread's weak reference to one of its open RcuReadGuards, with the guard's site."""
-
-    __slots__ = ("code", "lasti")
-    code: CodeType
-    lasti: int
+        return guards[0] if guards else None
 
 
 class _ThreadExit:
-    """Lives only in the thread's threading.local: dies (and reports leaks) when the thread ends."""
+    """Lives only in the thread's threading.local: dies when the thread ends."""
 
     __slots__ = ("ts",)
 
@@ -159,28 +135,11 @@ class _ThreadExit:
 
     def __del__(self) -> None:
         # The thread exited (its threading.local was cleared).  The C engine's
-        # key destructor takes the thread offline and unregisters it.
+        # key destructor takes the thread offline and unregisters it; guards
+        # left open are reported by kbind.rcu's on_thread_exit hook.
         ts = self.ts
-        ts.exited = True
         if by_tid.get(ts.native_id) is ts:
             del by_tid[ts.native_id]
-        refs, ts.guards = ts.guards, []
-        guards = [g for r in refs if (g := r()) is not None]
-        if not guards:
-            return
-        first = guards[0]
-        names = ", ".join(g.name for g in guards)
-        site = str(first.created_at)
-        for g in guards:
-            g._mark_leaked()
-        warnings.warn(
-            GuardLeakWarning(
-                f"thread {ts.name!r} exited inside {len(guards)} read-side critical "
-                f"section(s) ({names}); the outermost guard was created at {site} (R09). "
-                "Use `with RcuReadGuard() as g:` or call g.drop()."
-            ),
-            stacklevel=1,
-        )
 
 
 _tls = threading.local()
@@ -204,10 +163,19 @@ def thread_state() -> ThreadState:
         # up grace periods, so it goes offline until it enters a section.
         lib.kb_rcu_thread_offline()
     lib.kb_rcu_set_thread_name(ts.name.encode("utf-8", "replace")[:31])
+    ts.token._bits |= _RCU_READY
     _tls.ts = ts
     _tls.exit = _ThreadExit(ts)
     by_tid[ts.native_id] = ts
     return ts
+
+
+def _register_first_reader() -> None:
+    """Register the thread (the C core calls this on a thread's first read guard)."""
+    thread_state().token._bits |= _RCU_READY
+
+
+hot.configure_rcu(_register_first_reader)
 
 
 def current_state() -> ThreadState | None:

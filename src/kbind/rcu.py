@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import copy
 import copyreg
-import itertools
 import os
 import sys
 import threading
@@ -73,23 +72,25 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import CodeType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, final, overload
 
 from kbind import _immutable as _im
 from kbind import _rcu_runtime as _rt
-from kbind._guard import NotClone, RawSite, Sealed, Site, ThreadToken, capture
+from kbind._guard import NotClone, Sealed, Site, ThreadToken, capture, user_frame
 from kbind._guard import _tls as _guard_tls
 from kbind._immutable import immutable
-from kbind._native import lib
+from kbind._native import hot, lib
 from kbind.errors import (
     DeadlockError,
     GuardError,
+    GuardLeakWarning,
     LifetimeError,
     RcuDropGuardLeakWarning,
     ReadOnlyError,
     UseAfterFreeError,
 )
+from kbind.lifetime import FREED, Cell, Ref, RefPolicy, Scope
 
 if TYPE_CHECKING:
     from kbind.trace import Recording
@@ -122,32 +123,69 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _getframe = sys._getframe
-_tls = _rt._tls
-_c_enter = lib.kb_rcu_py_read_enter
-_c_exit = lib.kb_rcu_py_read_exit
 _thread_state = _rt.thread_state
-_GuardRef = _rt.GuardRef
+_bind = hot.bind
+_bind_open = hot.bind_open
+_ref_parts = hot.ref_parts
+_ref_target = hot.ref_target
 #: The active kbind.trace recording, or None (set by kbind.trace.record()).
-#: The only cost of tracing when off: one global ``is not None`` test per
-#: guard enter and exit.
+#: Read guards are observed through their hooks (RcuReadGuard._kb_hooks.observer).
 _tracer: Recording | None = None
+_HOW_WITH_READ: Final = "when with_read() returned"
 
 # ------------------------------------------------------------ read guards
 
 
+def _guard_leaked(g: RcuReadGuard, ended: bool) -> None:
+    # kbind.lifetime: an open guard was collected.  On its own thread (the
+    # usual case: refcounting frees it where it was dropped) the C core ended
+    # its section; elsewhere (a collection cycle on another thread) only the
+    # owner could, so the engine counts it until the thread exits.
+    if not ended:
+        return
+    warnings.warn(
+        GuardLeakWarning(
+            "an RcuReadGuard was garbage-collected inside its read-side critical section "
+            f"(or abandoned by an exception before its with block); kbind ended the "
+            f"section. The guard was created at {g.created_at}. Use `with RcuReadGuard() as g:` "
+            "or call g.drop()."
+        ),
+        stacklevel=1,
+    )
+
+
+def _thread_exited(guards: list[RcuReadGuard]) -> None:
+    # kbind.lifetime: the thread exited inside read-side sections.  The C
+    # engine's key destructor takes the thread offline and unregisters it.
+    first = guards[0]
+    names = ", ".join(g.name for g in guards)
+    warnings.warn(
+        GuardLeakWarning(
+            f"thread {first.owner.name!r} exited inside {len(guards)} read-side critical "
+            f"section(s) ({names}); the outermost guard was created at {first.created_at} "
+            "(R09). Use `with RcuReadGuard() as g:` or call g.drop()."
+        ),
+        stacklevel=1,
+    )
+
+
 @final
-class RcuReadGuard(NotClone):
+class RcuReadGuard(
+    Scope, kind="RcuReadGuard", engine="rcu_read", on_leak=_guard_leaked,
+    on_thread_exit=_thread_exited,
+):  # fmt: skip
     """A read-side critical section of the calling thread.
 
     Kernel: ``rcu_read_lock()`` / ``rcu_read_unlock()``.  Rust:
     ``kernel::sync::rcu::Guard`` (``rcu::read_lock()``).  C:
-    ``kb_rcu_py_read_enter()`` / ``kb_rcu_py_read_exit()``.
+    ``kb_rcu_py_read_enter()`` / ``kb_rcu_py_read_exit()``, called from the
+    hot-path extension (``kbind._hotpath``) without releasing the GIL.
 
     Creating the guard enters the section; leaving its ``with`` block or
     calling :meth:`drop` leaves it.  While any guard is held the thread is
     online, so no grace period that starts meanwhile can end, and no object
     read under the guard can be freed.  Guards nest and may be dropped in
-    any order (R11).
+    any order (R11).  Built on :class:`kbind.lifetime.Scope`.
 
     Context: any thread; never blocks.  Inside a section, calls that wait
     for a grace period raise ``DeadlockError`` (R05-R07).
@@ -165,121 +203,7 @@ class RcuReadGuard(NotClone):
         30
     """
 
-    # Sites are kept raw (code object + instruction offset) and turned into
-    # Site objects only when a message needs them: this is the hot path.
-    __slots__ = ("__weakref__", "_code", "_drop", "_lasti", "_num", "_ts")
-    _num: int
-
-    KIND: Final = "RcuReadGuard"
-    _numbers: Final = itertools.count(1)
-
-    def __init__(self) -> None:
-        try:
-            ts = _tls.ts
-        except AttributeError:
-            ts = _thread_state()
-        f = _getframe(1)
-        self._code: CodeType = f.f_code
-        self._lasti: int = f.f_lasti
-        self._drop: RawSite | None = None
-        self._ts: _rt.ThreadState = ts
-        guards = ts.guards
-        try:  # Ctrl-C anywhere in here: _abort_enter() makes the books and C agree again
-            r = _GuardRef(self, ts.on_orphan)
-            r.code = f.f_code
-            r.lasti = f.f_lasti
-            guards.append(r)
-            if _c_enter() < 0:
-                raise MemoryError("kbind: cannot register the thread with the RCU engine")
-        except BaseException:
-            _abort_enter(self, ts)
-            raise
-        if _tracer is not None:
-            _tracer._section_begin(self, ts.name, len(ts.guards))
-
-    def _open(self, depth: int) -> None:
-        # read_lock() / with_read(): the same as __init__, for a site further up.
-        try:
-            ts = _tls.ts
-        except AttributeError:
-            ts = _thread_state()
-        f = _getframe(depth)
-        self._code = f.f_code
-        self._lasti = f.f_lasti
-        self._drop = None
-        self._ts = ts
-        guards = ts.guards
-        try:  # as __init__
-            r = _GuardRef(self, ts.on_orphan)
-            r.code = f.f_code
-            r.lasti = f.f_lasti
-            guards.append(r)
-            if _c_enter() < 0:
-                raise MemoryError("kbind: cannot register the thread with the RCU engine")
-        except BaseException:
-            _abort_enter(self, ts)
-            raise
-        if _tracer is not None:
-            _tracer._section_begin(self, ts.name, len(ts.guards))
-
-    # -- identity and sites
-
-    @property
-    def name(self) -> str:
-        """``RcuReadGuard#n``, unique in the process (numbered on first use)."""
-        try:
-            num: int = self._num
-        except AttributeError:
-            num = next(RcuReadGuard._numbers)
-            self._num = num
-        return f"{self.KIND}#{num}"
-
-    @property
-    def created_at(self) -> Site:
-        """Where (and on which thread) the guard was created.
-
-        Raises:
-            GuardError: the guard never entered a section (made without
-                calling ``RcuReadGuard()``).
-        """
-        try:
-            return Site.from_raw((self._code, self._lasti, self._ts.name, ""))
-        except AttributeError:
-            raise self._never_entered("ask where it was created") from None
-
-    @property
-    def dropped_at(self) -> Site | None:
-        """Where it was dropped, or None while it is alive (or if it never entered a section)."""
-        try:
-            drop = self._drop
-        except AttributeError:
-            return None
-        return None if drop is None else Site.from_raw(drop)
-
-    @property
-    def alive(self) -> bool:
-        """True until the guard is dropped (False if it never entered a section)."""
-        try:
-            return self._drop is None
-        except AttributeError:
-            return False
-
-    def _never_entered(self, op: str) -> GuardError:
-        return GuardError(
-            f"{op} of an {self.KIND}",
-            "R10: this guard never entered a read-side section (created without calling "
-            "RcuReadGuard())",
-            hint="create guards with RcuReadGuard() or kbind.rcu.read_lock()",
-        )
-
-    def __repr__(self) -> str:
-        try:
-            state = "alive" if self._drop is None else f"dropped at {self.dropped_at}"
-            return f"<{self.name} {state}, created at {self.created_at}>"
-        except AttributeError:
-            return f"<{self.KIND} (not entered)>"
-
-    # -- leaving the section
+    __slots__ = ()
 
     def drop(self) -> None:
         """Leave the read-side critical section now (Rust: ``drop(guard)``).
@@ -287,41 +211,28 @@ class RcuReadGuard(NotClone):
         Raises:
             GuardError: on another thread (R08) or if already dropped (R10).
         """
-        self._close(_getframe(1), "")
+        self.end()
 
-    def __enter__(self) -> RcuReadGuard:
-        return self
+    def _never(self, op: str) -> GuardError:
+        return GuardError(
+            f"{op} of an {self.KIND}",
+            "R10: this guard never entered a read-side section (created without calling "
+            "RcuReadGuard())",
+            hint="create guards with RcuReadGuard() or kbind.rcu.read_lock()",
+        )
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # The common case of _close(), inlined: this is the hot path.
-        try:
-            if self._drop is not None:
-                return
-        except AttributeError:  # zero cost unless raised (Python >= 3.11)
-            raise self._never_entered("leave the read-side section") from None
-        ts = self._ts
-        try:
-            cur = _tls.ts
-        except AttributeError:
-            cur = None
-        if cur is not ts:
-            self._refuse_thread(f"drop {self.name}", _getframe(1), "leaving its with block")
-        f = _getframe(1)
-        guards = ts.guards
-        i = -1 if guards[-1]() is self else _index(guards, self)
-        if _tracer is not None:  # stamped before the engine sees the section end
-            _tracer._section_end(self)
-        # Stores and a del only, then the C exit as the one call: a Ctrl-C
-        # cannot land between the books and the engine (no call between).
-        self._drop = (f.f_code, f.f_lasti, ts.name, "leaving its with block")
-        del guards[i]
-        if _c_exit(not ts.qsbr) < 0:
+    def _kb_refuse(self, what: str, how: str) -> object:
+        if what == "enter":  # a with block on a dropped guard: its exit does nothing
+            return None
+        if what == "never":
+            raise self._never("leave the read-side section")
+        if what == "ended":
+            self._refuse_dropped(f"drop {self.name}", user_frame(), how)
+        if what == "thread":
+            self._refuse_thread(f"drop {self.name}", user_frame(), how)
+        if what == "engine":
             self._engine_mismatch()
+        return super()._kb_refuse(what, how)
 
     def _engine_mismatch(self) -> None:
         raise GuardError(
@@ -333,30 +244,6 @@ class RcuReadGuard(NotClone):
             hint="leave sections only through their guards",
         )
 
-    def _close(self, f: types.FrameType, how: str) -> None:
-        try:
-            ts = self._ts
-            dropped = self._drop
-        except AttributeError:
-            raise self._never_entered("leave the read-side section") from None
-        if dropped is not None:
-            self._refuse_dropped(f"drop {self.name}", f, how)
-        try:
-            cur = _tls.ts
-        except AttributeError:
-            cur = None
-        if cur is not ts:
-            self._refuse_thread(f"drop {self.name}", f, how)
-        guards = ts.guards
-        i = -1 if guards[-1]() is self else _index(guards, self)  # R11: out of order is fine
-        if _tracer is not None:
-            _tracer._section_end(self)
-        # As __exit__: stores and a del, then the C exit as the one call.
-        self._drop = (f.f_code, f.f_lasti, ts.name, how)
-        del guards[i]
-        if _c_exit(not ts.qsbr) < 0:
-            self._engine_mismatch()
-
     def _refuse_dropped(self, op: str, f: types.FrameType, how: str = "") -> None:
         raise GuardError(
             op,
@@ -364,59 +251,28 @@ class RcuReadGuard(NotClone):
             guard=self.name,
             created_at=self.created_at,
             dropped_at=self.dropped_at,
-            sites=[("second drop at", Site.from_raw(_raw(f, how)))],
+            sites=[("second drop at", Site.from_frame(f, how))],
             hint="drop it either explicitly or by leaving its with block, not both",
         )
 
     def _refuse_thread(self, op: str, f: types.FrameType, how: str = "") -> None:
         here = threading.current_thread().name
+        owner = self.owner
         raise GuardError(
             op,
-            f"R08: {self.name} belongs to thread {self._ts.name!r}"
-            f"{', which has exited,' if self._ts.exited else ''} and this is thread "
+            f"R08: {self.name} belongs to thread {owner.name!r}"
+            f"{', which has exited,' if owner.exited else ''} and this is thread "
             f"{here!r}; a read-side critical section is a property of one thread, so its "
             "guard cannot move (Rust: the guard is !Send)",
             guard=self.name,
             created_at=self.created_at,
             dropped_at=self.dropped_at,
-            sites=[("attempted at", Site.from_raw(_raw(f, how)))],
+            sites=[("attempted at", Site.from_frame(f, how))],
             hint="create a guard on the thread that reads, and drop it there",
         )
 
-    def _mark_leaked(self) -> None:
-        if self._drop is None:
-            self._drop = (self._code, self._lasti, self._ts.name, "its thread exited")
 
-
-def _abort_enter(g: RcuReadGuard, ts: _rt.ThreadState) -> None:
-    """Undo a section entry that an exception (Ctrl-C) cut short, wherever it landed.
-
-    ``g`` may or may not be in ``ts.guards`` and the C engine may or may not
-    count its section; every other guard of the thread is both recorded and
-    counted, so the C nesting count says which: idempotent, it leaves the
-    books and the engine agreeing, with ``g`` in neither.
-    """
-    guards = ts.guards
-    for i in range(len(guards) - 1, -1, -1):
-        if guards[i]() is g:
-            del guards[i]
-            break
-    if lib.kb_rcu_read_lock_nesting() > len(guards):
-        _c_exit(not ts.qsbr)
-    g._drop = (g._code, g._lasti, ts.name, "interrupted before its section began")
-
-
-def _index(guards: list[_rt.GuardRef], g: RcuReadGuard) -> int:
-    """Where ``g``'s reference sits in its thread's books (R11: guards end in any order)."""
-    for i, r in enumerate(guards):
-        if r() is g:
-            return i
-    raise AssertionError(f"{g.name} is open but not in its thread's books")
-
-
-def _raw(f: types.FrameType, how: str = "") -> RawSite:
-    name = _rt.current_state()
-    return (f.f_code, f.f_lasti, name.name if name else threading.current_thread().name, how)
+_rt.GUARD_KIND = RcuReadGuard
 
 
 def read_lock() -> RcuReadGuard:
@@ -425,36 +281,22 @@ def read_lock() -> RcuReadGuard:
     Kernel: ``rcu_read_lock()``.  Rust: ``kernel::sync::rcu::read_lock()``.
     Same as ``RcuReadGuard()``.
     """
-    g = RcuReadGuard.__new__(RcuReadGuard)
-    g._open(2)
-    return g
+    return RcuReadGuard()
 
 
-class _UpdateGuard:
+@final
+class _UpdateGuard(Scope, kind="update scope"):
     """The scope of ``update(fn)``'s ``fn``: the old value is readable, read-only, until it returns.
 
     Kernel: ``rcu_dereference_protected(p, lockdep_is_held(&lock))``.
     """
 
-    __slots__ = ("_created", "_drop")
-    KIND: Final = "update scope"
-
-    def __init__(self, created: Site) -> None:
-        self._created = created
-        self._drop: RawSite | None = None
+    __slots__ = ()
 
     @property
     def name(self) -> str:
         """How messages name it."""
         return "the update() scope"
-
-    @property
-    def created_at(self) -> Site:
-        return self._created
-
-    @property
-    def dropped_at(self) -> Site | None:
-        return None if self._drop is None else Site.from_raw(self._drop)
 
 
 _Guardish = RcuReadGuard | _UpdateGuard
@@ -462,16 +304,8 @@ _Guardish = RcuReadGuard | _UpdateGuard
 # ----------------------------------------------------------------- boxes
 
 
-class _Freed:
-    """The value a freed box holds."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<freed>"
-
-
-_FREED: Final = _Freed()
+#: The value a freed box holds (kbind.lifetime.FREED).
+_FREED: Final = FREED
 
 #: Object types returned as they are through a reference: immutable values,
 #: the types declared with immutable() and the interior-mutability types
@@ -508,24 +342,18 @@ _owned: dict[int, _Box] = {}
 _is_plain: Final = _im.is_plain
 
 
-class _Box:
+class _Box(Cell):
     """One published value: what an ``Rcu`` points to and an ``RcuRef`` reaches.
 
-    Invariants:
-        ``value`` is the object until the box is freed, then ``_FREED`` (the
-        strong reference is gone).  Freed at most once, only by an
-        RcuDropGuard, only after a grace period that began after
-        ``retired_at``.
+    A :class:`kbind.lifetime.Cell`: freed (poisoned) at most once, only by an
+    RcuDropGuard, only after a grace period that began after ``retired_at``;
+    then ``value`` is ``_FREED`` and every reference into it raises.
     """
 
-    __slots__ = ("freed_at", "label", "published_at", "retired_at", "value")
+    __slots__ = ()
 
     def __init__(self, value: object, label: str, published_at: Site) -> None:
-        self.value: object = value
-        self.label = label
-        self.published_at = published_at
-        self.retired_at: Site | None = None
-        self.freed_at: Site | None = None
+        super().__init__(value, label, published_at)
         if not _is_plain(value):
             with _own_lock:
                 other = _owned.get(id(value))
@@ -550,8 +378,7 @@ class _Box:
         with _own_lock:
             if _owned.get(id(value)) is self:
                 del _owned[id(value)]
-        self.freed_at = site
-        self.value = _FREED
+        self.poison(site)
 
 
 def _ref_guard(v: object) -> str:
@@ -644,7 +471,7 @@ _MUTATORS: Final = frozenset(
 
 
 @final
-class RcuRef(Sealed, Generic[T]):
+class RcuRef(Ref, Sealed, Generic[T]):
     """A read-only reference to an RCU-protected object, valid while its guard is.
 
     Kernel: the pointer ``rcu_dereference()`` returns.  Rust: ``&'g T``
@@ -678,110 +505,12 @@ class RcuRef(Sealed, Generic[T]):
         assigned or deleted through it (R16: ``ReadOnlyError``).
     """
 
-    __slots__ = ("_kb",)  # (guard, box, object or None for the box's value)
+    __slots__ = ()
 
-    def __getattribute__(self, name: str) -> Any:
-        g, b, o = _kb_get(self)
-        if g._drop is not None:
-            raise _stale(g, b, f"read .{name}")
-        v = b.value
-        if v is _FREED:
-            raise _uaf(g, b, f"read .{name}")
-        if o is not None:
-            v = o
-        a = getattr(v, name)
-        if type(a) in _PLAIN_TYPES:
-            return a
-        return _child(a, g, b, v, name)
-
-    # -- refused: R16
-
-    def __setattr__(self, name: str, value: object) -> None:
-        _refuse(self, f"assign .{name}")
-
-    def __delattr__(self, name: str) -> None:
-        _refuse(self, f"delete .{name}")
-
-    def __setitem__(self, key: object, value: object) -> None:
-        _refuse(self, f"assign [{key!r}]")
-
-    def __delitem__(self, key: object) -> None:
-        _refuse(self, f"delete [{key!r}]")
-
-    # -- reads
-
-    def __getitem__(self, key: object) -> Any:
-        g, b, v = _target(self, "read [...]")
-        return _wrap(v[key], g, b)  # type: ignore[index]
-
-    def __len__(self) -> int:
-        return len(_target(self, "take len()")[2])  # type: ignore[arg-type]
-
-    def __contains__(self, item: object) -> bool:
-        return _unwrap(item) in _target(self, "test `in`")[2]  # type: ignore[operator]
-
-    def __iter__(self) -> Iterator[Any]:
-        g, b, v = _target(self, "iterate")
-        for x in v:  # type: ignore[attr-defined]
-            if g._drop is not None:
-                raise _stale(g, b, "continue iterating")
-            if b.value is _FREED:
-                raise _uaf(g, b, "continue iterating")
-            yield x if type(x) in _PLAIN_TYPES else _wrap(x, g, b)
-
-    def __reversed__(self) -> Iterator[Any]:
-        g, b, v = _target(self, "iterate in reverse")
-        for x in reversed(v):  # type: ignore[call-overload]
-            if g._drop is not None:
-                raise _stale(g, b, "continue iterating")
-            yield _wrap(x, g, b)
-
-    def __call__(self, *args: object, **kwargs: object) -> Any:
-        """Call the object; a result that is not plain comes back as a reference."""
-        g, b, v = _target(self, "call")
-        return _wrap(v(*args, **kwargs), g, b)  # type: ignore[operator]
-
-    def __eq__(self, other: object) -> bool:
-        return bool(_target(self, "compare ==")[2] == _unwrap(other))
-
-    def __ne__(self, other: object) -> bool:
-        return bool(_target(self, "compare !=")[2] != _unwrap(other))
-
-    def __lt__(self, other: object) -> bool:
-        return bool(_target(self, "compare <")[2] < _unwrap(other))  # type: ignore[operator]
-
-    def __le__(self, other: object) -> bool:
-        return bool(_target(self, "compare <=")[2] <= _unwrap(other))  # type: ignore[operator]
-
-    def __gt__(self, other: object) -> bool:
-        return bool(_target(self, "compare >")[2] > _unwrap(other))  # type: ignore[operator]
-
-    def __ge__(self, other: object) -> bool:
-        return bool(_target(self, "compare >=")[2] >= _unwrap(other))  # type: ignore[operator]
-
-    def __hash__(self) -> int:
-        return hash(_target(self, "hash")[2])
-
-    def __bool__(self) -> bool:
-        return bool(_target(self, "test truth")[2])
-
-    def __str__(self) -> str:
-        return str(_target(self, "convert to str")[2])
-
-    def __format__(self, spec: str) -> str:
-        return format(_target(self, "format")[2], spec)
-
-    def __int__(self) -> int:
-        return int(_target(self, "convert to int")[2])  # type: ignore[call-overload,no-any-return]
-
-    def __float__(self) -> float:
-        return float(_target(self, "convert to float")[2])  # type: ignore[arg-type]
-
-    def __index__(self) -> int:
-        return int(_target(self, "use as an index")[2].__index__())  # type: ignore[attr-defined]
-
-    def __copy__(self) -> Any:
-        return copy.copy(_target(self, "copy")[2])
+    # Attribute, item, len, in, iteration, call, comparison, hash, truth and
+    # str are kbind.lifetime.Ref's, in C: each checks the guard and the box
+    # (_stale, _uaf), refuses writes (_refuse) and wraps what comes out
+    # (_child_hook), through _POLICY below.
 
     def __deepcopy__(self, memo: dict[int, object]) -> Any:
         # As the copy-on-write does (Rust: .clone() of a struct of Arcs): locks,
@@ -795,7 +524,7 @@ class RcuRef(Sealed, Generic[T]):
 
     def __repr__(self) -> str:
         g, b, o = _kb_get(self)
-        if g._drop is not None:
+        if not g.alive:
             return f"<RcuRef into {b.label} (stale: {g.name} was dropped)>"
         v = b.value
         if v is _FREED:
@@ -817,26 +546,18 @@ def _refuse_pickle(ref: object) -> NoReturn:
 copyreg.pickle(RcuRef, _refuse_pickle)
 copy._deepcopy_dispatch[RcuRef] = lambda ref, memo: RcuRef.__deepcopy__(ref, memo)  # type: ignore[attr-defined]
 
-_kb_get = cast("Callable[[RcuRef[Any]], tuple[Any, _Box, object]]", RcuRef._kb.__get__)  # type: ignore[attr-defined]
-_new_guard = object.__new__
-_kb_set = cast("Callable[[RcuRef[Any], object], None]", RcuRef._kb.__set__)  # type: ignore[attr-defined]
-_new_ref = object.__new__
+_kb_get = cast("Callable[[RcuRef[Any]], tuple[Any, _Box, object]]", _ref_parts)
 
 
 def _make_ref(g: _Guardish, b: _Box, o: object) -> RcuRef[Any]:
-    r: RcuRef[Any] = _new_ref(RcuRef)
-    _kb_set(r, (g, b, o))
+    r: RcuRef[Any] = _bind(RcuRef, _POLICY, g, b, o)
     return r
 
 
 def _target(ref: RcuRef[Any], op: str) -> tuple[_Guardish, _Box, object]:
-    g, b, o = _kb_get(ref)
-    if g._drop is not None:
-        raise _stale(g, b, op)
-    v = b.value
-    if v is _FREED:
-        raise _uaf(g, b, op)
-    return g, b, (v if o is None else o)
+    """Return the guard, box and object of ``ref``, after its checks (R01/R02, R13)."""
+    parts: tuple[_Guardish, _Box, object] = _ref_target(ref, op)
+    return parts
 
 
 def _unwrap(x: object) -> object:
@@ -933,6 +654,18 @@ def _uaf(g: _Guardish, b: _Box, op: str) -> UseAfterFreeError:
         sites=[(f"reference obtained under {g.name} created at", g.created_at)],
         hint="free old values only through RcuDropGuard.drop()/defer()",
     )
+
+
+def _child_hook(ref: RcuRef[Any], a: object, holder: object, name: str | None) -> Any:
+    # RefPolicy.child: what a non-plain value reached through ``ref`` becomes.
+    g, b, _ = _kb_get(ref)
+    if name is None:  # an item, an iteration step, a call's result
+        return _wrap(a, g, b)
+    return _child(a, g, b, holder, name)
+
+
+#: How RcuRefs behave (kbind.lifetime.RefPolicy): plain types, errors, children.
+_POLICY: Final = RefPolicy(_PLAIN_TYPES, _stale, _uaf, _refuse, _child_hook)
 
 
 # -------------------------------------------------------------- Rcu[T]
@@ -1032,24 +765,20 @@ class Rcu(NotClone, Generic[T]):
             LifetimeError: ``guard`` was dropped (R01).
             GuardError: ``guard`` belongs to another thread (R08).
         """
-        try:
-            if guard._drop is not None or guard._ts is not _tls.ts:
-                self._refuse_read(guard)
-        except AttributeError:
+        r = _bind_open(RcuRef, _POLICY, guard, self._box, RcuReadGuard)
+        if r is None:  # not an open RcuReadGuard of this thread
             self._refuse_read(guard)
-        r: RcuRef[T] = _new_ref(RcuRef)
-        _kb_set(r, (guard, self._box, None))
         if fn is None:
             return cast(T, r)
         return fn(cast(T, r))
 
     def _refuse_read(self, guard: object) -> None:
-        if type(guard) is not RcuReadGuard or not hasattr(guard, "_ts"):
+        if type(guard) is not RcuReadGuard or not guard.begun:
             _not_a_guard(guard)
         assert isinstance(guard, RcuReadGuard)
-        if guard._drop is not None:
+        if not guard.alive:
             raise _stale(guard, self._box, "read")
-        guard._refuse_thread(f"read {self._box.label} under {guard.name}", _getframe(2))
+        guard._refuse_thread(f"read {self._box.label} under {guard.name}", user_frame())
 
     def with_read(self, fn: Callable[[T], R]) -> R:
         """Run ``fn(ref)`` inside a read-side critical section of its own; return its result.
@@ -1073,49 +802,17 @@ class Rcu(NotClone, Generic[T]):
                 reference in an attribute of a plain class); the message
                 names where it sits and how to copy it.
         """
-        # RcuReadGuard() and its drop, inlined: this is a hot path.
+        g = None
         try:
-            ts = _tls.ts
-        except AttributeError:
-            ts = _thread_state()
-        g = _new_guard(RcuReadGuard)
-        f = _getframe(1)
-        g._code = f.f_code
-        g._lasti = f.f_lasti
-        g._drop = None
-        g._ts = ts
-        guards = ts.guards
-        try:  # as RcuReadGuard.__init__, and the section ends in the finally below
-            gr = _GuardRef(g, ts.on_orphan)
-            gr.code = f.f_code
-            gr.lasti = f.f_lasti
-            guards.append(gr)
-            if _c_enter() < 0:
-                raise MemoryError("kbind: cannot register the thread with the RCU engine")
-        except BaseException:
-            _abort_enter(g, ts)
-            raise
-        try:
-            if _tracer is not None:
-                _tracer._section_begin(g, ts.name, len(guards))
-            r: RcuRef[T] = _new_ref(RcuRef)
-            _kb_set(r, (g, self._box, None))
+            g = RcuReadGuard()  # the caller's line: kbind's own frames are skipped
+            r = _bind(RcuRef, _POLICY, g, self._box)
             result = fn(cast(T, r))
             rt = type(result)
             if rt not in _PLAIN_TYPES and rt is not RcuRef and not _is_plain(result):
                 result = cast(R, _copy_result_out(result, g))  # while g still lives
         finally:
-            if g._drop is None:
-                if _tls.ts is not ts:
-                    g._refuse_thread(f"drop {g.name}", f, "when with_read() returned")
-                i = -1 if guards[-1]() is g else _index(guards, g)
-                if _tracer is not None:
-                    _tracer._section_end(g)
-                # As RcuReadGuard.__exit__: stores and a del, then the C exit.
-                g._drop = (f.f_code, f.f_lasti, ts.name, "when with_read() returned")
-                del guards[i]
-                if _c_exit(not ts.qsbr) < 0:
-                    g._engine_mismatch()
+            if g is not None and g.alive:
+                g.end(_HOW_WITH_READ)
         if type(result) is RcuRef:
             raise _stale(g, self._box, "return a reference from with_read()")
         return result
@@ -1193,13 +890,13 @@ class Rcu(NotClone, Generic[T]):
             try:
                 old = self._box
                 if fn is not None:
-                    scope = _UpdateGuard(site)
+                    scope = _UpdateGuard()
                     try:
                         new = fn(cast(T, _make_ref(scope, old, None)))
                         if type(new) is not RcuRef:  # copied while the old value is readable
                             new = cast(T, _copy_refs_out(new, _label_of(new)))
                     finally:
-                        scope._drop = capture(1, "when update() returned")
+                        scope.end("when update() returned")
                     if type(new) is RcuRef:
                         raise TypeError(
                             f"update() of {old.label}: the function returned a reference into "

@@ -46,7 +46,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "GracePeriod",
@@ -151,6 +151,13 @@ class Recording:
         sec = self._open.pop(id(guard), None)
         if sec is not None:
             sec.end = t
+
+    # kbind.lifetime observer protocol (RcuReadGuard._kb_hooks.observer)
+    def _scope_begin(self, guard: Any, depth: int) -> None:
+        self._section_begin(guard, guard.owner.name, depth)
+
+    def _scope_end(self, guard: object) -> None:
+        self._section_end(guard)
 
     def _stamp(self) -> int:
         return _now() - self._t0
@@ -380,6 +387,7 @@ def _install(rec: Recording | None) -> None:
 
     _current = rec
     rcu._tracer = rec
+    rcu.RcuReadGuard._kb_hooks.observer = rec
     _rcu_runtime.tracer = rec
 
 
