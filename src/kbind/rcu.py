@@ -668,6 +668,52 @@ def _child_hook(ref: RcuRef[Any], a: object, holder: object, name: str | None) -
 _POLICY: Final = RefPolicy(_PLAIN_TYPES, _stale, _uaf, _refuse, _child_hook)
 
 
+_READ_DOC: Final = """Dereference under ``guard``: a reference to the current value, valid while it is.
+
+Kernel: ``rcu_dereference(p)``.  Rust: ``Rcu::read(&self, &'g Guard) -> &'g T``.
+With ``fn``, return ``fn(ref)`` instead.
+
+Static type: ``T``.  At run time the result is an :class:`RcuRef`
+standing in for ``&'g T``; mypy sees the ``T`` it forwards to, so
+``cfg.read(g).timeout`` has the attribute's type and
+``rcu.read(g)[key]`` on an ``Rcu[dict[str, V]]`` is a ``V``.  The
+trade-off: Python's type system cannot express "``T`` without its
+mutators" or "valid only while ``g`` is", so mutation through the
+reference type-checks and is refused at run time (R16:
+``ReadOnlyError``), and so is use after the guard (R01:
+``LifetimeError``).
+
+Context: inside ``guard``'s section, on its thread; never blocks.
+
+Raises:
+    TypeError: ``guard`` is not an RcuReadGuard (R04).
+    LifetimeError: ``guard`` was dropped (R01).
+    GuardError: ``guard`` belongs to another thread (R08).
+"""
+
+_WITH_READ_DOC: Final = """Run ``fn(ref)`` inside a read-side critical section of its own; return its result.
+
+The closure form of the proposals (no reference can outlive the
+call).  ``fn`` receives an :class:`RcuRef` to the current value,
+declared ``T`` (as :meth:`read`: attributes and items keep their
+types; mutation through it type-checks and raises ``ReadOnlyError``).
+
+What ``fn`` returns leaves the section: immutable values as they are
+(see :func:`immutable`), and references found inside a new result
+(dicts, lists, sets, tuples, NamedTuples, dataclasses) replaced by
+deep copies made before the guard ends (Rust: ``.clone()`` inside
+the closure), so ``with_read(lambda c: Summary(c.timeout, c.hosts))``
+returns a plain ``Summary``.
+
+Raises:
+    LifetimeError: ``fn`` returned the reference it was given (R02;
+        as in Rust, even for an immutable value: return its fields or
+        a copy), which would be dead already, or an object kbind cannot copy one out of (a
+        reference in an attribute of a plain class); the message
+        names where it sits and how to copy it.
+"""
+
+
 # -------------------------------------------------------------- Rcu[T]
 
 
@@ -736,41 +782,19 @@ class Rcu(NotClone, Generic[T]):
 
     # -- readers
 
-    @overload
-    def read(self, guard: RcuReadGuard) -> T: ...
+    # The read paths run in C, as kbind.lifetime method descriptors (no
+    # Python frame, no bound method): see _READ_DOC and _WITH_READ_DOC.
+    if TYPE_CHECKING:
 
-    @overload
-    def read(self, guard: RcuReadGuard, fn: Callable[[T], R]) -> R: ...
+        @overload
+        def read(self, guard: RcuReadGuard) -> T: ...
 
-    def read(self, guard: RcuReadGuard, fn: Callable[[T], R] | None = None) -> T | R:
-        """Dereference under ``guard``: a reference to the current value, valid while it is.
+        @overload
+        def read(self, guard: RcuReadGuard, fn: Callable[[T], R]) -> R: ...
 
-        Kernel: ``rcu_dereference(p)``.  Rust: ``Rcu::read(&self, &'g Guard) -> &'g T``.
-        With ``fn``, return ``fn(ref)`` instead.
+        def read(self, guard: RcuReadGuard, fn: Callable[[T], R] | None = None) -> T | R: ...
 
-        Static type: ``T``.  At run time the result is an :class:`RcuRef`
-        standing in for ``&'g T``; mypy sees the ``T`` it forwards to, so
-        ``cfg.read(g).timeout`` has the attribute's type and
-        ``rcu.read(g)[key]`` on an ``Rcu[dict[str, V]]`` is a ``V``.  The
-        trade-off: Python's type system cannot express "``T`` without its
-        mutators" or "valid only while ``g`` is", so mutation through the
-        reference type-checks and is refused at run time (R16:
-        ``ReadOnlyError``), and so is use after the guard (R01:
-        ``LifetimeError``).
-
-        Context: inside ``guard``'s section, on its thread; never blocks.
-
-        Raises:
-            TypeError: ``guard`` is not an RcuReadGuard (R04).
-            LifetimeError: ``guard`` was dropped (R01).
-            GuardError: ``guard`` belongs to another thread (R08).
-        """
-        r = _bind_open(RcuRef, _POLICY, guard, self._box, RcuReadGuard)
-        if r is None:  # not an open RcuReadGuard of this thread
-            self._refuse_read(guard)
-        if fn is None:
-            return cast(T, r)
-        return fn(cast(T, r))
+        def with_read(self, fn: Callable[[T], R]) -> R: ...
 
     def _refuse_read(self, guard: object) -> None:
         if type(guard) is not RcuReadGuard or not guard.begun:
@@ -779,43 +803,6 @@ class Rcu(NotClone, Generic[T]):
         if not guard.alive:
             raise _stale(guard, self._box, "read")
         guard._refuse_thread(f"read {self._box.label} under {guard.name}", user_frame())
-
-    def with_read(self, fn: Callable[[T], R]) -> R:
-        """Run ``fn(ref)`` inside a read-side critical section of its own; return its result.
-
-        The closure form of the proposals (no reference can outlive the
-        call).  ``fn`` receives an :class:`RcuRef` to the current value,
-        declared ``T`` (as :meth:`read`: attributes and items keep their
-        types; mutation through it type-checks and raises ``ReadOnlyError``).
-
-        What ``fn`` returns leaves the section: immutable values as they are
-        (see :func:`immutable`), and references found inside a new result
-        (dicts, lists, sets, tuples, NamedTuples, dataclasses) replaced by
-        deep copies made before the guard ends (Rust: ``.clone()`` inside
-        the closure), so ``with_read(lambda c: Summary(c.timeout, c.hosts))``
-        returns a plain ``Summary``.
-
-        Raises:
-            LifetimeError: ``fn`` returned the reference it was given (R02;
-                as in Rust, even for an immutable value: return its fields or
-                a copy), which would be dead already, or an object kbind cannot copy one out of (a
-                reference in an attribute of a plain class); the message
-                names where it sits and how to copy it.
-        """
-        g = None
-        try:
-            g = RcuReadGuard()  # the caller's line: kbind's own frames are skipped
-            r = _bind(RcuRef, _POLICY, g, self._box)
-            result = fn(cast(T, r))
-            rt = type(result)
-            if rt not in _PLAIN_TYPES and rt is not RcuRef and not _is_plain(result):
-                result = cast(R, _copy_result_out(result, g))  # while g still lives
-        finally:
-            if g is not None and g.alive:
-                g.end(_HOW_WITH_READ)
-        if type(result) is RcuRef:
-            raise _stale(g, self._box, "return a reference from with_read()")
-        return result
 
     # -- updaters
 
@@ -919,6 +906,27 @@ class Rcu(NotClone, Generic[T]):
         old.retired_at = site
         _rt.callbacks.ensure_thread()  # so a leaked drop guard can still be freed later
         return RcuDropGuard(old, cookie, site)
+
+
+def _with_read_copy_out(result: object, g: RcuReadGuard) -> object:
+    # with_read(): a result that is not plain at a glance (C checked the
+    # type): copied out of references while g still lives (R02).
+    if _is_plain(result):
+        return result
+    return _copy_result_out(result, g)
+
+
+def _with_read_escaped(g: RcuReadGuard, rcu: Rcu[Any]) -> LifetimeError:
+    return _stale(g, rcu._box, "return a reference from with_read()")
+
+
+Rcu.read = hot.deref_method(  # type: ignore[method-assign]
+    "read", _READ_DOC, RcuRef, _POLICY, RcuReadGuard, "_box", "_refuse_read"
+)
+Rcu.with_read = hot.scoped_call_method(  # type: ignore[method-assign]
+    "with_read", _WITH_READ_DOC, RcuRef, _POLICY, RcuReadGuard, "_box",
+    _with_read_copy_out, _with_read_escaped, _HOW_WITH_READ,
+)  # fmt: skip
 
 
 def _not_a_guard(guard: object) -> None:
