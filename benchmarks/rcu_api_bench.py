@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+from kbind import trace
 from kbind.rcu import Rcu, RcuReadGuard
 
 try:
@@ -104,19 +105,30 @@ def main() -> int:
     lock = threading.Lock()
     rcu = Rcu(Plain())
 
+    def get_attr(c: Plain) -> int:
+        return c.attr
+
     def empty() -> None:
         return None
 
-    def with_lock() -> object:
+    def lock_pass() -> None:
+        with lock:
+            pass
+
+    def lock_attr() -> object:
         with lock:
             return obj.attr
+
+    def lock_fn() -> object:
+        with lock:
+            return get_attr(obj)
 
     def guard_read() -> object:
         with RcuReadGuard() as g:
             return rcu.read(g).attr
 
     def closure() -> object:
-        return rcu.with_read(lambda c: c.attr)
+        return rcu.with_read(get_attr)
 
     def guard_only() -> None:
         with RcuReadGuard():
@@ -124,7 +136,9 @@ def main() -> int:
 
     fns: dict[str, Callable[[], object]] = {
         "empty": empty,
-        "lock": with_lock,
+        "lock_pass": lock_pass,
+        "lock_attr": lock_attr,
+        "lock_fn": lock_fn,
         "guard_read": guard_read,
         "closure": closure,
         "guard_only": guard_only,
@@ -138,38 +152,58 @@ def main() -> int:
 
         fns["rwlock"] = rw_read
     t = per_call(fns, n, rounds)
+    with trace.record():  # the cost of a guard+read while a recording is active
+        traced = per_call({"empty": empty, "traced": guard_read}, n // 4 or 1, rounds)
     base = t.pop("empty")
     t = {k: v - base for k, v in t.items()}
-    lock_ns = t["lock"]
+    t["traced"] = traced["traced"] - traced["empty"]
 
     print(f"rcu-api-bench: python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    print(f"One thread, read one attribute (ns/op, best of {rounds} interleaved rounds of {n}):")
+    print(f"One thread (ns/op, best of {rounds} interleaved rounds of {n}, loop overhead removed):")
+    print()
+    print("| path | ns | baseline (same run) | ns | ratio | target | met |")
+    print("|---|---:|---|---:|---:|---:|---|")
     rows = [
-        ("with threading.Lock(): obj.attr", "lock"),
-        ("with RcuReadGuard() as g: rcu.read(g).attr", "guard_read"),
-        ("rcu.with_read(lambda c: c.attr)", "closure"),
-        ("with RcuReadGuard(): pass", "guard_only"),
-        ("RWLockFair reader: with gen_rlock(): obj.attr", "rwlock"),
+        ("`with RcuReadGuard() as g: rcu.read(g).attr`", "guard_read", "lock_attr", 2.0),
+        ("`rcu.with_read(fn)`", "closure", "lock_fn", 2.0),
+        ("`with RcuReadGuard(): pass`", "guard_only", "lock_pass", 1.5),
+        ("guard+read while `kbind.trace.record()` is active", "traced", "lock_attr", None),
+        ("`RWLockFair` reader: `with gen_rlock(): obj.attr`", "rwlock", "lock_attr", None),
     ]
-    for label, key in rows:
+    names = {
+        "lock_attr": "`with threading.Lock(): obj.attr`",
+        "lock_fn": "`with lock: fn(obj)`",
+        "lock_pass": "`with threading.Lock(): pass`",
+    }
+    for label, key, basekey, target in rows:
         if key not in t:
-            print(f"  {label:46} (readerwriterlock not installed)")
+            print(f"| {label} | - | (readerwriterlock not installed) | | | | |")
             continue
-        extra = ""
-        if key != "lock":
-            extra = f"   ratio to Lock {t[key] / lock_ns:5.2f}x"
-            if "rwlock" in t and key != "rwlock":
-                extra += f", to RWLockFair {t[key] / t['rwlock']:5.2f}x"
-        print(f"  {label:46} {t[key]:8.0f} ns{extra}")
+        ratio = t[key] / t[basekey]
+        goal = f"<= {target:.1f}x" if target else "-"
+        met = ("yes" if ratio <= target else "no") if target else "-"
+        print(
+            f"| {label} | {t[key]:.0f} | {names[basekey]} | {t[basekey]:.0f} | "
+            f"{ratio:.2f}x | {goal} | {met} |"
+        )
 
     alone, _ = reader_rate(rcu, dur, updater=False)
     busy, updates = reader_rate(rcu, dur, updater=True)
+    ratio = busy / alone
+    print()
     print(f"Reader throughput, one Python reader thread, guard+read loop ({dur:g} s each):")
     print(f"  no updater          : {alone:12.3e} reads/s")
     print(
         f"  one updater (replace+drop, {updates / dur:.3e} updates/s): {busy:12.3e} reads/s   "
-        f"ratio to no updater {busy / alone:5.2f}"
+        f"ratio to no updater {ratio:5.2f} (target >= 0.80: {'met' if ratio >= 0.8 else 'not met'})"
     )
+    with RcuReadGuard() as g:
+        ref = rcu.read(g)
+        print()
+        print(
+            f"Sizes: sys.getsizeof(RcuReadGuard) = {sys.getsizeof(g)} bytes, "
+            f"sys.getsizeof(RcuRef) = {sys.getsizeof(ref)} bytes"
+        )
     return 0
 
 

@@ -31,6 +31,8 @@ typedef struct {
 	PyObject *how;	     /* ScopedCall: how the scope ends */
 	PyObject *name;
 	PyObject *doc;
+	PyTypeObject *slot_type; /* the type whose cell_attr is a slot at slot_offset */
+	Py_ssize_t slot_offset;
 } kb_deref;
 
 static int deref_traverse(kb_deref *d, visitproc visit, void *arg)
@@ -55,6 +57,7 @@ static void deref_dealloc(kb_deref *d)
 	Py_CLEAR(d->how);
 	Py_CLEAR(d->name);
 	Py_CLEAR(d->doc);
+	Py_CLEAR(d->slot_type);
 	PyObject_GC_Del(d);
 }
 
@@ -68,7 +71,27 @@ static PyObject *deref_get(PyObject *self, PyObject *obj, PyObject *type)
 
 static PyObject *cell_of(kb_deref *d, PyObject *obj)
 {
-	PyObject *cell = PyObject_GetAttr(obj, d->cell_attr);
+	PyObject *cell;
+
+	/* A __slots__ attribute (Rcu._box): read the slot directly once its
+	 * offset is known for this type. */
+	if (Py_TYPE(obj) == d->slot_type) {
+		cell = *(PyObject **)((char *)obj + d->slot_offset);
+		if (cell != NULL)
+			return Py_NewRef(cell);
+	} else if (d->slot_type == NULL) {
+		PyObject *descr = _PyType_Lookup(Py_TYPE(obj), d->cell_attr);
+
+		if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+			PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+
+			if (m->type == T_OBJECT_EX && !(m->flags & READONLY)) {
+				d->slot_type = (PyTypeObject *)Py_NewRef((PyObject *)Py_TYPE(obj));
+				d->slot_offset = m->offset;
+			}
+		}
+	}
+	cell = PyObject_GetAttr(obj, d->cell_attr);
 
 	if (cell != NULL && !kb_hp_is_cell(cell)) {
 		PyErr_Format(PyExc_TypeError, "%R.%U is not a kbind.lifetime.Cell", obj,
@@ -97,13 +120,11 @@ static PyObject *deref_vectorcall(kb_deref *d, PyObject *const *args, size_t nar
 	obj = args[0];
 	scope = args[1];
 	s = (kb_scope *)scope;
-	cur = PyDict_GetItemWithError(PyThreadState_GetDict(), kb_hp_key_thread);
+	cur = (PyObject *)kb_hp_thread_if_any();
 	if ((PyObject *)Py_TYPE(scope) != d->kind || s->state != KB_SCOPE_OPEN ||
 	    (PyObject *)s->owner != cur) {
 		PyObject *r;
 
-		if (PyErr_Occurred())
-			return NULL;
 		r = PyObject_CallMethodOneArg(obj, d->refuse, scope);
 		if (r == NULL)
 			return NULL;
@@ -177,8 +198,7 @@ static PyObject *scoped_vectorcall(kb_deref *d, PyObject *const *args, size_t na
 		PyObject *type, *value, *tb;
 
 		PyErr_Fetch(&type, &value, &tb);
-		if ((PyObject *)s->owner !=
-		    PyDict_GetItemWithError(PyThreadState_GetDict(), kb_hp_key_thread)) {
+		if (s->owner != kb_hp_thread_if_any()) {
 			PyObject *r = PyObject_CallMethod((PyObject *)s, "_kb_refuse", "sO",
 							  "thread", d->how);
 
@@ -275,6 +295,8 @@ static PyObject *py_deref_method(PyObject *self, PyObject *args)
 	PyUnicode_InternInPlace(&d->refuse);
 	d->escaped = NULL;
 	d->how = NULL;
+	d->slot_type = NULL;
+	d->slot_offset = 0;
 	PyObject_GC_Track(d);
 	return (PyObject *)d;
 }
@@ -304,6 +326,8 @@ static PyObject *py_scoped_call_method(PyObject *self, PyObject *args)
 	d->refuse = Py_NewRef(copy_out);
 	d->escaped = Py_NewRef(escaped);
 	d->how = Py_NewRef(how);
+	d->slot_type = NULL;
+	d->slot_offset = 0;
 	PyObject_GC_Track(d);
 	return (PyObject *)d;
 }

@@ -36,8 +36,11 @@ static int thread_traverse(kb_thread *t, visitproc visit, void *arg)
 	return 0;
 }
 
+static void forget_cached(kb_thread *t);
+
 static void thread_dealloc(kb_thread *t)
 {
+	forget_cached(t);
 	PyObject_GC_UnTrack(t);
 	if (t->weakrefs != NULL)
 		PyObject_ClearWeakRefs((PyObject *)t);
@@ -97,6 +100,7 @@ static void thread_exit_dealloc(kb_thread_exit *e)
 		PyObject *type, *value, *tb;
 
 		PyErr_Fetch(&type, &value, &tb);
+		forget_cached(t);
 		t->exited = 1;
 		scopes_at_thread_exit(t);
 		PyErr_Restore(type, value, tb);
@@ -156,20 +160,59 @@ static kb_thread *new_thread_token(PyObject *dict)
 	return t;
 }
 
+/*
+ * A one-entry cache of the last token looked up, checked against the thread
+ * state and its unique id (a new thread state at the same address has
+ * another id); the GIL protects it.  The pointer is borrowed from that
+ * thread's state dict, which holds the token until the thread ends; the exit
+ * sentinel and the token's own deallocation clear the cache first.
+ */
+static PyThreadState *kb_cached_tstate;
+static uint64_t kb_cached_id;
+static kb_thread *kb_cached_token;
+
+static void forget_cached(kb_thread *t)
+{
+	if (kb_cached_token == t) {
+		kb_cached_token = NULL;
+		kb_cached_tstate = NULL;
+	}
+}
+
+kb_thread *kb_hp_thread_if_any(void)
+{
+	PyThreadState *ts = PyThreadState_Get();
+	PyObject *dict, *t;
+
+	if (KB_LIKELY(ts == kb_cached_tstate && kb_cached_token != NULL &&
+		      PyThreadState_GetID(ts) == kb_cached_id))
+		return kb_cached_token;
+	dict = PyThreadState_GetDict();
+	if (dict == NULL)
+		return NULL;
+	t = PyDict_GetItemWithError(dict, kb_hp_key_thread);
+	if (t == NULL) {
+		PyErr_Clear();
+		return NULL;
+	}
+	kb_cached_tstate = ts;
+	kb_cached_id = PyThreadState_GetID(ts);
+	kb_cached_token = (kb_thread *)t;
+	return (kb_thread *)t;
+}
+
 kb_thread *kb_current_thread(void)
 {
-	PyObject *dict = PyThreadState_GetDict();
-	PyObject *t;
+	kb_thread *t = kb_hp_thread_if_any();
+	PyObject *dict;
 
+	if (t != NULL)
+		return t;
+	dict = PyThreadState_GetDict();
 	if (dict == NULL) {
 		PyErr_SetString(PyExc_RuntimeError, "kbind: no thread state dict");
 		return NULL;
 	}
-	t = PyDict_GetItemWithError(dict, kb_hp_key_thread);
-	if (t != NULL)
-		return (kb_thread *)t;
-	if (PyErr_Occurred())
-		return NULL;
 	return new_thread_token(dict);
 }
 
@@ -184,6 +227,11 @@ static PyObject *py_current_thread(PyObject *self, PyObject *unused)
 }
 
 /* ------------------------------------------------------------- call sites */
+
+/* The last code object seen, and whether it is kbind's (a strong reference:
+ * its address cannot be reused while cached). */
+static PyObject *kb_last_code;
+static int kb_last_internal;
 
 static int frame_is_internal(PyObject *filename, PyFrameObject *f)
 {
@@ -226,7 +274,16 @@ int kb_capture_site(PyObject **code, int *lasti)
 		int internal;
 
 		co = PyFrame_GetCode(f);
-		internal = frame_is_internal(co->co_filename, f);
+		if ((PyObject *)co == kb_last_code) {
+			internal = kb_last_internal;
+		} else {
+			internal = frame_is_internal(co->co_filename, f);
+			if (internal >= 0) {
+				Py_INCREF(co);
+				Py_XSETREF(kb_last_code, (PyObject *)co);
+				kb_last_internal = internal;
+			}
+		}
 		if (internal < 0) {
 			Py_DECREF(co);
 			Py_DECREF(f);
@@ -570,12 +627,9 @@ static int scope_check_end(kb_scope *s, PyObject *how, int *skip)
 		*skip = 1;
 		return 0;
 	}
-	if ((PyObject *)s->owner != PyDict_GetItemWithError(PyThreadState_GetDict(), kb_hp_key_thread)) {
-		PyObject *r;
+	if (s->owner != kb_hp_thread_if_any()) {
+		PyObject *r = refuse(s, "thread", how);
 
-		if (PyErr_Occurred())
-			return -1;
-		r = refuse(s, "thread", how);
 		if (r == NULL)
 			return -1;
 		Py_DECREF(r);
@@ -598,9 +652,22 @@ static PyObject *scope_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	return (PyObject *)s;
 }
 
+static PyTypeObject *kb_last_kind; /* single-entry cache, strong references */
+static PyObject *kb_last_hooks;
+
 kb_hooks *kb_hp_hooks_of(PyTypeObject *type)
 {
-	PyObject *h = _PyType_Lookup(type, kb_str_hooks);
+	PyObject *h;
+
+	if (type == kb_last_kind)
+		return (kb_hooks *)kb_last_hooks;
+	h = _PyType_Lookup(type, kb_str_hooks);
+	if (h != NULL && PyObject_TypeCheck(h, &kb_hooks_type)) {
+		Py_INCREF(type);
+		Py_XSETREF(kb_last_kind, type);
+		Py_INCREF(h);
+		Py_XSETREF(kb_last_hooks, h);
+	}
 
 	if (h == NULL || !PyObject_TypeCheck(h, &kb_hooks_type)) {
 		PyErr_Format(PyExc_TypeError,
@@ -686,13 +753,8 @@ static PyObject *scope_end(kb_scope *s, PyObject *const *args, Py_ssize_t nargs)
 
 static PyObject *scope_is_mine(kb_scope *s, PyObject *unused)
 {
-	PyObject *t;
-
 	(void)unused;
-	t = PyDict_GetItemWithError(PyThreadState_GetDict(), kb_hp_key_thread);
-	if (t == NULL && PyErr_Occurred())
-		return NULL;
-	return PyBool_FromLong(s->owner != NULL && (PyObject *)s->owner == t);
+	return PyBool_FromLong(s->owner != NULL && s->owner == kb_hp_thread_if_any());
 }
 
 /* The leak path: an open scope is being collected. */
@@ -705,10 +767,7 @@ static void scope_finalize(kb_scope *s)
 	if (s->state != KB_SCOPE_OPEN || h == NULL)
 		return;
 	PyErr_Fetch(&type, &value, &tb);
-	cur = PyThreadState_GetDict() != NULL
-		      ? PyDict_GetItemWithError(PyThreadState_GetDict(), kb_hp_key_thread)
-		      : NULL;
-	PyErr_Clear();
+	cur = (PyObject *)kb_hp_thread_if_any();
 	ended = h->end_anywhere || (PyObject *)s->owner == cur;
 	Py_INCREF(h);
 	if (ended) {
@@ -812,6 +871,73 @@ static void scope_dealloc(kb_scope *s)
 	tp->tp_free((PyObject *)s); /* a subclass's subtype_dealloc drops its type */
 }
 
+/*
+ * seal(cls): the fast deallocation of a final kind with no fields of its own.
+ *
+ * CPython frees every instance of a class statement's type through
+ * subtype_dealloc, which looks for __dict__, slots, weak references and a
+ * finalizer at every call.  A final kbind type (RcuReadGuard, RcuRef) adds
+ * none of them to its C base, so seal() gives it a dealloc that goes
+ * straight to the base's, then drops the type as subtype_dealloc would.  A
+ * subclass made anyway keeps subtype_dealloc, which calls this one as its
+ * base's: then the type is not dropped here (subtype_dealloc does it).
+ */
+static void sealed_scope_dealloc(kb_scope *s);
+static void sealed_ref_dealloc(PyObject *r);
+
+static void sealed_scope_dealloc(kb_scope *s)
+{
+	PyTypeObject *tp = Py_TYPE(s);
+	int own = tp->tp_dealloc == (destructor)sealed_scope_dealloc;
+
+	scope_dealloc(s);
+	if (own)
+		Py_DECREF(tp);
+}
+
+static void sealed_ref_dealloc(PyObject *r)
+{
+	PyTypeObject *tp = Py_TYPE(r);
+	int own = tp->tp_dealloc == sealed_ref_dealloc;
+
+	kb_hp_ref_dealloc(r);
+	if (own)
+		Py_DECREF(tp);
+}
+
+static PyObject *py_seal(PyObject *self, PyObject *arg)
+{
+	PyTypeObject *tp, *base;
+	destructor fast;
+
+	(void)self;
+	if (!PyType_Check(arg) || !(((PyTypeObject *)arg)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+		PyErr_SetString(PyExc_TypeError, "seal() takes a class");
+		return NULL;
+	}
+	tp = (PyTypeObject *)arg;
+	if (PyType_IsSubtype(tp, &kb_scope_type)) {
+		base = &kb_scope_type;
+		fast = (destructor)sealed_scope_dealloc;
+	} else if (PyType_IsSubtype(tp, kb_hp_ref_type_p)) {
+		base = kb_hp_ref_type_p;
+		fast = sealed_ref_dealloc;
+	} else {
+		PyErr_SetString(PyExc_TypeError, "seal() takes a Scope or Ref subclass");
+		return NULL;
+	}
+	if (tp->tp_basicsize != base->tp_basicsize || tp->tp_dictoffset != 0 ||
+	    tp->tp_weaklistoffset != base->tp_weaklistoffset || tp->tp_finalize != base->tp_finalize ||
+	    tp->tp_del != NULL) {
+		PyErr_Format(PyExc_TypeError,
+			     "seal(): %s adds fields, a __dict__, weak references or __del__ to %s",
+			     tp->tp_name, base->tp_name);
+		return NULL;
+	}
+	tp->tp_dealloc = fast;
+	Py_RETURN_NONE;
+}
+
 static PyObject *scope_get_alive(kb_scope *s, void *closure)
 {
 	(void)closure;
@@ -859,6 +985,28 @@ static int scope_set_data(kb_scope *s, PyObject *v, void *closure)
 	return 0;
 }
 
+static PyObject *scope_get_num(kb_scope *s, void *closure)
+{
+	(void)closure;
+	return PyLong_FromLongLong(s->number);
+}
+
+static int scope_set_num(kb_scope *s, PyObject *v, void *closure)
+{
+	long long n;
+
+	(void)closure;
+	if (v == NULL) {
+		PyErr_SetString(PyExc_AttributeError, "cannot delete _num");
+		return -1;
+	}
+	n = PyLong_AsLongLong(v);
+	if (n == -1 && PyErr_Occurred())
+		return -1;
+	s->number = n;
+	return 0;
+}
+
 static PyGetSetDef scope_getset[] = {
 	{ "alive", (getter)scope_get_alive, NULL,
 	  "True from the scope's begin until its end (False if it never began).", NULL },
@@ -869,6 +1017,8 @@ static PyGetSetDef scope_getset[] = {
 	  "(code, offset, thread name, how) of where it began, or None.", NULL },
 	{ "_end_raw", (getter)scope_get_end_raw, NULL,
 	  "(code, offset, thread name, how) of where it ended, or None while open.", NULL },
+	{ "_num", (getter)scope_get_num, (setter)scope_set_num,
+	  "The scope's number in messages (0: not numbered yet).", NULL },
 	{ "_data", (getter)scope_get_data, (setter)scope_set_data,
 	  "What the kind's C hooks work on (None for most kinds).", NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
@@ -980,6 +1130,9 @@ static PyMethodDef lifetime_methods[] = {
 	{ "configure", py_configure, METH_VARARGS,
 	  "configure(internal_files, is_internal, thread_name): how sites skip kbind's frames." },
 	{ "_forget_thread", py_forget_thread, METH_NOARGS, NULL },
+	{ "seal", py_seal, METH_O,
+	  "seal(cls): a final Scope or Ref subclass adding no fields is freed without "
+	  "subtype_dealloc's generic work." },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -63,6 +63,7 @@ typedef struct kb_scope {
 	int end_lasti;
 	PyObject *end_how; /* str: how it ended ("leaving its with block", ...) */
 	PyObject *data;	   /* what the kind's C hooks work on (a lock for a LockGuard) */
+	long long number;  /* its number in messages (0: not numbered yet) */
 	struct kb_scope *prev, *next;
 } kb_scope;
 
@@ -73,6 +74,8 @@ extern PyTypeObject kb_hooks_type;
 /* The key of the thread token in each thread's state dict (interned). */
 extern PyObject *kb_hp_key_thread;
 
+/* The calling thread's token (borrowed), or NULL if it has none yet (no error). */
+kb_thread *kb_hp_thread_if_any(void);
 /* The calling thread's token (borrowed), made on first use; NULL on error. */
 kb_thread *kb_current_thread(void);
 /* Record the caller's site (kbind's own frames skipped): a new code reference. */
@@ -92,6 +95,9 @@ PyObject *kb_hp_ref_make(PyTypeObject *type, kb_scope *scope, PyObject *cell, Py
 int kb_hp_is_plain(PyObject *policy, PyObject *v);
 int kb_hp_is_ref(PyObject *v);
 int kb_hp_is_cell(PyObject *v);
+/* The C base of references, and its dealloc (for seal()). */
+extern PyTypeObject *kb_hp_ref_type_p;
+void kb_hp_ref_dealloc(PyObject *r);
 
 /* deref.c */
 int kb_hp_init_deref(PyObject *m);

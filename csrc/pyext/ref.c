@@ -273,7 +273,7 @@ PyObject *kb_hp_ref_make(PyTypeObject *type, kb_scope *scope, PyObject *cell, Py
 static PyObject *ref_make(PyTypeObject *type, kb_scope *scope, kb_cell *cell, PyObject *obj,
 			  kb_policy *policy)
 {
-	kb_ref *r = PyObject_GC_New(kb_ref, type);
+	kb_ref *r = (kb_ref *)type->tp_alloc(type, 0);
 
 	if (r == NULL)
 		return NULL;
@@ -281,7 +281,6 @@ static PyObject *ref_make(PyTypeObject *type, kb_scope *scope, kb_cell *cell, Py
 	r->cell = (kb_cell *)Py_NewRef((PyObject *)cell);
 	r->obj = Py_XNewRef(obj);
 	r->policy = (kb_policy *)Py_NewRef((PyObject *)policy);
-	PyObject_GC_Track(r);
 	return (PyObject *)r;
 }
 
@@ -697,9 +696,7 @@ static PyObject *py_bind_open(PyObject *self, PyObject *const *args, Py_ssize_t 
 	s = (kb_scope *)args[2];
 	if (s->state != KB_SCOPE_OPEN)
 		Py_RETURN_NONE;
-	cur = PyDict_GetItemWithError(PyThreadState_GetDict(), kb_hp_key_thread);
-	if (cur == NULL && PyErr_Occurred())
-		return NULL;
+	cur = (PyObject *)kb_hp_thread_if_any();
 	if ((PyObject *)s->owner != cur)
 		Py_RETURN_NONE;
 	return ref_make((PyTypeObject *)args[0], s, (kb_cell *)args[3], NULL,
@@ -765,6 +762,13 @@ static PyMethodDef ref_methods[] = {
 	  "ref_wrap(ref, value) -> a reference to value bound as ref is (plain values as they are)." },
 	{ NULL, NULL, 0, NULL }
 };
+
+PyTypeObject *kb_hp_ref_type_p = &kb_ref_type;
+
+void kb_hp_ref_dealloc(PyObject *r)
+{
+	ref_dealloc((kb_ref *)r);
+}
 
 int kb_hp_init_ref(PyObject *m)
 {

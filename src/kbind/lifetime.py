@@ -121,7 +121,7 @@ class Scope(hot.Scope, NotClone):
     Sizes and costs: see docs/performance.md.
     """
 
-    __slots__ = ("_num",)
+    __slots__ = ()
 
     KIND: ClassVar[str] = "Scope"
     _kb_hooks: ClassVar[hot.ScopeHooks]
@@ -153,9 +153,8 @@ class Scope(hot.Scope, NotClone):
     @property
     def name(self) -> str:
         """``KIND#n``, unique in the process (numbered on first use)."""
-        try:
-            num: int = self._num
-        except AttributeError:
+        num: int = self._num
+        if not num:
             num = self._num = next(type(self)._numbers)
         return f"{self.KIND}#{num}"
 
