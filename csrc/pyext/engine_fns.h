@@ -18,3 +18,34 @@ KB_HP_FN(kb_spin_trylock)
 KB_HP_FN(kb_spin_unlock)
 KB_HP_FN(kb_mutex_trylock)
 KB_HP_FN(kb_mutex_unlock)
+/* atomics */
+/*
+ * AtomicI32/AtomicI64/AtomicUsize (csrc/pyext/atomic_type.c): every
+ * operation kbind.atomic offers, in each ordering the kernel has for it, for
+ * kb_atomic_t, kb_atomic64_t and kb_atomic_long_t.  The helper macros expand
+ * to KB_HP_FN() lines and are undefined again below (this file is included
+ * several times).
+ */
+#define KB_HP_ATOMIC_ANY(p, op) \
+	KB_HP_FN(p##_##op##_relaxed) KB_HP_FN(p##_##op##_acquire) \
+	KB_HP_FN(p##_##op##_release) KB_HP_FN(p##_##op)
+#define KB_HP_ATOMIC_FNS(p) \
+	KB_HP_FN(p##_read) KB_HP_FN(p##_read_acquire) \
+	KB_HP_FN(p##_set) KB_HP_FN(p##_set_release) \
+	KB_HP_FN(p##_add) KB_HP_FN(p##_sub) KB_HP_FN(p##_inc) KB_HP_FN(p##_dec) \
+	KB_HP_ATOMIC_ANY(p, add_return) KB_HP_ATOMIC_ANY(p, sub_return) \
+	KB_HP_ATOMIC_ANY(p, inc_return) KB_HP_ATOMIC_ANY(p, dec_return) \
+	KB_HP_ATOMIC_ANY(p, fetch_add) KB_HP_ATOMIC_ANY(p, fetch_sub) \
+	KB_HP_ATOMIC_ANY(p, fetch_inc) KB_HP_ATOMIC_ANY(p, fetch_dec) \
+	KB_HP_ATOMIC_ANY(p, fetch_and) KB_HP_ATOMIC_ANY(p, fetch_or) \
+	KB_HP_ATOMIC_ANY(p, fetch_xor) KB_HP_ATOMIC_ANY(p, fetch_andnot) \
+	KB_HP_ATOMIC_ANY(p, xchg) KB_HP_ATOMIC_ANY(p, cmpxchg) \
+	KB_HP_ATOMIC_ANY(p, try_cmpxchg) KB_HP_ATOMIC_ANY(p, add_negative) \
+	KB_HP_FN(p##_sub_and_test) KB_HP_FN(p##_dec_and_test) KB_HP_FN(p##_inc_and_test) \
+	KB_HP_FN(p##_fetch_add_unless) KB_HP_FN(p##_add_unless) KB_HP_FN(p##_inc_not_zero)
+KB_HP_ATOMIC_FNS(kb_atomic)
+KB_HP_ATOMIC_FNS(kb_atomic64)
+KB_HP_ATOMIC_FNS(kb_atomic_long)
+#undef KB_HP_ATOMIC_FNS
+#undef KB_HP_ATOMIC_ANY
+/* end of atomics */

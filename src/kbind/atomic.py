@@ -2,9 +2,10 @@
 
 Mirrors Rust-for-Linux ``kernel::sync::atomic::Atomic<i32/i64/usize>`` over
 the kernel's ``atomic_t``, ``atomic64_t`` and ``atomic_long_t``.  The value
-lives in C memory and every operation is one call into csrc/atomic.c, which
-executes a real hardware atomic (``lock xadd``, ``ldxr/stxr``...), never
-Python arithmetic under a lock.
+lives in C memory (the engine's cell, inside the object) and every operation
+is one C method (kbind._hotpath, csrc/pyext/atomic_type.c) calling
+csrc/atomic.c, which executes a real hardware atomic (``lock xadd``,
+``ldxr/stxr``...), never Python arithmetic under a lock.
 
 Rules enforced (Rust-for-Linux enforces them with types; kbind with types
 *and* at run time):
@@ -22,11 +23,11 @@ Rules enforced (Rust-for-Linux enforces them with types; kbind with types
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ClassVar, Final, final
+import inspect
+from typing import TYPE_CHECKING, ClassVar, Final, final
 
 from kbind._guard import NotClone
-from kbind._native import ffi, lib
+from kbind._native import ffi, hot
 from kbind.errors import OrderingError
 from kbind.ordering import (
     ALL_ORDERINGS,
@@ -44,15 +45,13 @@ from kbind.ordering import (
 
 __all__ = ["AtomicI32", "AtomicI64", "AtomicUsize"]
 
-_CFn = Callable[..., int]
-
-#: Python operation -> {ordering: C operation name (without the kb_atomic* prefix)}.
-_OPS: Final[dict[str, dict[Ordering, str]]] = {
-    "load": {Relaxed: "read", Acquire: "read_acquire"},
-    "store": {Relaxed: "set", Release: "set_release"},
-    **{op: {Relaxed: op} for op in ("add", "sub", "inc", "dec")},
+#: Python operation -> the orderings it accepts (the kernel's), in ALL_ORDERINGS order.
+_OPS: Final[dict[str, tuple[Ordering, ...]]] = {
+    "load": (Relaxed, Acquire),
+    "store": (Relaxed, Release),
+    **{op: (Relaxed,) for op in ("add", "sub", "inc", "dec")},
     **{
-        op: {o: op + o.suffix for o in ALL_ORDERINGS}
+        op: ALL_ORDERINGS
         for op in (
             "add_return", "sub_return", "inc_return", "dec_return",
             "fetch_add", "fetch_sub", "fetch_inc", "fetch_dec",
@@ -61,7 +60,7 @@ _OPS: Final[dict[str, dict[Ordering, str]]] = {
         )
     },
     **{
-        op: {Full: op}
+        op: (Full,)
         for op in (
             "sub_and_test", "dec_and_test", "inc_and_test",
             "fetch_add_unless", "add_unless", "inc_not_zero",
@@ -73,24 +72,43 @@ _OPS: Final[dict[str, dict[Ordering, str]]] = {
 class _Atomic(NotClone):
     """Shared implementation; the public classes fix the C type and width.
 
+    Each public class also derives from its C type in kbind._hotpath
+    (``AtomicI64(hot.Atomic64, _Atomic)``): the value lives in that object,
+    as the engine's cell (``kb_atomic64_t``...), and every operation is a C
+    method that ``hot.bind_atomics()`` puts in the public class at import,
+    so it is found before the Python one below.  It recognises the ordering
+    by identity, checks the operands fit, and calls the engine's function
+    for that operation and ordering (csrc/atomic.c) without releasing the GIL.
+
+    The typed methods below are the operations' signatures and
+    documentation (what mypy and ``help()`` see); at run time they run only
+    for the calls C hands back: keyword arguments or a wrong number of
+    arguments.  They bind the arguments as Python does (its TypeErrors)
+    and call the C method positionally (``self.load(ordering)`` is C's).
+    A refused ordering or operand is reported by :meth:`_reject`, called
+    from C, so every message is built here.
+
     Invariants:
-        ``_fns[(op, ordering)]`` is the C function for that operation and
-        ordering, taking and returning values in the Python range
-        ``[_MIN, _MAX]``; the hot path is one dict lookup, one range check and
-        one cffi call.
+        The C methods accept exactly the orderings of ``_OPS[op]`` and
+        operands that are ints in ``[_MIN, _MAX]``; everything else is
+        refused with the exception :meth:`_reject` returns.
     """
 
-    __slots__ = ("__weakref__", "_ptr")
+    __slots__ = ()
     _CLONE_ROLE = "owner"
 
-    _PREFIX: ClassVar[str]  # "kb_atomic64"
     _CTYPE: ClassVar[str]  # "kb_atomic64_t"
     _VTYPE: ClassVar[str]  # "int64_t"
     _SIGNED: ClassVar[bool] = True
     _BITS: ClassVar[int]
     _MIN: ClassVar[int]
     _MAX: ClassVar[int]
-    _fns: ClassVar[dict[tuple[str, Ordering], _CFn]]
+    if TYPE_CHECKING:
+
+        @property
+        def _address(self) -> int:
+            """The C type's: the address of the cell inside the object."""
+            ...
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -100,53 +118,27 @@ class _Atomic(NotClone):
             cls._MIN, cls._MAX = -(2 ** (c_bits - 1)), 2 ** (c_bits - 1) - 1
         else:
             cls._MIN, cls._MAX = 0, 2**c_bits - 1
-        cls._fns = {
-            (op, o): cls._wrap(getattr(lib, f"{cls._PREFIX}_{c_name}"))
-            for op, table in _OPS.items()
-            for o, c_name in table.items()
-        }
-
-    @classmethod
-    def _wrap(cls, fn: _CFn) -> _CFn:
-        """Adapt a C function to Python values (only unsigned types need it)."""
-        if cls._SIGNED:
-            return fn
-        to_c, from_c = cls._to_c, cls._from_c
-
-        def unsigned(*args: object) -> int:
-            # isinstance, not type(a) is int: an int subclass (an IntEnum, a
-            # user's int type) is converted to the C value too.
-            r = fn(*(to_c(int(a)) if isinstance(a, int) else a for a in args))
-            return from_c(r) if type(r) is int else r
-
-        return unsigned
-
-    @classmethod
-    def _to_c(cls, v: int) -> int:
-        """Python value (already range-checked) -> C value."""
-        return v if cls._SIGNED or v <= cls._MAX >> 1 else v - (1 << cls._BITS)
-
-    @classmethod
-    def _from_c(cls, r: int) -> int:
-        """C value -> Python value."""
-        return r if cls._SIGNED else r & cls._MAX
 
     def __init__(self, value: int = 0) -> None:
-        self._ptr = ffi.new(f"{self._CTYPE} *")
         self.store(value, Relaxed)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.load(Relaxed)})"
 
+    @property
+    def _ptr(self) -> object:
+        """The cell as a cffi pointer (``kb_atomic64_t *``...), for C code called through cffi.
+
+        Borrowed: it points into this object, so it is valid while the atomic is alive.
+        """
+        return ffi.cast(f"{self._CTYPE} *", self._address)
+
     def _reject(self, op: str, ordering: object, *values: object) -> Exception:
-        """Build the error for a call whose ordering or operand was refused."""
+        """Build the error for a call whose ordering or operand was refused (called from C)."""
         name = f"{type(self).__name__}.{op}"
-        try:
-            known = (op, ordering) in self._fns
-        except TypeError:  # unhashable "ordering"
-            known = False
-        if not known:
-            return OrderingError(name, ordering, [o.name for o in _OPS[op]])
+        allowed = _OPS[op]
+        if not any(ordering is o for o in allowed):
+            return OrderingError(name, ordering, [o.name for o in allowed])
         for v in values:
             if not isinstance(v, int):
                 return TypeError(f"{name}: operand must be an int, not {type(v).__name__}")
@@ -157,20 +149,8 @@ class _Atomic(NotClone):
                 )
         raise AssertionError("unreachable: _reject called for a valid call")
 
-    def _check(self, op: str, ordering: object, *values: int) -> _CFn:
-        """Return the C function for ``op`` at ``ordering``, after checking ``values`` fit."""
-        try:
-            fn = self._fns.get((op, ordering))  # type: ignore[arg-type]
-            if fn is not None:
-                lo, hi = self._MIN, self._MAX
-                for v in values:
-                    if not lo <= v <= hi or not isinstance(v, int):
-                        break
-                else:
-                    return fn
-        except TypeError:
-            pass
-        raise self._reject(op, ordering, *values)
+    # Each body below runs only for a call C handed back (see the class
+    # docstring); there, ``self.<op>(...)`` is the C method, called positionally.
 
     # -- load / store ---------------------------------------------------------
     def load(self, ordering: AcquireOrRelaxed) -> int:
@@ -178,96 +158,87 @@ class _Atomic(NotClone):
 
         Ordering: Relaxed or Acquire (pairs with a Release store).
         """
-        try:
-            return self._fns[("load", ordering)](self._ptr)
-        except (KeyError, TypeError):  # not an ordering load accepts (or unhashable)
-            raise self._reject("load", ordering) from None
+        return self.load(ordering)
 
     def store(self, v: int, ordering: ReleaseOrRelaxed) -> None:
         """Set the value.  Kernel: ``atomic_set()``/``atomic_set_release()``.
 
         Ordering: Relaxed or Release (pairs with an Acquire load).
         """
-        self._check("store", ordering, v)(self._ptr, v)
+        self.store(v, ordering)
 
     # -- void RMW (unordered, as in the kernel) ------------------------------
     def add(self, v: int, ordering: RelaxedOrdering) -> None:
         """Add ``v`` atomically.  Kernel: ``atomic_add()``.  Ordering: Relaxed only."""
-        self._check("add", ordering, v)(v, self._ptr)
+        self.add(v, ordering)
 
     def sub(self, v: int, ordering: RelaxedOrdering) -> None:
         """Subtract ``v`` atomically.  Kernel: ``atomic_sub()``.  Ordering: Relaxed only."""
-        self._check("sub", ordering, v)(v, self._ptr)
+        self.sub(v, ordering)
 
     def inc(self, ordering: RelaxedOrdering) -> None:
         """Add one atomically.  Kernel: ``atomic_inc()``.  Ordering: Relaxed only."""
-        self._check("inc", ordering)(self._ptr)
+        self.inc(ordering)
 
     def dec(self, ordering: RelaxedOrdering) -> None:
         """Subtract one atomically.  Kernel: ``atomic_dec()``.  Ordering: Relaxed only."""
-        self._check("dec", ordering)(self._ptr)
+        self.dec(ordering)
 
     # -- value-returning RMW (any ordering) ----------------------------------
     def add_return(self, v: int, ordering: AnyOrdering) -> int:
         """Add ``v``; return the new value.  Kernel: ``atomic_add_return*()``."""
-        return self._check("add_return", ordering, v)(v, self._ptr)
+        return self.add_return(v, ordering)
 
     def sub_return(self, v: int, ordering: AnyOrdering) -> int:
         """Subtract ``v``; return the new value.  Kernel: ``atomic_sub_return*()``."""
-        return self._check("sub_return", ordering, v)(v, self._ptr)
+        return self.sub_return(v, ordering)
 
     def inc_return(self, ordering: AnyOrdering) -> int:
         """Add one; return the new value.  Kernel: ``atomic_inc_return*()``."""
-        return self._check("inc_return", ordering)(self._ptr)
+        return self.inc_return(ordering)
 
     def dec_return(self, ordering: AnyOrdering) -> int:
         """Subtract one; return the new value.  Kernel: ``atomic_dec_return*()``."""
-        return self._check("dec_return", ordering)(self._ptr)
+        return self.dec_return(ordering)
 
     def fetch_add(self, v: int, ordering: AnyOrdering) -> int:
         """Add ``v``; return the old value.  Kernel: ``atomic_fetch_add*()``.
 
         Rust: ``Atomic::fetch_add(v, ordering)``.
         """
-        try:
-            fn = self._fns[("fetch_add", ordering)]
-        except (KeyError, TypeError):  # not an ordering (or unhashable)
-            raise self._reject("fetch_add", ordering, v) from None
-        if not isinstance(v, int) or not self._MIN <= v <= self._MAX:
-            raise self._reject("fetch_add", ordering, v)
-        return fn(v, self._ptr)
+        return self.fetch_add(v, ordering)
 
     def fetch_sub(self, v: int, ordering: AnyOrdering) -> int:
         """Subtract ``v``; return the old value.  Kernel: ``atomic_fetch_sub*()``."""
-        return self._check("fetch_sub", ordering, v)(v, self._ptr)
+        return self.fetch_sub(v, ordering)
 
     def fetch_inc(self, ordering: AnyOrdering) -> int:
         """Add one; return the old value.  Kernel: ``atomic_fetch_inc*()``."""
-        return self._check("fetch_inc", ordering)(self._ptr)
+        return self.fetch_inc(ordering)
 
     def fetch_dec(self, ordering: AnyOrdering) -> int:
         """Subtract one; return the old value.  Kernel: ``atomic_fetch_dec*()``."""
-        return self._check("fetch_dec", ordering)(self._ptr)
+        return self.fetch_dec(ordering)
 
     def fetch_and(self, v: int, ordering: AnyOrdering) -> int:
         """AND with ``v``; return the old value.  Kernel: ``atomic_fetch_and*()``."""
-        return self._check("fetch_and", ordering, v)(v, self._ptr)
+        return self.fetch_and(v, ordering)
 
     def fetch_or(self, v: int, ordering: AnyOrdering) -> int:
         """OR with ``v``; return the old value.  Kernel: ``atomic_fetch_or*()``."""
-        return self._check("fetch_or", ordering, v)(v, self._ptr)
+        return self.fetch_or(v, ordering)
 
     def fetch_xor(self, v: int, ordering: AnyOrdering) -> int:
         """XOR with ``v``; return the old value.  Kernel: ``atomic_fetch_xor*()``."""
-        return self._check("fetch_xor", ordering, v)(v, self._ptr)
+        return self.fetch_xor(v, ordering)
 
     def fetch_andnot(self, v: int, ordering: AnyOrdering) -> int:
         """Clear the bits of ``v``; return the old value.  Kernel: ``atomic_fetch_andnot*()``."""
-        return self._check("fetch_andnot", ordering, v)(v, self._ptr)
+        return self.fetch_andnot(v, ordering)
 
     def xchg(self, v: int, ordering: AnyOrdering) -> int:
         """Store ``v``; return the old value.  Kernel: ``atomic_xchg*()``."""
-        return self._check("xchg", ordering, v)(self._ptr, v)
+        return self.xchg(v, ordering)
 
     def cmpxchg(self, old: int, new: int, ordering: AnyOrdering) -> int:
         """Store ``new`` if the value is ``old``; return the value found.
@@ -275,7 +246,7 @@ class _Atomic(NotClone):
         It succeeded iff the result equals ``old``; a failure orders nothing.
         Kernel: ``atomic_cmpxchg*()``.  Rust: ``Atomic::cmpxchg(old, new, ordering)``.
         """
-        return self._check("cmpxchg", ordering, old, new)(self._ptr, old, new)
+        return self.cmpxchg(old, new, ordering)
 
     def try_cmpxchg(self, old: int, new: int, ordering: AnyOrdering) -> tuple[bool, int]:
         """Store ``new`` if the value is ``old``.
@@ -284,55 +255,52 @@ class _Atomic(NotClone):
         failure orders nothing.  Kernel: ``atomic_try_cmpxchg*()`` (which
         updates ``*old`` on failure, as the second element does here).
         """
-        fn = self._check("try_cmpxchg", ordering, old, new)
-        cell = ffi.new(f"{self._VTYPE} *", self._to_c(old))
-        ok = bool(fn(self._ptr, cell, new))
-        return ok, self._from_c(cell[0])
+        return self.try_cmpxchg(old, new, ordering)
 
     def add_negative(self, v: int, ordering: AnyOrdering) -> bool:
         """Add ``v``; return whether the result is negative (sign bit set).
 
         Kernel: ``atomic_add_negative*()``.
         """
-        return bool(self._check("add_negative", ordering, v)(v, self._ptr))
+        return self.add_negative(v, ordering)
 
     # -- conditional RMW (fully ordered, as in the kernel) -------------------
     def sub_and_test(self, v: int, ordering: FullOrdering) -> bool:
         """Subtract ``v``; return whether the result is zero.  Kernel: ``atomic_sub_and_test()``."""
-        return bool(self._check("sub_and_test", ordering, v)(v, self._ptr))
+        return self.sub_and_test(v, ordering)
 
     def dec_and_test(self, ordering: FullOrdering) -> bool:
         """Subtract one; return whether the result is zero.  Kernel: ``atomic_dec_and_test()``."""
-        return bool(self._check("dec_and_test", ordering)(self._ptr))
+        return self.dec_and_test(ordering)
 
     def inc_and_test(self, ordering: FullOrdering) -> bool:
         """Add one; return whether the result is zero.  Kernel: ``atomic_inc_and_test()``."""
-        return bool(self._check("inc_and_test", ordering)(self._ptr))
+        return self.inc_and_test(ordering)
 
     def fetch_add_unless(self, a: int, u: int, ordering: FullOrdering) -> int:
         """Add ``a`` unless the value is ``u``; return the old value.
 
         Kernel: ``atomic_fetch_add_unless()``; ordered only when it adds.
         """
-        return self._check("fetch_add_unless", ordering, a, u)(self._ptr, a, u)
+        return self.fetch_add_unless(a, u, ordering)
 
     def add_unless(self, a: int, u: int, ordering: FullOrdering) -> bool:
         """Add ``a`` unless the value is ``u``; return whether it added.
 
         Kernel: ``atomic_add_unless()``.
         """
-        return bool(self._check("add_unless", ordering, a, u)(self._ptr, a, u))
+        return self.add_unless(a, u, ordering)
 
     def inc_not_zero(self, ordering: FullOrdering) -> bool:
         """Add one unless the value is zero; return whether it added.
 
         Kernel: ``atomic_inc_not_zero()`` (the refcount "tryget").
         """
-        return bool(self._check("inc_not_zero", ordering)(self._ptr))
+        return self.inc_not_zero(ordering)
 
 
 @final
-class AtomicI32(_Atomic):
+class AtomicI32(hot.Atomic32, _Atomic):
     """A 32-bit signed atomic in C memory.
 
     Kernel: ``atomic_t``.  Rust: ``kernel::sync::atomic::Atomic<i32>``.
@@ -348,13 +316,12 @@ class AtomicI32(_Atomic):
     """
 
     __slots__ = ()
-    _PREFIX = "kb_atomic"
     _CTYPE = "kb_atomic_t"
     _VTYPE = "int32_t"
 
 
 @final
-class AtomicI64(_Atomic):
+class AtomicI64(hot.Atomic64, _Atomic):
     """A 64-bit signed atomic in C memory.
 
     Kernel: ``atomic64_t``.  Rust: ``kernel::sync::atomic::Atomic<i64>``.
@@ -370,13 +337,12 @@ class AtomicI64(_Atomic):
     """
 
     __slots__ = ()
-    _PREFIX = "kb_atomic64"
     _CTYPE = "kb_atomic64_t"
     _VTYPE = "int64_t"
 
 
 @final
-class AtomicUsize(_Atomic):
+class AtomicUsize(hot.AtomicULong, _Atomic):
     """A pointer-sized unsigned atomic in C memory (wraps at 2**64 on 64-bit).
 
     Kernel: ``atomic_long_t`` (sign-agnostic bits; ``add_negative`` reports the
@@ -393,7 +359,21 @@ class AtomicUsize(_Atomic):
     """
 
     __slots__ = ()
-    _PREFIX = "kb_atomic_long"
     _CTYPE = "kb_atomic_long_t"
     _VTYPE = "long"
     _SIGNED = False
+
+
+def _c_doc(name: str) -> str:
+    """Return the C method's documentation: its text signature (for ``inspect``), then its doc."""
+    fn = getattr(_Atomic, name)
+    params = ", ".join(["$self", *list(inspect.signature(fn).parameters)[1:]])
+    return f"{name}({params})\n--\n\n{fn.__doc__}"
+
+
+# The C methods go into the public classes (csrc/pyext/atomic_type.c, bind_atomics()).
+hot.bind_atomics(
+    ALL_ORDERINGS,
+    {name: (getattr(_Atomic, name), _c_doc(name)) for name in _OPS},
+    (AtomicI32, AtomicI64, AtomicUsize),
+)
