@@ -68,6 +68,7 @@ static int rcu_read_end(kb_scope *s)
 
 const struct kb_c_hooks kb_hp_c_hooks[] = {
 	{ "rcu_read", rcu_read_begin, rcu_read_end },
+	{ "lock", NULL, kb_hp_lock_end },
 	{ NULL, NULL, NULL },
 };
 

@@ -840,6 +840,7 @@ static void scopes_at_thread_exit(kb_thread *t)
 
 static int scope_traverse(kb_scope *s, visitproc visit, void *arg)
 {
+	Py_VISIT(s->sites);
 	Py_VISIT(s->owner);
 	Py_VISIT(s->hooks);
 	Py_VISIT(s->data);
@@ -848,6 +849,7 @@ static int scope_traverse(kb_scope *s, visitproc visit, void *arg)
 
 static int scope_clear(kb_scope *s)
 {
+	Py_CLEAR(s->sites);
 	Py_CLEAR(s->data);
 	return 0;
 }
@@ -868,6 +870,7 @@ static void scope_dealloc(kb_scope *s)
 	Py_CLEAR(s->end_code);
 	Py_CLEAR(s->end_how);
 	Py_CLEAR(s->data);
+	Py_CLEAR(s->sites);
 	tp->tp_free((PyObject *)s); /* a subclass's subtype_dealloc drops its type */
 }
 
@@ -1007,7 +1010,22 @@ static int scope_set_num(kb_scope *s, PyObject *v, void *closure)
 	return 0;
 }
 
+static PyObject *scope_get_sites(kb_scope *s, void *closure)
+{
+	(void)closure;
+	return Py_NewRef(s->sites != NULL ? s->sites : Py_None);
+}
+
+static int scope_set_sites(kb_scope *s, PyObject *v, void *closure)
+{
+	(void)closure;
+	Py_XSETREF(s->sites, none_to_null(v));
+	return 0;
+}
+
 static PyGetSetDef scope_getset[] = {
+	{ "_sites", (getter)scope_get_sites, (setter)scope_set_sites,
+	  "kbind.lifetime's cache of the scope's Site objects.", NULL },
 	{ "alive", (getter)scope_get_alive, NULL,
 	  "True from the scope's begin until its end (False if it never began).", NULL },
 	{ "begun", (getter)scope_get_begun, NULL, "Whether the scope has begun.", NULL },

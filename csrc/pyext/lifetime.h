@@ -64,6 +64,7 @@ typedef struct kb_scope {
 	PyObject *end_how; /* str: how it ended ("leaving its with block", ...) */
 	PyObject *data;	   /* what the kind's C hooks work on (a lock for a LockGuard) */
 	long long number;  /* its number in messages (0: not numbered yet) */
+	PyObject *sites;   /* Python's cache of its Site objects (kbind.lifetime), or NULL */
 	struct kb_scope *prev, *next;
 } kb_scope;
 
@@ -98,6 +99,9 @@ int kb_hp_is_cell(PyObject *v);
 /* The C base of references, and its dealloc (for seal()). */
 extern PyTypeObject *kb_hp_ref_type_p;
 void kb_hp_ref_dealloc(PyObject *r);
+
+/* lock_guard.c: the end of a LockGuard (hooks "lock"). */
+int kb_hp_lock_end(kb_scope *s);
 
 /* deref.c */
 int kb_hp_init_deref(PyObject *m);

@@ -160,21 +160,35 @@ class Scope(hot.Scope, NotClone):
 
     @property
     def created_at(self) -> Site:
-        """Where (and on which thread) the scope began.
+        """Where (and on which thread) the scope began (the same Site object each time).
 
         Raises:
             GuardError: it never began.
         """
+        sites = self._sites
+        if sites is not None:
+            created: Site = sites[0]
+            return created
         raw = self._begin_raw
         if raw is None:
             raise self._never("ask where it was created")
-        return Site.from_raw(raw)
+        created = Site.from_raw(raw)
+        self._sites = (created, None)
+        return created
 
     @property
     def dropped_at(self) -> Site | None:
         """Where it ended, or None while it is open (or if it never began)."""
+        sites = self._sites
+        if sites is not None and sites[1] is not None:
+            dropped: Site = sites[1]
+            return dropped
         raw = self._end_raw
-        return None if raw is None else Site.from_raw(raw)
+        if raw is None:
+            return None
+        dropped = Site.from_raw(raw)
+        self._sites = (self.created_at, dropped)
+        return dropped
 
     def __repr__(self) -> str:
         if not self.begun:

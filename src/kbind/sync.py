@@ -23,12 +23,12 @@ from __future__ import annotations
 import warnings
 import weakref
 from collections.abc import Callable
-from types import TracebackType
-from typing import ClassVar, Final, Generic, TypeVar, final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NoReturn, TypeVar, final
 
-from kbind._guard import GuardBase, NotClone, Site, ThreadToken, _tls
-from kbind._native import ffi, lib
-from kbind.errors import DeadlockError, GuardLeakWarning
+from kbind._guard import NotClone, Site, ThreadToken, user_frame
+from kbind._native import ffi, hot, lib
+from kbind.errors import DeadlockError, GuardError, GuardLeakWarning
+from kbind.lifetime import Scope
 
 __all__ = ["LockGuard", "Mutex", "SpinLock", "track_guards", "tracked_guards"]
 
@@ -55,6 +55,7 @@ def track_guards(on: bool) -> None:
     """
     global _tracked
     _tracked = weakref.WeakSet() if on else None
+    LockGuard._kb_hooks.observer = None if _tracked is None else _Tracker(_tracked)
 
 
 def tracked_guards() -> list[LockGuard[object]]:
@@ -66,33 +67,67 @@ def tracked_guards() -> list[LockGuard[object]]:
 class _Lock(NotClone, Generic[T]):
     """What SpinLock and Mutex share; the subclasses pick the C lock.
 
+    The lock word, the value and the holder live in one C object (a
+    ``kbind._hotpath.LockWord``); ``lock()`` and ``try_lock()`` are C method
+    descriptors that take the lock with the engine's trylock and build the
+    guard without releasing the GIL.  Only a wait (the lock is busy) comes
+    back to Python (:meth:`_lock_busy`), which waits in cffi with the GIL
+    released, in slices that let Ctrl-C in.
+
     Not Clone: copying or pickling a lock raises ``CloneError`` (a copy would
     be a second lock word, or an alias of this one).
     """
 
-    __slots__ = ("__weakref__", "_guard_num", "_holder", "_lockp", "_owner", "_value")
+    __slots__ = ("__weakref__", "_lockp", "_word")
     _CLONE_ROLE = "owner"
 
     KIND: ClassVar[str]
+    _WORD: ClassVar[str]  # "spin" or "mutex": the LockWord's C lock
     _CTYPE: ClassVar[str]
-    _c_init: ClassVar[Callable[..., None]]
-    _c_trylock: ClassVar[Callable[..., bool]]
     _c_lock_timeout: ClassVar[Callable[..., int]]
     _c_unlock: ClassVar[Callable[..., None]]
 
     def __init__(self, value: T) -> None:
-        self._lockp = ffi.new(f"{self._CTYPE} *")
-        type(self)._c_init(self._lockp)
-        self._value = value
-        self._owner: ThreadToken | None = None  # the holder's thread (never reused)
-        self._holder: Site | None = None  # where the holder took it
-        #: number of the LockGuard that holds it (0: none); a number, not the
-        #: guard, so that an abandoned guard can be collected (and release).
-        self._guard_num = 0
+        self._word = hot.LockWord(self._WORD, value)
+        #: the same lock word, as a cffi pointer, for the waits (cffi releases the GIL)
+        self._lockp = ffi.cast(f"{self._CTYPE} *", self._word.address)
+
+    @property
+    def _value(self) -> T:
+        value: T = self._word.value
+        return value
+
+    @property
+    def _owner(self) -> ThreadToken | None:
+        owner: ThreadToken | None = self._word.owner
+        return owner
+
+    @property
+    def _holder(self) -> Site | None:
+        guard = self._word.holder
+        return None if guard is None else guard.created_at
 
     def __repr__(self) -> str:
-        state = f"held by thread {self._holder.thread!r}" if self._holder else "unlocked"
+        holder = self._holder
+        state = f"held by thread {holder.thread!r}" if holder else "unlocked"
         return f"<{type(self).__name__} {state}>"
+
+    if TYPE_CHECKING:
+
+        def try_lock(self) -> LockGuard[T] | None:
+            """Acquire the lock if it is free right now; return its guard, or None (C)."""
+            ...
+
+    def _lock_recursive(self) -> NoReturn:
+        raise DeadlockError(
+            f"lock {type(self).__name__} again",
+            "this thread already holds it, so it would wait for itself forever "
+            "(the kernel's lockdep reports this as a recursive locking deadlock)",
+            guard=f"the {type(self).__name__}'s current guard",
+            created_at=self._holder,
+            sites=[("second lock() at", Site.from_frame(user_frame()))],
+            hint="drop the first guard before locking again, or restructure to lock once",
+        )
 
     def lock(self) -> LockGuard[T]:
         """Acquire the lock, waiting as long as it takes; return its guard.
@@ -102,77 +137,36 @@ class _Lock(NotClone, Generic[T]):
         Raises:
             DeadlockError: this thread already holds the lock (L04).
         """
-        me = _tls.me
-        if self._owner is me:
-            raise DeadlockError(
-                f"lock {type(self).__name__} again",
-                "this thread already holds it, so it would wait for itself forever "
-                "(the kernel's lockdep reports this as a recursive locking deadlock)",
-                guard=f"the {type(self).__name__}'s current guard",
-                created_at=self._holder,
-                sites=[("second lock() at", Site.here(2))],
-                hint="drop the first guard before locking again, or restructure to lock once",
-            )
-        # Ctrl-C safety.  A KeyboardInterrupt is raised between bytecodes,
-        # so right after any call returns: the C lock could be taken and the
-        # result lost.  The C calls therefore run inside
+        # The contended half of lock(): the C descriptor installed as
+        # ``lock`` below tries first and calls this (as _lock_wait) only when
+        # the lock is busy.  It waits in cffi (GIL released), in slices so
+        # Ctrl-C gets in.  Ctrl-C safety: a KeyboardInterrupt is raised
+        # between bytecodes, so right after a call returns: the C lock could
+        # be taken and the result lost.  The C calls therefore run inside
         # ``list.extend(filter(..., map(...)))``, all C, so ``taken`` holds
-        # the success before Python can be interrupted; then the guard is
-        # built, and recorded with plain stores (``_guard_num``: the commit).
-        # An exception before the commit undoes the C lock here; after it,
-        # the guard owns the release (its __exit__/unlock, or __del__ if it
-        # never reaches the caller).
+        # the success before Python can be interrupted; lock_commit() then
+        # builds the guard and records it in one C call.
         p = self._lockp
         taken: list[object] = []
         try:
-            taken.extend(filter(None, map(self._c_trylock, (p,))))
             while not taken:  # back in Python between slices: Ctrl-C can interrupt here
                 taken.extend(filter(_OK, map(self._c_lock_timeout, (p,), (_WAIT_SLICE_NS,))))
-            return self._commit(me)
+            guard: LockGuard[T] = hot.lock_commit(self._word, LockGuard)
         except BaseException:
-            if taken and self._guard_num == 0:
+            if taken and self._word.holder is None:
                 self._c_unlock(p)
             raise
-
-    def try_lock(self) -> LockGuard[T] | None:
-        """Acquire the lock if it is free right now; return its guard, or None.
-
-        Context: never waits.
-        """
-        me = _tls.me
-        if self._owner is me:
-            return None
-        p = self._lockp
-        taken: list[object] = []
-        try:  # as lock()
-            taken.extend(filter(None, map(self._c_trylock, (p,))))
-            if not taken:
-                return None
-            return self._commit(me)
-        except BaseException:
-            if taken and self._guard_num == 0:
-                self._c_unlock(p)
-            raise
-
-    def _commit(self, me: ThreadToken) -> LockGuard[T]:
-        # The C lock is held: build the guard, then record it (stores only).
-        guard: LockGuard[T] = LockGuard(self, depth=3)
-        self._guard_num = guard.number  # the commit
-        self._owner = me
-        self._holder = guard.created_at
         return guard
-
-    def _release(self) -> None:
-        # Stores, then the C unlock as the one call: no bytecode boundary
-        # where Ctrl-C could leave the bookkeeping and the lock word apart.
-        self._guard_num = 0
-        self._owner = None
-        self._holder = None
-        self._c_unlock(self._lockp)
 
     def is_locked(self) -> bool:
         """Whether some thread holds the lock (a snapshot, for diagnostics)."""
-        return self._owner is not None
+        return self._word.owner is not None
+
+
+_TRY_LOCK_DOC: Final = """Acquire the lock if it is free right now; return its guard, or None.
+
+Context: never waits.
+"""
 
 
 @final
@@ -195,9 +189,8 @@ class SpinLock(_Lock[T]):
 
     __slots__ = ()
     KIND = "SpinLock"
+    _WORD = "spin"
     _CTYPE = "kb_spinlock_t"
-    _c_init = lib.kb_spin_lock_init
-    _c_trylock = lib.kb_spin_trylock
     _c_lock_timeout = lib.kb_spin_lock_timeout
     _c_unlock = lib.kb_spin_unlock
 
@@ -218,57 +211,68 @@ class Mutex(_Lock[T]):
 
     __slots__ = ()
     KIND = "Mutex"
+    _WORD = "mutex"
     _CTYPE = "kb_mutex_t"
-    _c_init = lib.kb_mutex_init
-    _c_trylock = lib.kb_mutex_trylock
     _c_lock_timeout = lib.kb_mutex_lock_timeout
     _c_unlock = lib.kb_mutex_unlock
 
 
+def _guard_leaked(g: LockGuard[Any], ended: bool) -> None:
+    # kbind.lifetime: a held guard was collected; its end (on any thread:
+    # end_anywhere) released the lock.
+    warnings.warn(
+        GuardLeakWarning(
+            f"{g.name} was garbage-collected while still holding the lock; "
+            f"kbind released it. The guard was created at {g.created_at}. "
+            "Use `with lock.lock() as g:` or call g.unlock()."
+        ),
+        stacklevel=1,
+    )
+
+
 @final
-class LockGuard(GuardBase, Generic[T]):
+class LockGuard(
+    Scope, hot.LockGuardBase, Generic[T], kind="LockGuard", engine="lock", end_anywhere=True,
+    keep_at_thread_exit=True, on_leak=_guard_leaked,
+):  # fmt: skip
     """Proof that the current thread holds a SpinLock or Mutex; the way to its value.
 
     Rust: ``kernel::sync::Guard<'_, T, B>``.  ``g.value`` reads and assigns the
     protected value while the guard is live; leaving the ``with`` block or
-    calling :meth:`unlock` releases the lock.
+    calling :meth:`unlock` releases the lock.  A :class:`kbind.lifetime.Scope`
+    whose end releases the lock (in C, ``kb_spin_unlock()``/``kb_mutex_unlock()``).
 
     Invariants:
         While ``alive``, the creating thread holds the lock.  After unlock
         every access raises LifetimeError; only the creating thread may use
-        or unlock it.
+        or unlock it.  Collected while held, it releases the lock and warns
+        (L10: ``GuardLeakWarning``).
     """
 
-    __slots__ = ("_lock",)
-    KIND = "LockGuard"
+    __slots__ = ()
 
-    def __init__(self, lock: _Lock[T], depth: int = 2) -> None:
-        super().__init__(depth + 1)
-        self._lock = lock
-        reg = _tracked
-        if reg is not None:
-            reg.add(self)  # type: ignore[arg-type]  # variance: the registry only reads
+    if TYPE_CHECKING:
+
+        @property
+        def value(self) -> T: ...
+
+        @value.setter
+        def value(self, new: T) -> None: ...
 
     @property
     def name(self) -> str:
         """``LockGuard#n`` plus the kind of lock it holds."""
-        return f"{self.KIND}#{self.number} of {type(self._lock).__name__}"
+        word = self._data
+        kind = "no lock" if word is None else _LOCK_NAMES[word.kind]
+        return f"{super().name} of {kind}"
 
-    @property
-    def value(self) -> T:
-        """The protected value (only while the guard is live, on its thread)."""
-        if self.dropped_at is not None or _tls.me is not self.owner:
-            self._refuse("read", "copy what you need out of g.value before the lock is released")
-        return self._lock._value
-
-    @value.setter
-    def value(self, new: T) -> None:
-        if self.dropped_at is not None or _tls.me is not self.owner:
-            self._refuse("assign", "assign g.value only inside the with block that holds the lock")
-        self._lock._value = new
-
-    def _refuse(self, verb: str, hint: str) -> None:
+    def _refuse_value(self, verb: str) -> None:
         """Raise the error for a use of .value on the wrong thread or after unlock."""
+        hint = (
+            "copy what you need out of g.value before the lock is released"
+            if verb == "read"
+            else "assign g.value only inside the with block that holds the lock"
+        )
         self.check_owner(f"{verb} .value through the guard")
         self.check_alive(f"{verb} .value through {self.name}", hint=hint)
 
@@ -278,46 +282,51 @@ class LockGuard(GuardBase, Generic[T]):
         Raises:
             GuardError: on another thread (L03) or if already unlocked.
         """
-        self._end("")
+        self.end()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.dropped_at is None:
-            self._end("leaving its with block")
+    def _kb_refuse(self, what: str, how: str) -> object:
+        if what == "thread":
+            self.check_owner(f"unlock {self.name}")
+        if what == "ended":
+            raise GuardError(
+                f"unlock {self.name}",
+                f"{self.name} was already dropped; a guard is dropped exactly once",
+                guard=self.name,
+                created_at=self.created_at,
+                dropped_at=self.dropped_at,
+                sites=[("second drop at", Site.from_frame(user_frame(), how))],
+                hint="drop it either explicitly or by leaving its with block, not both",
+            )
+        if what == "enter":
+            self.check_alive(f"enter a with block on {self.name}")
+        return super()._kb_refuse(what, how)
 
-    def _end(self, how: str) -> None:
-        if _tls.me is not self.owner or self.dropped_at is not None:
-            self.mark_dropped("unlock", depth=3, how=how)  # raises: wrong thread, or twice
-        site = Site.here(3, how)
-        # From here to the C unlock: stores only, then that one call, so a
-        # Ctrl-C cannot land between the guard's end and the lock's release.
-        lock = self._lock
-        self.dropped_at = site
-        lock._guard_num = 0
-        lock._owner = None
-        lock._holder = None
-        lock._c_unlock(lock._lockp)
 
-    def __del__(self) -> None:
-        # Also runs for a guard abandoned half-built (Ctrl-C in lock()): it
-        # releases only if the lock still records it as the holder.
-        try:  # attribute loads, no calls: this runs for every guard
-            lock = self._lock
-            if lock._guard_num != self.number:
-                return
-        except AttributeError:
-            return
-        self.dropped_at = self.created_at
-        lock._release()
-        warnings.warn(
-            GuardLeakWarning(
-                f"{self.name} was garbage-collected while still holding the lock; "
-                f"kbind released it. The guard was created at {self.created_at}. "
-                "Use `with lock.lock() as g:` or call g.unlock()."
-            ),
-            stacklevel=1,
-        )
+_LOCK_NAMES: Final = {"spin": "SpinLock", "mutex": "Mutex"}
+
+# lock() and try_lock() are C method descriptors (kbind._hotpath.lock_method):
+# trylock and the guard in one C call; the Python lock() (as _lock_wait) and
+# _lock_recursive() only when the lock is busy or held by this thread.
+_Lock._lock_wait = _Lock.lock  # type: ignore[attr-defined]
+_Lock.lock = hot.lock_method(  # type: ignore[method-assign]
+    "lock", _Lock.lock.__doc__ or "", LockGuard, "_word", "_lock_wait", "_lock_recursive"
+)
+_Lock.try_lock = hot.lock_method(  # type: ignore[method-assign]
+    "try_lock", _TRY_LOCK_DOC, LockGuard, "_word", None, None
+)
+hot.seal(LockGuard)
+
+
+class _Tracker:
+    """The observer of LockGuard's hooks while tracking: every new guard joins the registry."""
+
+    __slots__ = ("registry",)
+
+    def __init__(self, registry: weakref.WeakSet[LockGuard[object]]) -> None:
+        self.registry = registry
+
+    def _scope_begin(self, guard: LockGuard[object], depth: int) -> None:
+        self.registry.add(guard)
+
+    def _scope_end(self, guard: object) -> None:
+        pass
