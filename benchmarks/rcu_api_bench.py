@@ -161,7 +161,7 @@ def main() -> int:
     print(f"rcu-api-bench: python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print(f"One thread (ns/op, best of {rounds} interleaved rounds of {n}, loop overhead removed):")
     print()
-    print("| path | ns | baseline (same run) | ns | ratio | target | met |")
+    print("| path | ns | baseline (same run) | ns | ratio to Lock | target | met |")
     print("|---|---:|---|---:|---:|---:|---|")
     rows = [
         ("`with RcuReadGuard() as g: rcu.read(g).attr`", "guard_read", "lock_attr", 2.0),

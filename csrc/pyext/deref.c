@@ -125,7 +125,9 @@ static PyObject *deref_vectorcall(kb_deref *d, PyObject *const *args, size_t nar
 	    (PyObject *)s->owner != cur) {
 		PyObject *r;
 
-		r = PyObject_CallMethodOneArg(obj, d->refuse, scope);
+		r = PyUnicode_Check(d->refuse)
+			    ? PyObject_CallMethodOneArg(obj, d->refuse, scope)
+			    : PyObject_CallFunctionObjArgs(d->refuse, obj, scope, NULL);
 		if (r == NULL)
 			return NULL;
 		Py_DECREF(r);
@@ -162,23 +164,22 @@ static PyObject *scoped_vectorcall(kb_deref *d, PyObject *const *args, size_t na
 	h = kb_hp_hooks_of(kind);
 	if (h == NULL)
 		return NULL;
-	cell = cell_of(d, obj);
-	if (cell == NULL)
-		return NULL;
 	s = (kb_scope *)kind->tp_alloc(kind, 0);
-	if (s == NULL) {
-		Py_DECREF(cell);
+	if (s == NULL)
 		return NULL;
-	}
 	s->state = KB_SCOPE_NEW;
 	s->lasti = s->end_lasti = -1;
 	if (kb_scope_begin(s, h, NULL) < 0) {
-		Py_DECREF(cell);
 		Py_DECREF(s);
 		return NULL;
 	}
-	ref = kb_hp_ref_make((PyTypeObject *)d->ref_type, s, cell, NULL, d->policy);
-	Py_DECREF(cell);
+	/* The cell is loaded inside the section (rcu_dereference() after
+	 * rcu_read_lock()): loaded before, it could be freed by a grace period
+	 * that ends before the section begins. */
+	cell = cell_of(d, obj);
+	ref = cell != NULL ? kb_hp_ref_make((PyTypeObject *)d->ref_type, s, cell, NULL, d->policy)
+			   : NULL;
+	Py_XDECREF(cell);
 	res = ref != NULL ? PyObject_CallOneArg(args[1], ref) : NULL;
 	Py_XDECREF(ref);
 	if (res != NULL && !kb_hp_is_ref(res)) {
@@ -277,9 +278,14 @@ static PyObject *py_deref_method(PyObject *self, PyObject *args)
 	kb_deref *d;
 
 	(void)self;
-	if (!PyArg_ParseTuple(args, "UOO!OO!UU:deref_method", &name, &doc, &PyType_Type, &ref_type,
+	if (!PyArg_ParseTuple(args, "UOO!OO!UO:deref_method", &name, &doc, &PyType_Type, &ref_type,
 			      &policy, &PyType_Type, &kind, &cell_attr, &refuse))
 		return NULL;
+	if (!PyUnicode_Check(refuse) && !PyCallable_Check(refuse)) {
+		PyErr_SetString(PyExc_TypeError,
+				"deref_method(): refuse must be a method name or a callable(obj, scope)");
+		return NULL;
+	}
 	d = PyObject_GC_New(kb_deref, &kb_deref_type);
 	if (d == NULL)
 		return NULL;
@@ -292,7 +298,8 @@ static PyObject *py_deref_method(PyObject *self, PyObject *args)
 	d->cell_attr = Py_NewRef(cell_attr);
 	PyUnicode_InternInPlace(&d->cell_attr);
 	d->refuse = Py_NewRef(refuse);
-	PyUnicode_InternInPlace(&d->refuse);
+	if (PyUnicode_Check(d->refuse))
+		PyUnicode_InternInPlace(&d->refuse);
 	d->escaped = NULL;
 	d->how = NULL;
 	d->slot_type = NULL;
@@ -334,10 +341,10 @@ static PyObject *py_scoped_call_method(PyObject *self, PyObject *args)
 
 static PyMethodDef deref_methods[] = {
 	{ "deref_method", py_deref_method, METH_VARARGS,
-	  "deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse_method): a method "
+	  "deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse): a method "
 	  "obj.name(scope, fn=None) returning a reference into getattr(obj, cell_attr) bound to "
-	  "scope (an open scope of type kind on this thread; else obj.refuse_method(scope) "
-	  "raises), or fn(reference)." },
+	  "scope (an open scope of type kind on this thread; else obj.refuse(scope), refuse a "
+	  "method name, or refuse(obj, scope), raises), or fn(reference)." },
 	{ "scoped_call_method", py_scoped_call_method, METH_VARARGS,
 	  "scoped_call_method(name, doc, ref_type, policy, kind, cell_attr, copy_out, escaped, "
 	  "how): a method obj.name(fn) running fn(reference) inside a new scope of type kind; a "

@@ -1,7 +1,8 @@
 # Type stub for the hand-written CPython extension kbind._hotpath (csrc/pyext/).
 # Only kbind/_native.py imports it; kbind's modules reach it as kbind._native.hot.
 from collections.abc import Callable
-from typing import Any
+from types import CodeType
+from typing import Any, Self
 
 from kbind.ordering import Ordering
 
@@ -31,8 +32,6 @@ def bind_atomics(
 
 
 # -- lifetime (csrc/pyext/lifetime.c, ref.c, deref.c, kinds.c): kbind.lifetime's C core.
-from types import CodeType
-
 class ThreadToken:
     @property
     def name(self) -> str: ...
@@ -65,7 +64,7 @@ _RawSite = tuple[CodeType, int, str, str]
 class Scope:
     _num: int
     _sites: tuple[Any, Any] | None
-    _data: object
+    _data: Any
     def __init__(self, *args: Any) -> None: ...
     @property
     def alive(self) -> bool: ...
@@ -77,7 +76,7 @@ class Scope:
     def _begin_raw(self) -> _RawSite | None: ...
     @property
     def _end_raw(self) -> _RawSite | None: ...
-    def __enter__(self) -> Any: ...
+    def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
     def end(self, how: str = ..., /) -> None: ...
     def _is_mine(self) -> bool: ...
@@ -104,6 +103,27 @@ class RefPolicy:
 class Ref:
     def __getattr__(self, name: str) -> Any: ...
 
+class LockWord:
+    def __init__(self, kind: str, value: object) -> None: ...
+    value: Any
+    @property
+    def kind(self) -> str: ...
+    @property
+    def owner(self) -> ThreadToken | None: ...
+    @property
+    def holder(self) -> Any: ...
+    @property
+    def address(self) -> int: ...
+
+class LockGuardBase(Scope):
+    value: Any
+
+def lock_method(
+    name: str, doc: str, guard_type: type, word_attr: str, busy: str | None,
+    recursive: str | None, /,
+) -> Any: ...
+def lock_commit(word: LockWord, guard_type: type[Any], /) -> Any: ...
+
 FREED: object
 
 def current_thread() -> ThreadToken: ...
@@ -128,7 +148,7 @@ def ref_target(ref: Ref, op: str, /) -> tuple[Any, Any, Any]: ...
 def ref_wrap(ref: Ref, value: object, /) -> Any: ...
 def deref_method(
     name: str, doc: str, ref_type: type, policy: RefPolicy, kind: type, cell_attr: str,
-    refuse_method: str, /,
+    refuse: str | Callable[[Any, Any], object], /,
 ) -> Any: ...
 def scoped_call_method(
     name: str, doc: str, ref_type: type, policy: RefPolicy, kind: type, cell_attr: str,

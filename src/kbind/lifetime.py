@@ -35,6 +35,7 @@ import copy
 import itertools
 import sys
 import threading
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final, NoReturn, TypeVar
@@ -45,6 +46,7 @@ from kbind.errors import GuardError, LifetimeError, ReadOnlyError, UseAfterFreeE
 
 __all__ = [
     "FREED",
+    "MUTATING_METHODS",
     "Cell",
     "MustUse",
     "MustUseWarning",
@@ -58,6 +60,7 @@ __all__ = [
     "current_thread",
     "open_scopes",
     "policy",
+    "reader",
 ]
 
 T = TypeVar("T")
@@ -345,6 +348,41 @@ def _default_refuse(ref: Ref, op: str) -> ReadOnlyError:
     )  # fmt: skip
 
 
+#: Methods of builtin containers that change them in place: refused through a
+#: read-only reference (Rust: they take ``&mut self``, a ``&T`` cannot call them).
+MUTATING_METHODS: Final = frozenset(
+    {"append", "appendleft", "extend", "extendleft", "insert", "pop", "popleft", "popitem",
+     "remove", "clear", "sort", "reverse", "rotate", "update", "setdefault", "add", "discard",
+     "intersection_update", "difference_update", "symmetric_difference_update",
+     "__setitem__", "__delitem__", "__setattr__", "__delattr__", "__iadd__", "__imul__",
+     "__ior__", "__iand__", "__isub__", "__ixor__", "__init__"}
+)  # fmt: skip
+
+_BUILTIN_METHODS: Final = (types.BuiltinMethodType, types.MethodWrapperType)
+
+
+def _default_child(ref: Ref, value: object, holder: object, name: str | None) -> object:
+    """Return what a non-plain value reached through ``ref`` becomes: a reference bound like it.
+
+    A mutating method of a builtin container (``ref.items.append``) is refused
+    here, when it is looked up.
+    """
+    if (
+        name in MUTATING_METHODS
+        and isinstance(value, _BUILTIN_METHODS)
+        and getattr(value, "__self__", None) is holder
+    ):
+        scope, cell, _ = hot.ref_parts(ref)
+        raise ReadOnlyError(
+            f"call .{name}() through a reference into {cell.label}",
+            f".{name}() changes the {type(holder).__name__} in place, and it is shared with "
+            "every reader (Rust: it takes &mut self; a reference is &T)",
+            guard=scope.name, created_at=scope.created_at,
+            hint="build a new object (copy.copy(ref), change the copy) and publish it",
+        )  # fmt: skip
+    return hot.ref_wrap(ref, value)
+
+
 #: Types whose values leave references as they are (immutable builtins).
 _PLAIN: Final[set[type]] = {
     int, float, complex, str, bytes, bool, type(None), range, slice, type(Ellipsis),
@@ -358,14 +396,15 @@ def policy(
     stale: Callable[[Any, Cell, str], BaseException] = _default_stale,
     freed: Callable[[Any, Cell, str], BaseException] = _default_freed,
     refuse: Callable[[Any, str], BaseException] = _default_refuse,
-    child: Callable[[Any, object, object, str | None], object] | None = None,
+    child: Callable[[Any, object, object, str | None], object] | None = _default_child,
 ) -> hot.RefPolicy:
     """Build a :class:`RefPolicy`: the plain types, writability and errors of a design's refs.
 
     ``plain``: the set of types returned as they are (default: the immutable
     builtins; the set is used live, so adding to it later takes effect).
     ``child(ref, value, holder, name)``: decides what a non-plain value
-    becomes (default: a reference bound like ``ref``).
+    becomes (default: a reference bound like ``ref``, and the in-place
+    mutators of builtin containers, :data:`MUTATING_METHODS`, refused).
     """
     return hot.RefPolicy(
         plain if plain is not None else set(_PLAIN), stale, freed, refuse, child, writable
@@ -446,6 +485,46 @@ def bind(
         scope.check_owner(f"bind a reference into {cell.label} to {scope.name}")
         raise TypeError(f"bind(): {scope!r} is not a scope")
     return r
+
+
+def _refuse_read(kind: type[Scope], cell_attr: str) -> Callable[[object, object], None]:
+    def refuse(obj: object, scope: object) -> None:
+        cell: Cell = getattr(obj, cell_attr)
+        op = f"read {cell.label}"
+        if type(scope) is not kind or not isinstance(scope, Scope) or not scope.begun:
+            raise TypeError(
+                f"{op}: needs a {kind.KIND} (the guard this value is read under), not "
+                f"{getattr(type(scope), 'KIND', type(scope).__name__)}"
+            )
+        scope.check_alive(f"{op} under {scope.name}")
+        scope.check_owner(f"{op} under {scope.name}")
+
+    return refuse
+
+
+def reader(
+    kind: type[Scope],
+    cell_attr: str = "_cell",
+    *,
+    ref_type: type[Ref] = Ref,
+    ref_policy: hot.RefPolicy | None = None,
+    doc: str = "",
+) -> Any:
+    """Return a method ``obj.read(scope, fn=None)`` for a design's class, running in C.
+
+    Rust: ``fn read<'g>(&self, guard: &'g Guard) -> &'g T``.  Returns a
+    reference into ``getattr(obj, cell_attr)`` (a :class:`Cell`) bound to
+    ``scope``, which must be an open ``kind`` scope of the calling thread
+    (``TypeError`` for another kind, ``LifetimeError`` once ended,
+    ``GuardError`` on another thread); with ``fn``, returns ``fn(ref)``.
+    Put it in a class body: ``read = lifetime.reader(MyGuard)``.  It is a
+    method descriptor implemented in C: no Python frame, the cost of
+    kbind's own ``Rcu.read``.
+    """
+    return hot.deref_method(
+        "read", doc or reader.__doc__ or "", ref_type, ref_policy or DEFAULT_POLICY, kind,
+        cell_attr, _refuse_read(kind, cell_attr),
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------- must-use

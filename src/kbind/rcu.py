@@ -90,7 +90,7 @@ from kbind.errors import (
     ReadOnlyError,
     UseAfterFreeError,
 )
-from kbind.lifetime import FREED, Cell, Ref, RefPolicy, Scope
+from kbind.lifetime import FREED, MUTATING_METHODS, Cell, Ref, RefPolicy, Scope
 
 if TYPE_CHECKING:
     from kbind.trace import Recording
@@ -462,13 +462,7 @@ def _label_of(value: object) -> str:
 # ------------------------------------------------------------ references
 
 #: Mutating methods of builtin containers, refused through a reference (R16).
-_MUTATORS: Final = frozenset(
-    {"append", "appendleft", "extend", "extendleft", "insert", "pop", "popleft", "popitem",
-     "remove", "clear", "sort", "reverse", "rotate", "update", "setdefault", "add", "discard",
-     "intersection_update", "difference_update", "symmetric_difference_update",
-     "__setitem__", "__delitem__", "__setattr__", "__delattr__", "__iadd__", "__imul__",
-     "__ior__", "__iand__", "__isub__", "__ixor__", "__init__"}
-)  # fmt: skip
+_MUTATORS: Final = MUTATING_METHODS
 
 
 @final
@@ -670,7 +664,9 @@ def _child_hook(ref: RcuRef[Any], a: object, holder: object, name: str | None) -
 _POLICY: Final = RefPolicy(_PLAIN_TYPES, _stale, _uaf, _refuse, _child_hook)
 
 
-_READ_DOC: Final = """Dereference under ``guard``: a reference to the current value, valid while it is.
+_READ_DOC: Final = """Dereference under ``guard``: a reference to the current value.
+
+The reference is valid while ``guard`` is.
 
 Kernel: ``rcu_dereference(p)``.  Rust: ``Rcu::read(&self, &'g Guard) -> &'g T``.
 With ``fn``, return ``fn(ref)`` instead.
@@ -693,7 +689,9 @@ Raises:
     GuardError: ``guard`` belongs to another thread (R08).
 """
 
-_WITH_READ_DOC: Final = """Run ``fn(ref)`` inside a read-side critical section of its own; return its result.
+_WITH_READ_DOC: Final = """Run ``fn(ref)`` inside a read-side critical section of its own.
+
+Returns what ``fn`` returns.
 
 The closure form of the proposals (no reference can outlive the
 call).  ``fn`` receives an :class:`RcuRef` to the current value,
@@ -794,9 +792,11 @@ class Rcu(NotClone, Generic[T]):
         @overload
         def read(self, guard: RcuReadGuard, fn: Callable[[T], R]) -> R: ...
 
-        def read(self, guard: RcuReadGuard, fn: Callable[[T], R] | None = None) -> T | R: ...
+        def read(self, guard: RcuReadGuard, fn: Callable[[T], R] | None = None) -> T | R:
+            """See _READ_DOC (the C method's documentation)."""
 
-        def with_read(self, fn: Callable[[T], R]) -> R: ...
+        def with_read(self, fn: Callable[[T], R]) -> R:
+            """See _WITH_READ_DOC (the C method's documentation)."""
 
     def _refuse_read(self, guard: object) -> None:
         if type(guard) is not RcuReadGuard or not guard.begun:

@@ -254,7 +254,8 @@ class LockGuard(
     if TYPE_CHECKING:
 
         @property
-        def value(self) -> T: ...
+        def value(self) -> T:
+            """The protected value (only while the guard is live, on its thread): C."""
 
         @value.setter
         def value(self, new: T) -> None: ...
