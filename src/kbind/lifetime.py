@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-import sys
+import os
 import threading
 import types
 import warnings
@@ -539,14 +539,16 @@ class MustUse(NotClone):
 
     Rust: a ``#[must_use]`` owner whose destructor must run (an
     ``RcuDropGuard<T>`` frees its old value; dropping it on the floor would
-    leak it).  Subclasses call ``self._consume(op, site)`` in each consuming
+    leak it).  Subclasses call ``self._consume(how, site)`` in each consuming
     method (``drop``, ``defer``...): the first call wins, a second raises
-    ``GuardError`` naming both sites.  Collected unconsumed, the instance
-    calls :meth:`_kb_unused` (the default warns :class:`MustUseWarning`
-    naming where it was made).
+    the error :meth:`_kb_twice` builds (default: ``GuardError`` naming both
+    sites).  A consumption that cannot finish (interrupted) calls
+    :meth:`_unconsume`.  Collected unconsumed, the instance calls
+    :meth:`_kb_unused` (default: warn :class:`MustUseWarning`, naming where
+    it was made).
 
     Thread safety: consuming is atomic (a lock), so two threads racing to
-    consume get one success and one ``GuardError``.
+    consume get one success and one error.
     """
 
     __slots__ = ("__weakref__", "_consumed_at", "_how", "_made_at")
@@ -568,6 +570,11 @@ class MustUse(NotClone):
         """Whether it has been consumed."""
         return self._consumed_at is not None
 
+    @property
+    def consumed_by(self) -> str:
+        """How it was consumed ("" while it is not)."""
+        return self._how
+
     def _consume(self, how: str, site: Site) -> None:
         """Mark the value consumed by ``how`` at ``site``; raise if it was already."""
         with MustUse._lock:
@@ -575,19 +582,23 @@ class MustUse(NotClone):
                 self._consumed_at = site
                 self._how = how
                 return
-        raise GuardError(
-            f"{how} {self!r}",
-            f"it was already consumed ({self._how}); a must-use value is consumed exactly "
-            "once (Rust: it is moved by the call that consumes it)",
-            guard=repr(self), created_at=self._made_at, dropped_at=self._consumed_at,
-            sites=[("second attempt at", site)], hint="consume each value once",
-        )  # fmt: skip
+        raise self._kb_twice(how, site)
 
     def _unconsume(self) -> None:
         """Undo a consumption that could not finish (interrupted): it may be consumed again."""
         with MustUse._lock:
             self._consumed_at = None
             self._how = ""
+
+    def _kb_twice(self, how: str, site: Site) -> BaseException:
+        """Build the error for a second consumption (``how`` at ``site``)."""
+        return GuardError(
+            f"{how} {self!r}",
+            f"it was already consumed ({self._how}); a must-use value is consumed exactly "
+            "once (Rust: it is moved by the call that consumes it)",
+            guard=repr(self), created_at=self._made_at, dropped_at=self._consumed_at,
+            sites=[("second attempt at", site)], hint="consume each value once",
+        )  # fmt: skip
 
     def _kb_unused(self) -> None:
         """Report a value collected unconsumed (default: warn, naming where it was made)."""
@@ -605,6 +616,12 @@ class MustUse(NotClone):
                 return
         except AttributeError:  # never initialised
             return
-        if sys.is_finalizing():
-            return
         self._kb_unused()
+
+
+def _after_fork_in_child() -> None:
+    # A lock another thread held at fork() would never be released in the child.
+    MustUse._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

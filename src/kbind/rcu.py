@@ -90,7 +90,7 @@ from kbind.errors import (
     ReadOnlyError,
     UseAfterFreeError,
 )
-from kbind.lifetime import FREED, MUTATING_METHODS, Cell, Ref, RefPolicy, Scope
+from kbind.lifetime import FREED, MUTATING_METHODS, Cell, MustUse, Ref, RefPolicy, Scope
 
 if TYPE_CHECKING:
     from kbind.trace import Recording
@@ -1002,21 +1002,15 @@ class RcuWrite(NotClone, Generic[T]):
 
 # ------------------------------------------------------------ drop guards
 
-_PENDING: Final = 0
-_DROPPING: Final = 1
-_DEFERRED: Final = 2
-_FREED_STATE: Final = 3
-_state_lock = threading.Lock()
-
-
 @final
-class RcuDropGuard(NotClone, Generic[T]):
+class RcuDropGuard(MustUse, Generic[T]):
     """Owns an old value that readers may still hold; frees it after a grace period.
 
     Rust: ``RcuDropGuard<T>`` (``RcuWriteGuard`` in
     fishinabarrel/linux-kernel-module-rust#143; its destructor calls
     ``synchronize_rcu()`` then frees).  Kernel: ``synchronize_rcu(); kfree(old)``
     (:meth:`drop`) or ``kfree_rcu(old)``/``call_rcu()`` (:meth:`defer`).
+    A :class:`kbind.lifetime.MustUse` value: consumed exactly once.
 
     Invariants:
         Exactly one of :meth:`drop` (or leaving the ``with`` block) and
@@ -1028,28 +1022,32 @@ class RcuDropGuard(NotClone, Generic[T]):
         ``T`` is).
     """
 
-    __slots__ = ("__weakref__", "_box", "_cookie", "_done_at", "_retired_at", "_state")
+    __slots__ = ("_box", "_cookie")
+    LEAK_WARNING = RcuDropGuardLeakWarning
 
     def __init__(self, box: _Box, cookie: int, retired_at: Site) -> None:
+        super().__init__(retired_at)
         self._box = box
         self._cookie = cookie
-        self._retired_at = retired_at
-        self._state = _PENDING
-        self._done_at: Site | None = None
         reg = _tracked_drop_guards
         if reg is not None:
             reg.add(self)
 
     def __repr__(self) -> str:
-        state = ("pending", "dropping", "deferred", "freed")[self._state]
-        if self._state == _DEFERRED and self._box.value is _FREED:
-            state = "freed (deferred)"
+        how = self.consumed_by
+        freed = self._box.value is _FREED
+        if not how:
+            state = "pending"
+        elif how == "defer":
+            state = "freed (deferred)" if freed else "deferred"
+        else:
+            state = "freed" if freed else "dropping"
         return f"<RcuDropGuard of the old {self._box.label} value, {state}>"
 
     @property
     def retired_at(self) -> Site:
         """Where the value was unpublished (the ``replace``/``update`` call)."""
-        return self._retired_at
+        return self.made_at
 
     @property
     def freed(self) -> bool:
@@ -1059,23 +1057,17 @@ class RcuDropGuard(NotClone, Generic[T]):
     @property
     def pending(self) -> bool:
         """True until drop() or defer() was called."""
-        return self._state == _PENDING
+        return not self.consumed
 
-    def _claim(self, op: str, state: int, site: Site) -> None:
-        with _state_lock:
-            if self._state == _PENDING:
-                self._state = state
-                self._done_at = site
-                return
-            done = self._done_at
-        what = "deferred" if self._state == _DEFERRED else "dropped"
-        raise GuardError(
-            f"{op} the RcuDropGuard of the old {self._box.label} value",
+    def _kb_twice(self, how: str, site: Site) -> BaseException:
+        what = "deferred" if self.consumed_by == "defer" else "dropped"
+        return GuardError(
+            f"{how} the RcuDropGuard of the old {self._box.label} value",
             f"it was already {what}; an old value is retired, and freed, exactly once "
             "(R15; Rust: the guard is consumed by drop)",
             guard="the RcuDropGuard",
-            created_at=self._retired_at,
-            dropped_at=done,
+            created_at=self.made_at,
+            dropped_at=self._consumed_at,
             sites=[("second attempt at", site)],
             hint="drop or defer each RcuDropGuard once",
         )
@@ -1101,7 +1093,7 @@ class RcuDropGuard(NotClone, Generic[T]):
         ts = _rt.current_state()
         if ts is not None and ts.guards:
             _rt.raise_in_reader(f"drop the RcuDropGuard of the old {self._box.label} value", ts)
-        self._claim("drop", _DROPPING, site)
+        self._consume("drop", site)
         tr = _tracer
         gp = tr._drop_start(self._cookie, f"free the old {self._box.label}") if tr else None
         try:
@@ -1109,12 +1101,9 @@ class RcuDropGuard(NotClone, Generic[T]):
             if tr is not None and gp is not None:
                 tr._gp_end(gp)
         except BaseException:
-            with _state_lock:  # interrupted (Ctrl-C): still owned, still droppable
-                self._state = _PENDING
-                self._done_at = None
+            self._unconsume()  # interrupted (Ctrl-C): still owned, still droppable
             raise
         self._box.free(site)
-        self._state = _FREED_STATE
 
     def defer(self) -> None:
         """Free the old value after a grace period, without waiting (``call_rcu``).
@@ -1126,7 +1115,7 @@ class RcuDropGuard(NotClone, Generic[T]):
             GuardError: already dropped or deferred.
         """
         site = Site.here(2, "freed by the call_rcu callback thread after a grace period")
-        self._claim("defer", _DEFERRED, site)
+        self._consume("defer", site)
         box = self._box
         _rt.call_rcu(lambda: box.free(site), capture(1))
 
@@ -1139,19 +1128,18 @@ class RcuDropGuard(NotClone, Generic[T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._state == _PENDING:
+        if not self.consumed:
             self._drop(Site.here(2, "leaving its with block"))
 
-    def __del__(self) -> None:
-        if getattr(self, "_state", None) != _PENDING:
-            return
-        self._state = _DEFERRED
+    def _kb_unused(self) -> None:
+        # Collected undropped (R14): defer the free, and say so.
         box = self._box
-        created = self._retired_at
+        created = self.made_at
         freed_site = Site(
             created.filename, created.lineno, created.function, created.thread,
             "freed after a grace period: its RcuDropGuard was garbage-collected undropped",
         )  # fmt: skip
+        self._consumed_at, self._how = freed_site, "defer"  # finalizers take no locks
         try:
             _rt.callbacks.queue_from_finalizer(lambda: box.free(freed_site), capture(1))
         except Exception:  # interpreter shutdown: nothing can run any more
@@ -1398,9 +1386,8 @@ _register_interior()
 
 def _after_fork_in_child() -> None:
     """In a child of fork(): module locks another thread held at fork are reset."""
-    global _own_lock, _state_lock
+    global _own_lock
     _own_lock = threading.Lock()
-    _state_lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
