@@ -62,7 +62,6 @@ DiskGuard, DiskValue = domain("disk")
 # ------------------------------------------------------------------- lesson
 
 
-
 def expect(error: type[BaseException], action: Any, what: str) -> None:
     try:
         action()

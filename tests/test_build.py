@@ -135,3 +135,38 @@ def test_import_without_extension_fails_with_clear_message() -> None:
     assert proc.returncode != 0
     assert "C core (the extension module kbind._ffi) is not built" in proc.stderr
     assert "pip install" in proc.stderr
+
+
+def test_import_without_hotpath_extension_fails_with_clear_message() -> None:
+    """If kbind._hotpath (the hot-path extension) cannot be imported, `import kbind` says so."""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'kbind._hotpath':\n"
+        "            raise ImportError('simulated: extension not built')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import kbind\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        env=child_env(),
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "hot-path extension (the extension module kbind._hotpath) is not built" in proc.stderr
+    assert "pip install" in proc.stderr
+
+
+def test_hotpath_sources_compile_clean_standalone(tmp_path: pathlib.Path) -> None:
+    """Every csrc/pyext/*.c compiles under -std=c11 -Wall -Wextra -Werror (-O0 and -O2) alone."""
+    import sysconfig
+
+    include = sysconfig.get_paths()["include"]
+    for opt in ("-O0", "-O2"):
+        for src in sorted((CSRC / "pyext").glob("*.c")):
+            proc = subprocess.run(
+                ["gcc", *CFLAGS, opt, "-fPIC", "-I", str(CSRC), "-I", str(CSRC / "pyext"),
+                 "-I", include, "-c", str(src), "-o", str(tmp_path / "x.o")],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert proc.returncode == 0, f"{src.name} {opt}:\n{proc.stderr}"

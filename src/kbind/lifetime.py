@@ -604,8 +604,7 @@ class MustUse(NotClone):
         """Report a value collected unconsumed (default: warn, naming where it was made)."""
         warnings.warn(
             self.LEAK_WARNING(
-                f"{self!r}, made at {self._made_at}, was garbage-collected without being "
-                "consumed"
+                f"{self!r}, made at {self._made_at}, was garbage-collected without being consumed"
             ),
             stacklevel=1,
         )

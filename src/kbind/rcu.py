@@ -1002,6 +1002,7 @@ class RcuWrite(NotClone, Generic[T]):
 
 # ------------------------------------------------------------ drop guards
 
+
 @final
 class RcuDropGuard(MustUse, Generic[T]):
     """Owns an old value that readers may still hold; frees it after a grace period.
