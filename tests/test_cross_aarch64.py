@@ -57,6 +57,24 @@ def _cross(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 @needs_cross
+@pytest.mark.parametrize("source", sorted(p.name for p in (CSRC / "pyext").glob("*.c")))
+def test_aarch64_hotpath_extension_compiles_with_werror(
+    source: str, tmp_path: pathlib.Path
+) -> None:
+    """Each csrc/pyext/*.c (kbind._hotpath) compiles for arm64 with -Wall -Wextra -Werror.
+
+    With this interpreter's headers: pyconfig.h of x86-64 and arm64 Linux agree
+    on every size the extension uses (both LP64).
+    """
+    import sysconfig
+
+    include = sysconfig.get_paths()["include"]
+    proc = _cross(["-fPIC", f"-I{CSRC / 'pyext'}", f"-I{include}", "-c",
+                   str(CSRC / "pyext" / source), "-o", str(tmp_path / "x.o")])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+@needs_cross
 @pytest.mark.parametrize("source", sorted(p.name for p in CSRC.glob("*.c")))
 def test_aarch64_every_c_file_compiles_with_werror(source: str, tmp_path: pathlib.Path) -> None:
     """Each csrc/*.c compiles for arm64 (the aarch64.h barriers) with -Wall -Wextra -Werror."""
