@@ -49,3 +49,24 @@ KB_HP_ATOMIC_FNS(kb_atomic_long)
 #undef KB_HP_ATOMIC_FNS
 #undef KB_HP_ATOMIC_ANY
 /* end of atomics */
+/* seqlock */
+/*
+ * kbind.seqlock's read and write paths (csrc/pyext/seqlock_read.c,
+ * seqlock_write.c): only the non-blocking halves.  A reader samples the
+ * sequence without waiting (an odd one sends it to cffi to wait), copies the
+ * words with marked loads and checks for a retry; a writer's trylock
+ * (kb_spin_trylock, above) plus kb_write_seqcount_begin() is
+ * kb_write_seqlock() without the wait.
+ */
+KB_HP_FN(kb_raw_read_seqcount)
+KB_HP_FN(kb_read_seqretry)
+KB_HP_FN(kb_seq_words_load)
+KB_HP_FN(kb_latch_snapshot_begin)
+KB_HP_FN(kb_read_seqcount_latch_retry)
+KB_HP_FN(kb_seq_word_read)
+KB_HP_FN(kb_seq_word_write)
+KB_HP_FN(kb_seq_bytes_load)
+KB_HP_FN(kb_seq_bytes_store)
+KB_HP_FN(kb_write_seqcount_begin)
+KB_HP_FN(kb_write_sequnlock)
+/* end of seqlock */

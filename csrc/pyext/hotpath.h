@@ -33,5 +33,6 @@ extern PyMethodDef kb_hp_kind_methods[];
 int kb_hp_init_lifetime(PyObject *m);
 int kb_hp_init_atomics(PyObject *m);
 int kb_hp_init_locks(PyObject *m);
+int kb_hp_init_seqlock(PyObject *m);
 
 #endif /* KB_HOTPATH_H */

@@ -1,10 +1,11 @@
 """Sequence locks: ``SeqLock[T]`` with closure and loop readers, tentative values, ``SeqLatch[T]``.
 
 Mirrors the kernel's include/linux/seqlock.h (C: csrc/seqlock.c) and the
-reader designs discussed for Rust-for-Linux.  The protected fields live in C
-memory and are read and written with marked accesses, so Python readers,
-Python writers and C threads race for real: a reader that overlaps a writer
-really is rejected by the retry check and really runs again.
+reader designs discussed for Rust-for-Linux, which has no merged seqlock
+binding.  The protected fields live in C memory and are read and written
+with marked accesses, so Python readers, Python writers and C threads race
+for real: a reader that overlaps a writer really is rejected by the retry
+check and really runs again.
 
 Fields are 64-bit signed integers or fixed-size byte strings: nothing that
 could be followed (S04).  Readers come in two shapes:
@@ -18,6 +19,17 @@ could be followed (S04).  Readers come in two shapes:
   computation and branching inside the attempt, usable as a plain value once
   ``read_retry`` validated it, and raising :class:`kbind.TentativeValueError`
   (naming where it was read) if used after the attempt failed.
+
+Built on :mod:`kbind.lifetime`: every read attempt (a closure's, or a
+:class:`SeqReadToken`) and every write section (:class:`SeqWriteGuard`, a
+latch copy's :class:`SeqLatchWriteView`) is a :class:`~kbind.lifetime.Scope`
+(begins once, ends exactly once, on its thread); views and tentative values
+are checked against their attempt's scope.  The hot paths (``read``,
+``read_begin``/``read_retry``, field reads, ``snapshot``, ``write`` and the
+guard's fields) are C in ``kbind._hotpath`` (csrc/pyext/seqlock_read.c,
+seqlock_write.c) and never release the GIL; what waits for a writer stays in
+cffi here, with the GIL released and Ctrl-C let in between slices.  Errors
+are built here, in Python, when a rule is broken.
 
 Rules enforced at run time (rule codes of docs/misuse.md):
 
@@ -44,13 +56,23 @@ from __future__ import annotations
 
 import operator
 import warnings
-import weakref
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, TypeVar, cast, final, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Final,
+    Generic,
+    NoReturn,
+    Self,
+    TypeVar,
+    cast,
+    final,
+    overload,
+)
 
-from kbind._guard import GuardBase, NotClone, Site, ThreadToken, _tls
-from kbind._native import ffi, lib
+from kbind._guard import NotClone, Site, _tls, user_frame
+from kbind._native import ffi, hot, lib
 from kbind.errors import (
     DeadlockError,
     GuardError,
@@ -58,6 +80,7 @@ from kbind.errors import (
     LifetimeError,
     TentativeValueError,
 )
+from kbind.lifetime import Scope
 
 __all__ = [
     "FieldValue",
@@ -82,7 +105,7 @@ _MAX: Final = 2**63 - 1
 #: then checks for signals and calls again).
 _WAIT_SLICE_NS: Final = 50_000_000
 _SLICE: Final = _WAIT_SLICE_NS
-#: Picks a successful C status (KB_OK) out of a C-only call chain (see SeqLock.write).
+#: Picks a successful C status (KB_OK) out of a C-only call chain (see SeqLock._write_wait).
 _OK: Final = lib.KB_OK.__eq__
 #: Names a field may not take: they are methods or attributes of the views.
 _RESERVED: Final = frozenset(
@@ -92,6 +115,8 @@ _RESERVED: Final = frozenset(
         "unlock",
         "name",
         "alive",
+        "begun",
+        "end",
         "owner",
         "number",
         "created_at",
@@ -188,46 +213,18 @@ def _layout(owner: str, fields: dict[str, object]) -> tuple[dict[str, _Field], i
     return layout, offset
 
 
-class _Words:
-    """A private word buffer (a snapshot) and fast Python views on it."""
-
-    __slots__ = ("buf", "q", "raw", "seqp")
-
-    def __init__(self, n: int) -> None:
-        self.buf = ffi.new("int64_t[]", n)
-        self.seqp = ffi.new("uint32_t *")
-        self.raw = memoryview(ffi.buffer(self.buf))
-        self.q = self.raw.cast("q")
-
-    def get(self, f: _Field) -> int | bytes:
-        if f.nbytes == 0:
-            return int(self.q[f.offset])
-        start = f.offset * 8
-        return bytes(self.raw[start : start + f.nbytes])
-
-
 class _Data:
-    """The protected words in C memory plus per-field pointers and a buffer pool."""
+    """The protected words in C memory and a pointer to each field."""
 
-    __slots__ = ("fields", "n", "pool", "ptrs", "view_cls", "words")
+    __slots__ = ("codes", "fields", "n", "ptrs", "words")
 
     def __init__(self, fields: dict[str, _Field], n: int) -> None:
         self.fields = fields
         self.n = n
         self.words = ffi.new("int64_t[]", n)
         self.ptrs = {name: self.words + f.offset for name, f in fields.items()}
-        self.pool: list[_Words] = []
-        self.view_cls: type[SeqView[object]] = _view_class(fields)
-
-    def take(self) -> _Words:
-        try:
-            return self.pool.pop()
-        except IndexError:
-            return _Words(self.n)
-
-    def give(self, w: _Words) -> None:
-        if len(self.pool) < 8:
-            self.pool.append(w)
+        #: each field's place for the C core: (nbytes << 32) | word offset
+        self.codes = {name: (f.nbytes << 32) | f.offset for name, f in fields.items()}
 
     def load(self, name: str) -> int | bytes:
         """Read the live field with a marked access (the caller holds the write side)."""
@@ -248,8 +245,18 @@ class _Data:
         else:
             lib.kb_seq_bytes_store(p, ffi.from_buffer(value), f.nbytes)
 
+    def decode(self, buf: Any) -> dict[str, int | bytes]:
+        """Return the fields of a private copy of the words (a cffi ``int64_t[]``)."""
+        raw = ffi.buffer(buf)
+        return {
+            name: int(buf[f.offset])
+            if f.nbytes == 0
+            else bytes(raw[f.offset * 8 : f.offset * 8 + f.nbytes])
+            for name, f in self.fields.items()
+        }
 
-def _no_field(owner: str, name: str, fields: dict[str, _Field]) -> AttributeError:
+
+def _missing(owner: str, name: str, fields: dict[str, _Field]) -> AttributeError:
     return AttributeError(f"{owner} has no field {name!r}; its fields are {', '.join(fields)}")
 
 
@@ -280,26 +287,47 @@ _VALID: Final = 1
 _FAILED: Final = 2
 
 
+class _Attempt(hot.SeqAttempt, Scope):
+    """One pass of a read-side critical section (a scope), its snapshot and how it ended.
+
+    C (``kbind._hotpath.SeqAttempt``): ``_state`` (pending, valid, failed),
+    ``_how``, ``_lock``, ``_start``, the snapshot; the scope begins when
+    the attempt has sampled an even sequence and copied the words, and ends
+    when its closure returns or ``read_retry()`` spends it.
+    """
+
+    __slots__ = ()
+    #: The lock type named in its view's messages.
+    _VIEW: ClassVar[str] = "SeqLock"
+
+    @property
+    def _label(self) -> str:
+        return self.KIND
+
+    @property
+    def _ended_at(self) -> Site | None:
+        raw = self._fail_raw
+        return Site.from_raw(raw) if raw is not None else self.dropped_at
+
+
 @final
-class _Attempt:
-    """One pass of a read-side critical section and how it ended."""
+class _ReadAttempt(_Attempt, kind="read attempt of SeqLock.read()"):
+    __slots__ = ()
 
-    __slots__ = ("__weakref__", "began_at", "closed", "ended_at", "how", "label", "owner", "state")
 
-    def __init__(self, label: str, began_at: Site, owner: ThreadToken | None = None) -> None:
-        self.label = label
-        self.began_at = began_at
-        self.state = _PENDING
-        self.closed = False  # a closure attempt whose fn returned
-        self.owner = owner
-        self.ended_at: Site | None = None
-        self.how = ""
+@final
+class _LockedAttempt(_Attempt, kind="the locked attempt of SeqLock.read()"):
+    __slots__ = ()
 
-    def fail(self, how: str, site: Site) -> None:
-        if self.state == _PENDING:
-            self.state = _FAILED
-            self.how = how
-            self.ended_at = site
+
+@final
+class _LatchAttempt(_Attempt, kind="latch read attempt"):
+    __slots__ = ()
+    _VIEW = "SeqLatch"
+
+    @property
+    def _label(self) -> str:
+        return f"latch read attempt {self._no}"
 
 
 # ----------------------------------------------------------- tentative values
@@ -317,7 +345,7 @@ def _raw(x: object) -> object:
 
 
 @final
-class TentativeValue:
+class TentativeValue(hot.TentativeCore):
     """A value read inside a sequence-lock read attempt that has not been validated yet.
 
     Paul E. McKenney's "tentatively readable" wish (blog post "Can Rust Code
@@ -331,50 +359,49 @@ class TentativeValue:
     naming where the value was read; ``repr()`` never raises.
 
     Kernel: nothing (MISUSE S01 is not caught in C).  Rust: a wished-for
-    ownership class.
+    ownership class (Rust-for-Linux has no merged seqlock binding).  Made in
+    C by ``seq.<field>`` (``kbind._hotpath.TentativeCore``: the value, its
+    attempts, where it was read); what it does is here.
 
     Invariants:
         ``_attempts`` is every attempt the value depends on; the value is
         usable iff none of them failed.
     """
 
-    __slots__ = ("_attempts", "_read_at", "_v")
-
-    def __init__(self, v: int | bytes, attempts: tuple[_Attempt, ...], read_at: Site) -> None:
-        self._v = v
-        self._attempts = attempts
-        self._read_at = read_at
+    __slots__ = ()
 
     # -- state
     @property
     def is_valid(self) -> bool:
         """True once every attempt it depends on validated."""
-        return all(a.state == _VALID for a in self._attempts)
+        return all(a._state == _VALID for a in self._attempts)
 
     @property
     def is_pending(self) -> bool:
         """True while some attempt it depends on is still open (and none failed)."""
-        return not self.is_failed and any(a.state == _PENDING for a in self._attempts)
+        return not self.is_failed and any(a._state == _PENDING for a in self._attempts)
 
     @property
     def is_failed(self) -> bool:
         """True if some attempt it depends on failed its retry check."""
-        return any(a.state == _FAILED for a in self._attempts)
+        return any(a._state == _FAILED for a in self._attempts)
 
     @property
     def read_at(self) -> Site:
         """Where the (first) underlying protected value was read."""
-        return self._read_at
+        site: Site = self._read_at
+        return site
 
     def _use(self, op: str) -> int | bytes:
         for a in self._attempts:
-            if a.state == _FAILED:
-                sites: list[tuple[str, Site]] = [("attempt began at", a.began_at)]
-                if a.ended_at is not None:
-                    sites.append((f"attempt {a.how} at", a.ended_at))
+            if a._state == _FAILED:
+                sites: list[tuple[str, Site]] = [("attempt began at", a.created_at)]
+                ended = a._ended_at
+                if ended is not None:
+                    sites.append((f"attempt {a._how} at", ended))
                 raise TentativeValueError(
-                    f"{op} a tentative value read in {a.label}",
-                    f"the attempt {a.how}, so the value may be torn by a concurrent writer "
+                    f"{op} a tentative value read in {a._label}",
+                    f"the attempt {a._how}, so the value may be torn by a concurrent writer "
                     "(MISUSE S01: values from a failed read attempt must not be used)",
                     guard="value",
                     created_at=self._read_at,
@@ -524,7 +551,7 @@ class TentativeValue:
 
 
 @final
-class SeqLock(NotClone, Generic[T]):
+class SeqLock(hot.SeqCore, NotClone, Generic[T]):
     """A sequence lock protecting a fixed set of fields in C memory.
 
     Readers never block writers; a reader that overlaps a writer retries.
@@ -543,11 +570,15 @@ class SeqLock(NotClone, Generic[T]):
     a spec, ``T`` is ``dict[str, int | bytes]``.
 
     Kernel: ``seqlock_t`` (``DEFINE_SEQLOCK``).  Rust: the proposed
-    ``SeqLock<T>``.  C: ``kb_seqlock_t``, ``kb_seqlock_init()``.
+    ``SeqLock<T>`` (Rust-for-Linux has no merged seqlock binding).  C:
+    ``kb_seqlock_t``, ``kb_seqlock_init()``; the readers and ``write()`` are
+    C methods (``kbind._hotpath``, csrc/pyext/seqlock_read.c).
 
     Invariants:
         The fields are written only inside a write section (the sequence is
-        odd meanwhile), by the one thread holding the write side.
+        odd meanwhile), by the one thread holding the write side.  The lock
+        records its write guard weakly (``_write_guard``), so an abandoned
+        guard can be collected, and then ends its section.
 
     Examples:
         >>> from kbind.seqlock import SeqLock
@@ -558,19 +589,7 @@ class SeqLock(NotClone, Generic[T]):
         5000000500
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_data",
-        "_excl",
-        "_open",
-        "_readers",
-        "_sl",
-        "_spec",
-        "_writer",
-        "_writer_name",
-        "_writer_num",
-        "_writer_site",
-    )
+    __slots__ = ("__weakref__", "_data", "_sl", "_spec")
 
     KIND: ClassVar[str] = "SeqLock"
     _CLONE_ROLE = "owner"
@@ -591,22 +610,13 @@ class SeqLock(NotClone, Generic[T]):
         self._data = _Data(layout, n)
         for name, value in fields.items():
             self._data.store(name, layout[name].check(value, self.KIND))
-        self._writer: ThreadToken | None = None
-        # The write guard, by number, name and site, not by reference: an
-        # abandoned guard must be collectable, and release in __del__.
-        self._writer_num = 0
-        self._writer_name = ""
-        self._writer_site: Site | None = None
-        self._excl: ThreadToken | None = None  # thread holding the lock as an exclusive reader
-        # Open lockless attempts: closure readers (always removed when fn
-        # returns) and, per thread, loop tokens (weakly: a token may be
-        # abandoned without read_retry, as the kernel's "break" does).
-        self._readers: list[_Attempt] = []
-        self._open: dict[ThreadToken, weakref.WeakSet[_Attempt]] = {}
+        words = self._data.words
+        self._core_init(False, _addr(self._sl), _addr(words), 0, n, self._data.codes,
+                        (self._sl, words))  # fmt: skip
 
     def __repr__(self) -> str:
-        site = self._writer_site
-        state = f"write side held by thread {site.thread!r}" if site is not None else "idle"
+        guard = self._write_guard
+        state = f"write side held by thread {guard.owner.name!r}" if guard is not None else "idle"
         return f"<SeqLock fields=({', '.join(self._data.fields)}) {state}>"
 
     @property
@@ -619,238 +629,23 @@ class SeqLock(NotClone, Generic[T]):
         """The current sequence (odd while a writer is inside); for diagnostics."""
         return int(lib.kb_raw_read_seqcount(ffi.addressof(self._sl, "seqcount")))
 
-    # -- bookkeeping
-    def _check_not_writer(self, op: str, depth: int = 3) -> None:
-        me = _tls.me
-        if self._writer is me:
-            raise DeadlockError(
-                op,
-                "this thread holds the write side, so the sequence stays odd until it ends and "
-                "a lockless reader would spin forever (MISUSE S06; the kernel livelocks here)",
-                guard=self._writer_name or "the write guard",
-                created_at=self._writer_site,
-                sites=[("reader started at", Site.here(depth))],
-                hint="read through the write guard (w.<field>) while you hold it, or end the "
-                "write section first",
-            )
+    # -- the readers and write(): C methods (see _READ_DOC ... _WRITE_DOC below)
+    if TYPE_CHECKING:
 
-    def _register(self, attempt: _Attempt) -> None:
-        me = _tls.me
-        s = self._open.get(me)
-        if s is None:
-            s = self._open[me] = weakref.WeakSet()
-        s.add(attempt)
+        def read(self, fn: Callable[[SeqView[T]], R], *, lock_after: int | None = None) -> R:
+            """Closure reader (C): see ``_READ_DOC``."""
 
-    def _unregister(self, attempt: _Attempt) -> None:
-        s = self._open.get(_tls.me)
-        if s is not None:
-            s.discard(attempt)
+        def read_begin(self) -> SeqReadToken[T]:
+            """Begin a read attempt (C): see ``_READ_BEGIN_DOC``."""
 
-    def _wait_snapshot(self, words: _Words, seqp: object) -> None:
-        sl, src, n, buf = self._sl, self._data.words, self._data.n, words.buf
-        while lib.kb_seqlock_snapshot_begin(sl, buf, src, n, _WAIT_SLICE_NS, seqp) != lib.KB_OK:
-            pass  # a writer stayed inside a whole slice: back in Python for signals, then retry
+        def read_retry(self, seq: SeqReadToken[T]) -> bool:
+            """End an attempt (C): see ``_READ_RETRY_DOC``."""
 
-    # -- closure reader
-    def read(self, fn: Callable[[SeqView[T]], R], *, lock_after: int | None = None) -> R:
-        """Run ``fn(view)`` in a read section until an attempt validates; return that result.
+        def snapshot(self) -> T:
+            """Return a consistent copy of every field (C): see ``_SNAPSHOT_DOC``."""
 
-        Each attempt begins a section and snapshots the fields (one C call),
-        runs ``fn`` on the snapshot, and ends with the retry check (one C
-        call).  If a writer overlapped, ``fn``'s result (or exception) is
-        discarded and ``fn`` runs again: ``fn`` may run several times, so it
-        must not have side effects it cannot repeat (S03).  An exception
-        from ``fn`` propagates only if its attempt validated (a torn read
-        may well raise).
-
-        ``lock_after=n``: after ``n`` failed attempts, take the lock as an
-        exclusive reader (writers wait; the next attempt cannot fail), so
-        incessant writers cannot starve this reader.  ``lock_after=0`` reads
-        under the lock at once.
-
-        A reader that itself writes (``with sl.write()`` inside ``fn``, the
-        kernel's sdma_flush pattern) upgrades: the write section serializes
-        with every writer, so the attempt ends there and ``read`` returns
-        ``fn``'s result without retrying; the view dies at the upgrade
-        (read through the write guard after it).  Not allowed under
-        ``lock_after`` (the lock is already held: ``DeadlockError``).
-
-        Kernel: ``do { seq = read_seqbegin(); ... } while (read_seqretry())``;
-        with ``lock_after``: ``read_seqbegin_or_lock()``/``need_seqretry()``/
-        ``done_seqretry()``.  C: ``kb_seqlock_snapshot_begin()``,
-        ``kb_read_seqretry()``, ``kb_read_seqlock_excl()``.
-
-        Context: may spin (GIL released in slices) while a writer is inside.
-
-        Raises:
-            DeadlockError: the calling thread holds the write side (S06).
-            ValueError: ``lock_after`` is negative.
-        """
-        if lock_after is not None:
-            if isinstance(lock_after, bool) or not isinstance(lock_after, int):
-                raise TypeError(f"lock_after must be an int or None, not {lock_after!r}")
-            if lock_after < 0:
-                raise ValueError(f"lock_after must be >= 0, not {lock_after}")
-        me = _tls.me
-        if self._writer is me:
-            self._check_not_writer("begin a read section on SeqLock")
-        data = self._data
-        words = data.take()
-        seqp = words.seqp
-        site = Site.here(2)  # lazy: the line is worked out only if an error needs it
-        readers = self._readers
-        sl = self._sl
-        fields = data.fields
-        view_cls = data.view_cls
-        failed = 0
-        try:
-            while True:
-                if lock_after is not None and failed >= lock_after:
-                    return self._read_locked(fn, words, site)
-                if (
-                    lib.kb_seqlock_snapshot_begin(
-                        sl, words.buf, data.words, data.n, _WAIT_SLICE_NS, seqp
-                    )
-                    != lib.KB_OK
-                ):
-                    continue  # a writer stayed inside a whole slice: signals, then again
-                attempt = _Attempt("read attempt of SeqLock.read()", site, me)
-                view: SeqView[T] = view_cls("SeqLock", fields, words, attempt)  # type: ignore[assignment]
-                readers.append(attempt)
-                try:
-                    result = fn(view)
-                except BaseException:
-                    attempt.closed = True
-                    readers.remove(attempt)
-                    if attempt.state == _FAILED:  # upgraded: the write ended the attempt
-                        raise
-                    if not lib.kb_read_seqretry(sl, seqp[0]):
-                        raise
-                    failed += 1
-                    continue
-                attempt.closed = True
-                readers.remove(attempt)
-                if attempt.state == _FAILED:  # upgraded (sdma_flush): no retry
-                    return result
-                if not lib.kb_read_seqretry(sl, seqp[0]):
-                    return result
-                failed += 1
-        finally:
-            data.give(words)
-
-    def _read_locked(self, fn: Callable[[SeqView[T]], R], words: _Words, site: Site) -> R:
-        me = _tls.me
-        while lib.kb_read_seqlock_excl_timeout(self._sl, _WAIT_SLICE_NS) != lib.KB_OK:
-            pass
-        self._excl = me
-        try:
-            lib.kb_seq_words_load(words.buf, self._data.words, self._data.n)
-            attempt = _Attempt("the locked attempt of SeqLock.read()", site, me)
-            view: SeqView[T] = self._data.view_cls(  # type: ignore[assignment]
-                "SeqLock", self._data.fields, words, attempt
-            )
-            try:
-                return fn(view)
-            finally:
-                attempt.closed = True
-        finally:
-            self._excl = None
-            lib.kb_read_sequnlock_excl(self._sl)
-
-    def snapshot(self) -> T:
-        """Return a consistent copy of every field, as a dict (typed ``T``).
-
-        The whole read loop runs in one C call (``kb_seqlock_read_words()``):
-        the cheapest consistent read from Python.
-        Kernel: a ``read_seqbegin()`` loop around a memcpy().
-
-        Raises:
-            DeadlockError: the calling thread holds the write side (S06).
-        """
-        self._check_not_writer("take a snapshot of SeqLock")
-        data = self._data
-        words = data.take()
-        try:
-            while (
-                lib.kb_seqlock_read_words(
-                    self._sl, words.buf, data.words, data.n, _WAIT_SLICE_NS, words.seqp, ffi.NULL
-                )
-                != lib.KB_OK
-            ):
-                pass
-            return cast(T, {name: words.get(f) for name, f in data.fields.items()})
-        finally:
-            data.give(words)
-
-    # -- explicit loop reader
-    def read_begin(self) -> SeqReadToken[T]:
-        """Begin a read attempt; return its token (``seq.<field>`` gives tentative values).
-
-        Use with :meth:`read_retry`::
-
-            while True:
-                seq = sl.read_begin()
-                total = seq.a + seq.b          # TentativeValue
-                if not sl.read_retry(seq):
-                    break
-            print(int(total))                  # validated: a plain int
-
-        Kernel: ``read_seqbegin()``.  C: ``kb_seqlock_snapshot_begin()``.
-        Context: may spin (GIL released in slices) while a writer is inside.
-
-        Raises:
-            DeadlockError: the calling thread holds the write side (S06).
-        """
-        self._check_not_writer("begin a read attempt on SeqLock")
-        token: SeqReadToken[T] = SeqReadToken(self)
-        self._wait_snapshot(token._words, token._words.seqp)
-        self._register(token._attempt)
-        return token
-
-    def read_retry(self, seq: SeqReadToken[T]) -> bool:
-        """End the attempt ``seq``: True if it must be retried (its values are torn).
-
-        After False, the attempt's tentative values are valid (plain values);
-        after True they raise :class:`kbind.TentativeValueError` when used.
-        Either way the token is spent: its fields can no longer be read.
-
-        Kernel: ``read_seqretry()``.  C: ``kb_read_seqretry()``.
-
-        Raises:
-            TypeError: ``seq`` is not a token.
-            GuardError: the token belongs to another lock, was already
-                retried, or belongs to another thread (S08).
-        """
-        if not isinstance(seq, SeqReadToken):
-            raise TypeError(
-                f"read_retry() takes the token read_begin() returned, not {type(seq).__name__}"
-            )
-        if seq._lock is not self:
-            raise GuardError(
-                f"check {seq.name} against another SeqLock",
-                "a read token is bound to the lock whose read_begin() made it (MISUSE S08: the "
-                "sequence of one lock says nothing about another)",
-                guard=seq.name,
-                created_at=seq.created_at,
-                sites=[("read_retry() called at", Site.here(2))],
-                hint="call read_retry() on the lock you called read_begin() on",
-            )
-        seq.mark_dropped("call read_retry() again (MISUSE S08: each token is checked once) with")
-        site = seq.dropped_at
-        assert site is not None
-        self._unregister(seq._attempt)
-        attempt = seq._attempt
-        if attempt.state == _FAILED:  # superseded by this thread's own write
-            retry = True
-        else:
-            retry = bool(lib.kb_read_seqretry(self._sl, seq._words.seqp[0]))
-            if retry:
-                attempt.fail("failed its retry check (a writer overlapped it)", site)
-            else:
-                attempt.state = _VALID
-                attempt.ended_at = site
-        self._data.give(seq._words)
-        return retry
+        def write(self) -> SeqWriteGuard[T]:
+            """Take the write side (C): see ``_WRITE_DOC``."""
 
     def read_loop(self) -> Iterator[SeqReadToken[T]]:
         """Yield attempts until one validates: ``for seq in sl.read_loop(): x = seq.a``.
@@ -863,97 +658,237 @@ class SeqLock(NotClone, Generic[T]):
             seq = self.read_begin()
             yield seq
             if not seq.alive:  # the body called read_retry() itself
-                if seq._attempt.state == _VALID:
+                if seq._state == _VALID:
                     return
                 continue
             if not self.read_retry(seq):
                 return
-
-    # -- writer
-    def write(self) -> SeqWriteGuard[T]:
-        """Take the write side; return the guard through which fields are assigned.
-
-        ``with sl.write() as w: w.sec = 1`` (or ``w.update(sec=1, nsec=2)``).
-        If this thread has lockless read attempts open on this lock (the
-        sdma_flush pattern: a reader that decides to write), they end here:
-        they can no longer be validated, so their tentative values raise and
-        a closure reader returns without retrying.
-
-        Kernel: ``write_seqlock()``.  Rust: ``SeqLock::write()`` guard.
-        C: ``kb_write_seqlock()``.
-        Context: spins (GIL released in slices) while another writer or an
-        exclusive reader holds the lock.
-
-        Raises:
-            DeadlockError: this thread already holds the write side (S09), or
-                holds the lock as an exclusive reader (``lock_after``).
-        """
-        me = _tls.me
-        if self._writer is me or self._excl is me:
-            writing = self._writer is me
-            what = "write side" if writing else "lock as an exclusive reader"
-            raise DeadlockError(
-                "take the write side of SeqLock again",
-                f"this thread already holds its {what}, so it would wait for itself forever "
-                "(MISUSE S09; the kernel's lockdep reports recursive locking)",
-                guard=self._writer_name if writing else "the exclusive reader",
-                created_at=self._writer_site if writing else None,
-                sites=[("second write() at", Site.here(2))],
-                hint="do all the updates inside one write section",
-            )
-        # As kbind.sync's _Lock._take: the C call runs in a C-only chain so
-        # that ``taken`` records its success before Ctrl-C can be raised; the
-        # guard is then recorded with stores only (``_writer_num``: the
-        # commit), and an exception before the commit ends the write here.
-        sl = self._sl
-        taken: list[object] = []
-        try:
-            taken.extend(filter(_OK, map(lib.kb_write_seqlock_timeout, (sl,), (0,))))
-            while not taken:
-                taken.extend(filter(_OK, map(lib.kb_write_seqlock_timeout, (sl,), (_SLICE,))))
-            guard: SeqWriteGuard[T] = SeqWriteGuard(self)
-            name = guard.name
-            self._writer_num = guard.number  # the commit: stores only from here on
-            self._writer = me
-            self._writer_name = name
-            self._writer_site = guard.created_at
-        except BaseException:
-            if taken and self._writer_num == 0:
-                lib.kb_write_sequnlock(sl)
-            raise
-        superseded = [a for a in self._readers if a.owner is me]
-        opened = self._open.pop(me, None)
-        if opened:
-            superseded.extend(opened)
-        for a in superseded:
-            a.fail(
-                f"was superseded by this thread's own write section ({guard.name})",
-                guard.created_at,
-            )
-        return guard
-
-    def _release_write(self) -> None:
-        # Stores, then the C unlock as the one call (no Ctrl-C window between).
-        self._writer_num = 0
-        self._writer_name = ""
-        self._writer_site = None
-        self._writer = None
-        lib.kb_write_sequnlock(self._sl)
 
     def update(self, **fields: int | bytes) -> None:
         """One write section assigning ``fields`` (all validated first: all or nothing)."""
         with self.write() as w:
             w.update(**fields)
 
+    # -- the slow halves and refusals, called by the C methods
+
+    def _wait_writer(self) -> None:
+        # A writer is inside (odd sequence): wait for it in cffi (GIL released),
+        # back in Python between slices so Ctrl-C gets in; C then samples again.
+        start = ffi.new("uint32_t *")
+        count = ffi.addressof(self._sl, "seqcount")
+        while lib.kb_read_seqcount_begin_timeout(count, _WAIT_SLICE_NS, start) != lib.KB_OK:
+            pass
+
+    def _read_locked(self, fn: Callable[[SeqView[T]], R]) -> R:
+        # read(fn, lock_after=n) after n torn attempts: read as an exclusive
+        # reader (kernel: read_seqbegin_or_lock()'s locked pass); writers wait.
+        sl = self._sl
+        taken: list[object] = []
+        try:
+            while not taken:
+                taken.extend(filter(_OK, map(lib.kb_read_seqlock_excl_timeout, (sl,), (_SLICE,))))
+            self._excl = _tls.me
+            result: R = hot.seq_read_locked(self, fn)
+            return result
+        finally:
+            if taken:
+                self._excl = None
+                lib.kb_read_sequnlock_excl(sl)
+
+    def _snapshot_wait(self) -> T:
+        # snapshot() met a writer: the whole read loop in one cffi call (GIL released).
+        data = self._data
+        buf = ffi.new("int64_t[]", data.n)
+        seqp = ffi.new("uint32_t *")
+        while (
+            lib.kb_seqlock_read_words(self._sl, buf, data.words, data.n, _SLICE, seqp, ffi.NULL)
+            != lib.KB_OK
+        ):
+            pass
+        return cast(T, data.decode(buf))
+
+    def _write_wait(self) -> SeqWriteGuard[T]:
+        # The contended half of write(): C's trylock failed.  Ctrl-C safety:
+        # the C call runs inside ``list.extend(filter(..., map(...)))``, all C,
+        # so ``taken`` records its success before Python can be interrupted;
+        # seq_write_commit() then makes and records the guard in one C call
+        # (it counts _writes first): an exception before that ends the write here.
+        sl = self._sl
+        committed = self._writes
+        taken: list[object] = []
+        try:
+            while not taken:
+                taken.extend(filter(_OK, map(lib.kb_write_seqlock_timeout, (sl,), (_SLICE,))))
+            guard: SeqWriteGuard[T] = hot.seq_write_commit(self)
+        except BaseException:
+            if taken and self._writes == committed:
+                lib.kb_write_sequnlock(sl)
+            raise
+        return guard
+
+    def _refuse_reader(self, op: str) -> NoReturn:
+        guard = self._write_guard
+        raise DeadlockError(
+            op,
+            "this thread holds the write side, so the sequence stays odd until it ends and "
+            "a lockless reader would spin forever (MISUSE S06; the kernel livelocks here)",
+            guard=guard.name if guard is not None else "the write guard",
+            created_at=guard.created_at if guard is not None else None,
+            sites=[("reader started at", Site.from_frame(user_frame()))],
+            hint="read through the write guard (w.<field>) while you hold it, or end the "
+            "write section first",
+        )
+
+    def _refuse_write(self) -> NoReturn:
+        guard = self._write_guard
+        what = "write side" if guard is not None else "lock as an exclusive reader"
+        raise DeadlockError(
+            "take the write side of SeqLock again",
+            f"this thread already holds its {what}, so it would wait for itself forever "
+            "(MISUSE S09; the kernel's lockdep reports recursive locking)",
+            guard=guard.name if guard is not None else "the exclusive reader",
+            created_at=guard.created_at if guard is not None else None,
+            sites=[("second write() at", Site.from_frame(user_frame()))],
+            hint="do all the updates inside one write section",
+        )
+
+    def _refuse_retry(self, seq: SeqReadToken[T]) -> NoReturn:
+        raise GuardError(
+            f"check {seq.name} against another SeqLock",
+            "a read token is bound to the lock whose read_begin() made it (MISUSE S08: the "
+            "sequence of one lock says nothing about another)",
+            guard=seq.name,
+            created_at=seq.created_at,
+            sites=[("read_retry() called at", Site.from_frame(user_frame()))],
+            hint="call read_retry() on the lock you called read_begin() on",
+        )
+
+
+def _addr(p: Any) -> int:
+    return int(ffi.cast("uintptr_t", p))
+
+
+_READ_DOC: Final = """Run ``fn(view)`` in read attempts until one validates; return its result.
+
+Each attempt begins a section and snapshots the fields (C, the engine's
+marked loads), runs ``fn`` on the snapshot, and ends with the retry check.
+If a writer overlapped, ``fn``'s result (or exception) is discarded and
+``fn`` runs again: ``fn`` may run several times, so it must not have side
+effects it cannot repeat (S03).  An exception from ``fn`` propagates only if
+its attempt validated (a torn read may well raise).  The view dies when
+``fn`` returns (S02).
+
+``lock_after=n``: after ``n`` failed attempts, take the lock as an exclusive
+reader (writers wait; the next attempt cannot fail), so incessant writers
+cannot starve this reader.  ``lock_after=0`` reads under the lock at once.
+
+A reader that itself writes (``with sl.write()`` inside ``fn``, the kernel's
+sdma_flush pattern) upgrades: the write section serializes with every
+writer, so the attempt ends there and ``read`` returns ``fn``'s result
+without retrying; the view dies at the upgrade (read through the write
+guard after it).  Not allowed under ``lock_after`` (the lock is already
+held: ``DeadlockError``).
+
+Kernel: ``do { seq = read_seqbegin(); ... } while (read_seqretry())``; with
+``lock_after``: ``read_seqbegin_or_lock()``/``need_seqretry()``/
+``done_seqretry()``.  Rust: the closure reader proposed for ``SeqLock<T>``
+(no merged binding).  C: kbind._hotpath (``kb_raw_read_seqcount()``,
+``kb_seq_words_load()``, ``kb_read_seqretry()``), ``kb_read_seqlock_excl()``.
+
+Context: may wait (GIL released, in slices) while a writer is inside.
+
+Raises:
+    DeadlockError: the calling thread holds the write side (S06).
+    ValueError: ``lock_after`` is negative.
+"""
+
+_READ_BEGIN_DOC: Final = """Begin a read attempt; return its token (``seq.<field>`` is tentative).
+
+Use with :meth:`read_retry`::
+
+    while True:
+        seq = sl.read_begin()
+        total = seq.a + seq.b          # TentativeValue
+        if not sl.read_retry(seq):
+            break
+    print(int(total))                  # validated: a plain int
+
+The token is a :class:`kbind.lifetime.Scope` bound to this lock, this
+thread and this attempt (S08).  Kernel: ``read_seqbegin()``.  C:
+kbind._hotpath (``kb_raw_read_seqcount()``, ``kb_seq_words_load()``).
+Context: may wait (GIL released, in slices) while a writer is inside.
+
+Raises:
+    DeadlockError: the calling thread holds the write side (S06).
+"""
+
+_READ_RETRY_DOC: Final = """End the attempt ``seq``: True if it must be retried (its values torn).
+
+After False, the attempt's tentative values are valid (plain values); after
+True they raise :class:`kbind.TentativeValueError` when used.  Either way the
+token is spent: its fields can no longer be read.
+
+Kernel: ``read_seqretry()``.  C: ``kb_read_seqretry()`` (kbind._hotpath).
+
+Raises:
+    TypeError: ``seq`` is not a token.
+    GuardError: the token belongs to another lock, was already retried, or
+        belongs to another thread (S08).
+"""
+
+_SNAPSHOT_DOC: Final = """Return a consistent copy of every field, as a dict (typed ``T``).
+
+The cheapest consistent read from Python: a few lockless passes in C (the
+engine's marked loads and retry check); if a writer is inside, the whole
+read loop runs in one cffi call (``kb_seqlock_read_words()``, GIL released).
+Kernel: a ``read_seqbegin()`` loop around a memcpy().
+
+Raises:
+    DeadlockError: the calling thread holds the write side (S06).
+"""
+
+_WRITE_DOC: Final = """Take the write side; return the guard through which fields are assigned.
+
+``with sl.write() as w: w.sec = 1`` (or ``w.update(sec=1, nsec=2)``).  If
+this thread has lockless read attempts open on this lock (the sdma_flush
+pattern: a reader that decides to write), they end here: they can no longer
+be validated, so their tentative values raise and a closure reader returns
+without retrying.
+
+Kernel: ``write_seqlock()``.  Rust: the proposed ``SeqLock`` write guard (no
+merged binding).  C: ``kb_spin_trylock()`` + ``kb_write_seqcount_begin()``
+and the guard in one C call (kbind._hotpath); if the side is busy,
+``kb_write_seqlock_timeout()`` in cffi.
+Context: waits (GIL released, in slices) while another writer or an
+exclusive reader holds the lock.
+
+Raises:
+    DeadlockError: this thread already holds the write side (S09), or holds
+        the lock as an exclusive reader (``lock_after``).
+"""
+
+_LATCH_READ_DOC: Final = """Run ``fn(view)`` on the copy readers use, until no flip overlaps.
+
+Kernel: ``do { seq = read_seqcount_latch(); idx = seq & 1; ... } while
+(read_seqcount_latch_retry())``.  C: ``kb_latch_snapshot_begin()``,
+``kb_read_seqcount_latch_retry()`` (kbind._hotpath).
+Context: never waits for a writer; callable on the writer's thread.
+"""
+
 
 # --------------------------------------------------------------------- views
 
 
-class SeqView(NotClone, Generic[T]):
+@final
+class SeqView(hot.SeqViewCore, NotClone, Generic[T]):
     """What a closure reader sees: ``view.<field>`` reads this attempt's snapshot.
 
     Kernel: the loads between ``read_seqbegin()`` and ``read_seqretry()``.
-    Rust: the reference handed to the proposed ``SeqLock::read(|v| ...)``.
+    Rust: the reference handed to the proposed ``SeqLock::read(|v| ...)``
+    (Rust-for-Linux has no merged seqlock binding).  C: kbind._hotpath's
+    ``SeqViewCore`` reads the snapshot of its attempt (a scope) while the
+    attempt is open, on its thread; assigning a field raises
+    ``AttributeError`` (readers never write).
 
     Invariants:
         Usable only while its closure runs, on its thread (S02); values
@@ -961,174 +896,152 @@ class SeqView(NotClone, Generic[T]):
         validated (S01).
     """
 
-    __slots__ = ("_attempt", "_fields", "_kind", "_owner", "_q", "_words")
+    __slots__ = ()
+    if TYPE_CHECKING:
 
-    def __init_subclass__(cls, _kbind_view: bool = False, **kwargs: Any) -> None:
-        # Final to users like the other public types; each lock's layout has
-        # its own view class (one property per field), made by _view_class().
-        if not _kbind_view:
-            raise TypeError(
-                "cannot subclass kbind.seqlock.SeqView: kbind's primitives are final (Rust "
-                "types cannot be extended); read what you need from the view inside fn"
-            )
-        super().__init_subclass__(**kwargs)
+        @property
+        def fields(self) -> T:
+            """Every field of this attempt's snapshot, as a dict typed with the lock's spec."""
+            ...
 
-    _attempt: _Attempt
-    _fields: dict[str, _Field]
-    _kind: str
-    _owner: ThreadToken
-    _q: memoryview
-    _words: _Words
+        def __getattr__(self, name: str) -> int | bytes: ...
 
-    def __init__(
-        self, kind: str, fields: dict[str, _Field], words: _Words, attempt: _Attempt
-    ) -> None:
-        # Plain slot stores: no __setattr__ override, so this stays cheap.
-        # Assigning a field through a view fails (no such slot / read-only
-        # property): readers never write.
-        self._kind = kind
-        self._fields = fields
-        self._words = words
-        self._q = words.q
-        self._attempt = attempt
-        self._owner = _tls.me
-
-    def _check(self, name: str) -> None:
+    def _refuse(self, name: str) -> NoReturn:
         a = self._attempt
-        if a.closed or a.state == _FAILED:
-            upgraded = a.state == _FAILED and not a.closed and a.ended_at is not None
+        if not a.alive or a._state:
+            upgraded = a._state == _FAILED and a.alive
+            ended = a._ended_at if upgraded else None
             raise LifetimeError(
-                f"read .{name} through a {self._kind} view",
+                f"read .{name} through a {a._VIEW} view",
                 "this thread's own write section ended the read attempt; read through the write "
                 "guard from here on"
                 if upgraded
                 else "the view belongs to a read attempt that has ended (MISUSE S02: protected "
                 "data may be read only inside the reader)",
-                guard=f"view of {a.label}",
-                created_at=a.began_at,
-                sites=[("attempt ended at", a.ended_at)]
-                if upgraded and a.ended_at is not None
-                else [],
+                guard=f"view of {a._label}",
+                created_at=a.created_at,
+                sites=[("attempt ended at", ended)] if ended is not None else [],
                 hint="return what you need from fn; do not keep the view",
             )
-        if _tls.me is not self._owner:
-            raise GuardError(
-                f"read .{name} through a view on another thread",
-                "a view belongs to the thread running the reader (Rust: !Send)",
-                guard=f"view of {a.label}",
-                created_at=a.began_at,
-                hint="start a reader on the thread that needs the data",
-            )
+        raise GuardError(
+            f"read .{name} through a view on another thread",
+            "a view belongs to the thread running the reader (Rust: !Send)",
+            guard=f"view of {a._label}",
+            created_at=a.created_at,
+            hint="start a reader on the thread that needs the data",
+        )
 
-    def __getattr__(self, name: str) -> int | bytes:
-        f = self._fields.get(name)
-        if f is None:
-            if name.startswith("_"):
-                raise AttributeError(name)
-            raise _no_field(f"{self._kind} view", name, self._fields)
+    def _no_field(self, name: str) -> NoReturn:
         a = self._attempt
-        if a.closed or a.state or _tls.me is not self._owner:
-            self._check(name)
-        if f.nbytes == 0:
-            return int(self._q[f.offset])
-        return self._words.get(f)
-
-    @property
-    def fields(self) -> T:
-        """Every field of this attempt's snapshot, as a dict typed with the lock's spec."""
-        a = self._attempt
-        if a.closed or a.state or _tls.me is not self._owner:
-            self._check("fields")
-        return cast(T, {n: self._words.get(f) for n, f in self._fields.items()})
-
-
-def _view_class(fields: dict[str, _Field]) -> type[SeqView[object]]:
-    """Build a SeqView subclass with one property per field (no __getattr__ miss when reading)."""
-    ns: dict[str, object] = {"__slots__": ()}
-    for name, f in fields.items():
-        ns[name] = property(_int_getter(name, f.offset) if f.nbytes == 0 else _bytes_getter(f))
-    return type("SeqView", (SeqView,), ns, _kbind_view=True)
-
-
-def _int_getter(name: str, offset: int) -> Callable[[SeqView[object]], int]:
-    def get(self: SeqView[object]) -> int:
-        a = self._attempt
-        if a.closed or a.state or _tls.me is not self._owner:
-            self._check(name)
-        return int(self._q[offset])
-
-    return get
-
-
-def _bytes_getter(f: _Field) -> Callable[[SeqView[object]], bytes]:
-    name = f.name
-
-    def get(self: SeqView[object]) -> bytes:
-        a = self._attempt
-        if a.closed or a.state or _tls.me is not self._owner:
-            self._check(name)
-        return cast(bytes, self._words.get(f))
-
-    return get
+        raise _missing(f"{a._VIEW} view", name, a._lock._data.fields)
 
 
 @final
-class SeqReadToken(GuardBase, Generic[T]):
+class SeqReadToken(_Attempt, Generic[T], kind="SeqReadToken", keep_at_thread_exit=True):
     """One attempt of an explicit-loop reader: ``seq.<field>`` returns a :class:`TentativeValue`.
 
     Kernel: the ``unsigned seq`` that ``read_seqbegin()`` returns.  Rust: a
-    token bound to its lock by a lifetime.
+    token bound to its lock by a lifetime (Rust-for-Linux has no merged
+    seqlock binding).  A :class:`kbind.lifetime.Scope`: begun by
+    ``read_begin()``, ended by ``read_retry()`` (C, kbind._hotpath).  An
+    abandoned token (the kernel's ``break`` out of the loop) is legal: it
+    ends, silently, when it is collected; it outlives its thread unended.
 
     Invariants:
         Bound to one lock, one thread and one attempt (S08); fields readable
         until :meth:`SeqLock.read_retry` spends it.
     """
 
-    __slots__ = ("_attempt", "_lock", "_words")
-    _attempt: _Attempt
-    _lock: SeqLock[T]
-    _words: _Words
-    KIND = "SeqReadToken"
+    __slots__ = ()
+    if TYPE_CHECKING:
 
-    def __init__(self, lock: SeqLock[T]) -> None:
-        super().__init__(depth=3)
-        self._lock = lock
-        self._words = lock._data.take()
-        self._attempt = _Attempt(f"{self.name}", self.created_at, self.owner)
+        def __getattr__(self, name: str) -> TentativeValue: ...
 
     @property
     def sequence(self) -> int:
         """The (even) sequence this attempt started at."""
-        return int(self._words.seqp[0])
+        return int(self._start)
 
-    def __getattr__(self, name: str) -> TentativeValue:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        f = self._lock._data.fields.get(name)
-        if f is None:
-            raise _no_field(self.name, name, self._lock._data.fields)
-        if self.dropped_at is not None or _tls.me is not self.owner:
-            op = f"read .{name} through {self.name}"  # formatted only for the error
+    @property
+    def _label(self) -> str:
+        return self.name
+
+    def _refuse_field(self, name: str) -> NoReturn:
+        op = f"read .{name} through {self.name}"
+        self.check_owner(op)
+        self.check_alive(
+            op, hint="read_retry() ended this attempt; begin a new one with read_begin()"
+        )
+        ended = self._ended_at
+        raise TentativeValueError(
+            op,
+            f"the attempt {self._how}",
+            guard=self.name,
+            created_at=self.created_at,
+            sites=[("attempt ended at", ended)] if ended is not None else [],
+            hint="begin a new attempt with read_begin() (or read through the write guard)",
+        )
+
+    def _no_field(self, name: str) -> NoReturn:
+        raise _missing(self.name, name, self._lock._data.fields)
+
+    def _kb_refuse(self, what: str, how: str) -> object:
+        op = f"call read_retry() again (MISUSE S08: each token is checked once) with {self.name}"
+        if what == "thread":
             self.check_owner(op)
-            self.check_alive(
-                op, hint="read_retry() ended this attempt; begin a new one with read_begin()"
-            )
-        if self._attempt.state == _FAILED:
-            raise TentativeValueError(
-                f"read .{name} through {self.name}",
-                f"the attempt {self._attempt.how}",
+        if what == "ended":
+            raise GuardError(
+                op,
+                f"{self.name} was already dropped; a guard is dropped exactly once",
                 guard=self.name,
                 created_at=self.created_at,
-                sites=[("attempt ended at", self._attempt.ended_at)]
-                if self._attempt.ended_at
-                else [],
-                hint="begin a new attempt with read_begin() (or read through the write guard)",
+                dropped_at=self.dropped_at,
+                sites=[("second drop at", Site.from_frame(user_frame(), how))],
+                hint="drop it either explicitly or by leaving its with block, not both",
             )
-        return TentativeValue(self._words.get(f), (self._attempt,), Site.here(2))
+        return super()._kb_refuse(what, how)
+
+
+# -------------------------------------------------------------------- writers
+
+
+def _write_leaked(w: SeqWriteGuard[Any], ended: bool) -> None:
+    # kbind.lifetime: a guard collected inside its write section (its thread
+    # exited with it in a local, it was dropped on the floor, or Ctrl-C
+    # abandoned it before it reached the caller).  C ended the section first.
+    warnings.warn(
+        GuardLeakWarning(
+            f"{w.name} was garbage-collected inside its write section; kbind ended "
+            f"the section (the sequence is even again). The guard was created at "
+            f"{w.created_at}. Use `with sl.write() as w:` or call w.unlock()."
+        ),
+        stacklevel=1,
+    )
+
+
+class _Writer(hot.SeqWriterCore, Scope):
+    """The C half's shared Python part: field values checked, missing fields named."""
+
+    __slots__ = ()
+    _OWNER: ClassVar[str]
+
+    def _check_value(self, name: str, value: object) -> int | bytes:
+        # Called by C for what its fast path does not take: S04's errors, or a
+        # conversion (an __index__ int, a validated TentativeValue, bytearray).
+        return cast(_Data, self._lock._data).fields[name].check(value, self._OWNER)
+
+    def _no_field(self, name: str) -> NoReturn:
+        raise _missing(self._where(), name, self._lock._data.fields)
+
+    def _where(self) -> str:
+        return self.name
 
 
 @final
-class SeqWriteGuard(GuardBase, Generic[T]):
+class SeqWriteGuard(
+    _Writer, Generic[T], kind="SeqWriteGuard", end_anywhere=True, keep_at_thread_exit=True,
+    on_leak=_write_leaked,
+):  # fmt: skip
     """Proof that this thread is inside a write section; fields are assigned through it.
 
     ``w.<field> = value`` stores with a marked access (validated first:
@@ -1136,182 +1049,125 @@ class SeqWriteGuard(GuardBase, Generic[T]):
     ``w.<field>`` reads the current value.
 
     Kernel: the section between ``write_seqlock()`` and ``write_sequnlock()``.
-    Rust: the proposed ``SeqLockWriteGuard``.  C: ``kb_write_seqlock()``.
+    Rust: the proposed ``SeqLockWriteGuard`` (Rust-for-Linux has no merged
+    seqlock binding).  A :class:`kbind.lifetime.Scope` whose end (C,
+    kbind._hotpath) records the end, then calls ``kb_write_sequnlock()``.
 
     Invariants:
         While alive, this thread holds the lock and the sequence is odd.
+        Collected while alive, it ends the section and warns (L10:
+        ``GuardLeakWarning``).
     """
 
-    __slots__ = ("_lock",)
-    _lock: SeqLock[T]
-    KIND = "SeqWriteGuard"
+    __slots__ = ()
+    _OWNER = "SeqLock"
+    if TYPE_CHECKING:
 
-    def __init__(self, lock: SeqLock[T]) -> None:
-        super().__init__(depth=3)
-        object.__setattr__(self, "_lock", lock)
+        def __enter__(self) -> Self: ...
+
+        def __getattr__(self, name: str) -> int | bytes: ...
+
+        def __setattr__(self, name: str, value: object) -> None: ...
 
     def _live(self, op: str) -> None:
         self.check_owner(op)
-        if self._lock._writer_num != self.number and self.dropped_at is None:
-            object.__setattr__(self, "dropped_at", self.created_at)  # ended, site lost to Ctrl-C
         self.check_alive(op, hint="assign fields only inside the with block of sl.write()")
 
-    def __getattr__(self, name: str) -> int | bytes:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        data = self._lock._data
-        if name not in data.fields:
-            raise _no_field(self.name, name, data.fields)
-        self._live(f"read .{name} through {self.name}")
-        return data.load(name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in ("created_at", "dropped_at", "number", "owner"):
-            object.__setattr__(self, name, value)
-            return
-        data = self._lock._data
-        f = data.fields.get(name)
-        if f is None:
-            raise _no_field(self.name, name, data.fields)
-        self._live(f"assign .{name} through {self.name}")
-        data.store(name, f.check(value, "SeqLock"))
+    def _refuse_field(self, verb: str, name: str) -> None:
+        self._live(f"{verb} .{name} through {self.name}")
 
     def update(self, **fields: object) -> None:
         """Assign several fields; all are validated before any is stored."""
         self._live(f"update fields through {self.name}")
-        data = self._lock._data
+        data: _Data = self._lock._data
         checked: list[tuple[str, int | bytes]] = []
         for name, value in fields.items():
             f = data.fields.get(name)
             if f is None:
-                raise _no_field(self.name, name, data.fields)
+                raise _missing(self.name, name, data.fields)
             checked.append((name, f.check(value, "SeqLock")))
         for name, v in checked:
             data.store(name, v)
 
     def unlock(self) -> None:
         """End the write section now.  Kernel: ``write_sequnlock()``."""
-        self._end("")
+        self.end()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.dropped_at is None:
-            self._end("leaving its with block")
-
-    def _end(self, how: str) -> None:
-        lock = self._lock
-        if _tls.me is not self.owner or lock._writer_num != self.number:
-            # Raises (wrong thread, or twice), unless a Ctrl-C landed after
-            # the section ended and before dropped_at was set: then it records it.
-            self.mark_dropped("end the write section of", depth=3, how=how)
-            return
-        site = Site.here(3, how)
-        # Stores, then the C unlock as the one call: a Ctrl-C cannot land
-        # between the lock's bookkeeping (which decides whether the guard
-        # is live: _live()) and the end of the write section.
-        lock._writer_num = 0
-        lock._writer_name = ""
-        lock._writer_site = None
-        lock._writer = None
-        lib.kb_write_sequnlock(lock._sl)
-        object.__setattr__(self, "dropped_at", site)
-
-    def __del__(self) -> None:
-        # A guard collected while its write section is open (its thread
-        # exited, it was dropped on the floor, or Ctrl-C abandoned it before
-        # it reached the caller): end the section, as LockGuard does (L10).
-        # A guard abandoned half-built is not the recorded writer: nothing to do.
-        try:
-            lock = self._lock
-            num = self.number
-        except AttributeError:
-            return
-        if lock._writer_num != num:
-            return
-        lock._release_write()
-        object.__setattr__(self, "dropped_at", self.created_at)
-        warnings.warn(
-            GuardLeakWarning(
-                f"{self.name} was garbage-collected inside its write section; kbind ended "
-                f"the section (the sequence is even again). The guard was created at "
-                f"{self.created_at}. Use `with sl.write() as w:` or call w.unlock()."
-            ),
-            stacklevel=1,
-        )
+    def _kb_refuse(self, what: str, how: str) -> object:
+        op = f"end the write section of {self.name}"
+        if what == "thread":
+            self.check_owner(op)
+        if what == "ended":
+            raise GuardError(
+                op,
+                f"{self.name} was already dropped; a guard is dropped exactly once",
+                guard=self.name,
+                created_at=self.created_at,
+                dropped_at=self.dropped_at,
+                sites=[("second drop at", Site.from_frame(user_frame(), how))],
+                hint="drop it either explicitly or by leaving its with block, not both",
+            )
+        if what == "enter":
+            self.check_alive(f"enter a with block on {self.name}")
+        return super()._kb_refuse(what, how)
 
 
 # --------------------------------------------------------------------- latch
 
 
 @final
-class SeqLatchWriteView(NotClone, Generic[T]):
+class SeqLatchWriteView(_Writer, Generic[T], kind="SeqLatchWriteView"):
     """The inactive copy of a :class:`SeqLatch`, handed to the ``fn`` of ``latch.write(fn)``.
 
     Reads give that copy's current values; assignments store into it.
-    Readers are directed to the other copy meanwhile (S10).
+    Readers are directed to the other copy meanwhile (S10).  A
+    :class:`kbind.lifetime.Scope`, open while ``fn`` runs on that copy.
     """
 
-    __slots__ = ("_copy", "_dead", "_latch", "_site")
-    _copy: int
-    _dead: bool
-    _latch: SeqLatch[T]
-    _site: Site
+    __slots__ = ()
+    _OWNER = "SeqLatch"
+    if TYPE_CHECKING:
 
-    def __init__(self, latch: SeqLatch[T], copy: int, site: Site) -> None:
-        object.__setattr__(self, "_latch", latch)
-        object.__setattr__(self, "_copy", copy)
-        object.__setattr__(self, "_site", site)
-        object.__setattr__(self, "_dead", False)
+        def __getattr__(self, name: str) -> int | bytes: ...
 
-    def _check(self, op: str) -> None:
-        if self._dead:
+        def __setattr__(self, name: str, value: object) -> None: ...
+
+    def _where(self) -> str:
+        return "SeqLatch"
+
+    def _refuse_field(self, verb: str, name: str) -> None:
+        op = f"{verb} .{name} of latch copy {self._copy}"
+        if not self.alive:
             raise LifetimeError(
                 op,
                 f"copy {self._copy} is no longer inactive: the latch flipped and readers may "
                 "be directed to it (MISUSE S10: only the copy readers are not using may change)",
                 guard=f"write view of copy {self._copy}",
-                created_at=self._site,
+                created_at=self.created_at,
                 hint="do all the changes inside fn; latch.write() applies fn to each copy in turn",
             )
-        if self._latch._writer is not _tls.me:
-            raise GuardError(op, "only the writing thread may use the write view")
+        raise GuardError(op, "only the writing thread may use the write view")
 
-    def __getattr__(self, name: str) -> int | bytes:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        data = self._latch._copies[self._copy]
-        if name not in data.fields:
-            raise _no_field("SeqLatch", name, data.fields)
-        self._check(f"read .{name} of latch copy {self._copy}")
-        return data.load(name)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        data = self._latch._copies[self._copy]
-        f = data.fields.get(name)
-        if f is None:
-            raise _no_field("SeqLatch", name, data.fields)
-        self._check(f"assign .{name} of latch copy {self._copy}")
-        data.store(name, f.check(value, "SeqLatch"))
+def _closed(w: SeqLatchWriteView[Any]) -> None:
+    if w.alive:
+        w.end()
 
 
 @final
-class SeqLatch(NotClone, Generic[T]):
+class SeqLatch(hot.SeqCore, NotClone, Generic[T]):
     """Two copies of the fields and a latch sequence: readers never wait, not even for writers.
 
     ``latch.write(fn)`` flips readers to copy 1, applies ``fn`` to copy 0,
     flips them back to copy 0, applies ``fn`` to copy 1: at every moment one
     copy is complete and readers are directed to it.  ``latch.read(fn)``
     reads the copy the sequence's low bit selects and retries if the latch
-    flipped meanwhile.  Readers may run on the writer's thread (the kernel
-    uses latches for NMI readers that interrupt the writer).
+    flipped meanwhile (C, kbind._hotpath).  Readers may run on the writer's
+    thread (the kernel uses latches for NMI readers that interrupt the writer).
 
     Kernel: ``seqcount_latch_t`` with ``raw_write_seqcount_latch()``,
-    ``read_seqcount_latch()``, ``read_seqcount_latch_retry()``.  C:
-    ``kb_seqcount_latch_t``.
+    ``read_seqcount_latch()``, ``read_seqcount_latch_retry()``.  Rust: no
+    binding.  C: ``kb_seqcount_latch_t``.
 
     Invariants:
         ``fn`` only ever sees the copy readers are not directed to (S10);
@@ -1319,7 +1175,7 @@ class SeqLatch(NotClone, Generic[T]):
         ``ValueError`` otherwise, and the copies are made equal again).
     """
 
-    __slots__ = ("__weakref__", "_copies", "_latch", "_lock", "_n", "_writer")
+    __slots__ = ("__weakref__", "_copies", "_latch", "_latch_writer", "_lock", "_n")
     _CLONE_ROLE = "owner"
 
     @overload
@@ -1341,7 +1197,15 @@ class SeqLatch(NotClone, Generic[T]):
         for copy in self._copies:
             for name, value in fields.items():
                 copy.store(name, layout[name].check(value, "SeqLatch"))
-        self._writer: ThreadToken | None = None
+        self._latch_writer: object = None
+        w0, w1 = self._copies[0].words, self._copies[1].words
+        self._core_init(True, _addr(self._latch), _addr(w0), _addr(w1), n, self._copies[0].codes,
+                        (self._latch, w0, w1))  # fmt: skip
+
+    if TYPE_CHECKING:
+
+        def read(self, fn: Callable[[SeqView[T]], R]) -> R:
+            """Closure reader (C): see ``_LATCH_READ_DOC``."""
 
     @property
     def _data(self) -> _Data:
@@ -1351,40 +1215,6 @@ class SeqLatch(NotClone, Generic[T]):
     def sequence(self) -> int:
         """The latch sequence; its low bit is the copy readers use."""
         return int(lib.kb_raw_read_seqcount_latch(self._latch))
-
-    def read(self, fn: Callable[[SeqView[T]], R]) -> R:
-        """Run ``fn(view)`` on the copy readers are directed to, until no flip overlapped.
-
-        Kernel: ``do { seq = read_seqcount_latch(); idx = seq & 1; ... } while
-        (read_seqcount_latch_retry())``.  C: ``kb_latch_snapshot_begin()``.
-        Context: never waits for a writer; callable on the writer's thread.
-        """
-        c0, c1 = self._copies
-        words = c0.take()
-        site = Site.here(2)  # lazy: the line is worked out only if an error needs it
-        n = 0
-        try:
-            while True:
-                n += 1
-                seq = lib.kb_latch_snapshot_begin(
-                    self._latch, words.buf, c0.words, c1.words, self._n
-                )
-                attempt = _Attempt(f"latch read attempt {n}", site)
-                view: SeqView[T] = c0.view_cls(  # type: ignore[assignment]
-                    "SeqLatch", c0.fields, words, attempt
-                )
-                try:
-                    result = fn(view)
-                except BaseException:
-                    attempt.closed = True
-                    if not lib.kb_read_seqcount_latch_retry(self._latch, seq):
-                        raise
-                    continue
-                attempt.closed = True
-                if not lib.kb_read_seqcount_latch_retry(self._latch, seq):
-                    return result
-        finally:
-            c0.give(words)
 
     def write(self, fn: Callable[[SeqLatchWriteView[T]], object]) -> None:
         """Apply ``fn(w)`` to each copy in turn, always the one readers are not using.
@@ -1401,38 +1231,37 @@ class SeqLatch(NotClone, Generic[T]):
             DeadlockError: this thread is already inside ``write`` of this latch.
         """
         me = _tls.me
-        if self._writer is me:
+        if self._latch_writer is me:
             raise DeadlockError(
                 "call SeqLatch.write() inside SeqLatch.write()",
                 "latch writers are serialized and this thread is already the writer (S09)",
                 sites=[("nested write() at", Site.here(2))],
                 hint="make all changes in the one fn",
             )
-        site = Site.here(2)
         while lib.kb_spin_lock_timeout(self._lock, _WAIT_SLICE_NS) != lib.KB_OK:
             pass
-        self._writer = me
+        self._latch_writer = me
         c0, c1 = self._copies
         try:
             # Readers -> copy 1; copy 0 is free to change.
             lib.kb_write_seqcount_latch_begin(self._latch)
-            w0: SeqLatchWriteView[T] = SeqLatchWriteView(self, 0, site)
+            w0: SeqLatchWriteView[T] = hot.seq_writer(SeqLatchWriteView, self, 0)
             try:
                 fn(w0)
             except BaseException:
-                object.__setattr__(w0, "_dead", True)
+                _closed(w0)
                 # Undo: copy 0 := copy 1, then readers back to copy 0.
                 self._copy_words(c1, c0)
                 lib.kb_write_seqcount_latch(self._latch)
                 raise
-            object.__setattr__(w0, "_dead", True)
+            _closed(w0)
             # Readers -> copy 0 (updated); copy 1 is free to change.
             lib.kb_write_seqcount_latch(self._latch)
-            w1: SeqLatchWriteView[T] = SeqLatchWriteView(self, 1, site)
+            w1: SeqLatchWriteView[T] = hot.seq_writer(SeqLatchWriteView, self, 1)
             try:
                 fn(w1)
             finally:
-                object.__setattr__(w1, "_dead", True)
+                _closed(w1)
                 differs = self._differs(c0, c1)
                 if differs:
                     self._copy_words(c0, c1)
@@ -1443,7 +1272,7 @@ class SeqLatch(NotClone, Generic[T]):
                     "once per copy and must be deterministic (copy 1 was reset to copy 0)"
                 )
         finally:
-            self._writer = None
+            self._latch_writer = None
             lib.kb_spin_unlock(self._lock)
 
     def _copy_words(self, src: _Data, dst: _Data) -> None:
@@ -1457,3 +1286,29 @@ class SeqLatch(NotClone, Generic[T]):
         lib.kb_seq_words_load(ta, a.words, self._n)
         lib.kb_seq_words_load(tb, b.words, self._n)
         return bytes(ffi.buffer(ta)) != bytes(ffi.buffer(tb))
+
+
+# The readers and SeqLock.write() are C methods of kbind._hotpath
+# (csrc/pyext/seqlock_read.c, seqlock_write.c), put in the classes here.
+hot.bind_seqlock(
+    SeqLock,
+    SeqLatch,
+    (
+        _ReadAttempt,
+        _LockedAttempt,
+        _LatchAttempt,
+        SeqReadToken,
+        SeqView,
+        TentativeValue,
+        SeqWriteGuard,
+    ),
+    {
+        "read": _READ_DOC,
+        "read_begin": _READ_BEGIN_DOC,
+        "read_retry": _READ_RETRY_DOC,
+        "snapshot": _SNAPSHOT_DOC,
+        "write": _WRITE_DOC,
+        "latch_read": _LATCH_READ_DOC,
+    },
+    Site.from_raw,
+)
