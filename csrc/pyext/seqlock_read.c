@@ -325,16 +325,23 @@ static int attempt_clear(kb_seq_attempt *a)
 	return kb_scope_type.tp_clear((PyObject *)a);
 }
 
-static void attempt_dealloc(kb_seq_attempt *a)
+/* 0 when freed, -1 when its finalizer resurrected it. */
+static int attempt_free(kb_seq_attempt *a)
 {
 	/* The scope's finalizer first (an abandoned token ends here), then ours. */
 	if (PyObject_CallFinalizerFromDealloc((PyObject *)a) < 0)
-		return; /* resurrected */
+		return -1;
 	attempt_free_words(a);
 	Py_CLEAR(a->lock);
 	Py_CLEAR(a->how);
 	Py_CLEAR(a->fail_code);
 	kb_scope_type.tp_dealloc((PyObject *)a);
+	return 0;
+}
+
+static void attempt_dealloc(kb_seq_attempt *a)
+{
+	(void)attempt_free(a);
 }
 
 /* A read attempt ends with read_retry() (a token) or when its closure returns:
@@ -976,6 +983,61 @@ static PyObject *py_read_locked(PyObject *self, PyObject *const *args, Py_ssize_
 
 /* ------------------------------------------------------------- binding */
 
+/*
+ * Sealed kinds: kbind.seqlock's final classes over these C types add no
+ * fields, so their instances (one attempt and one view per closure read, one
+ * value per token field) are freed by the C base's dealloc directly instead
+ * of subtype_dealloc's generic work, which then drops the type as it would
+ * (the same as kbind.lifetime's seal(), for these layouts).
+ */
+static void sealed_attempt_dealloc(PyObject *o);
+static void sealed_view_dealloc(PyObject *o);
+static void sealed_tv_dealloc(PyObject *o);
+
+static void sealed_attempt_dealloc(PyObject *o)
+{
+	PyTypeObject *tp = Py_TYPE(o);
+	int own = tp->tp_dealloc == sealed_attempt_dealloc;
+
+	if (attempt_free((kb_seq_attempt *)o) == 0 && own)
+		Py_DECREF(tp);
+}
+
+static void sealed_view_dealloc(PyObject *o)
+{
+	PyTypeObject *tp = Py_TYPE(o);
+	int own = tp->tp_dealloc == sealed_view_dealloc;
+
+	view_dealloc((kb_seq_view *)o);
+	if (own)
+		Py_DECREF(tp);
+}
+
+static void sealed_tv_dealloc(PyObject *o)
+{
+	PyTypeObject *tp = Py_TYPE(o);
+	int own = tp->tp_dealloc == sealed_tv_dealloc;
+
+	tv_dealloc((kb_tentative *)o);
+	if (own)
+		Py_DECREF(tp);
+}
+
+static int seal(PyTypeObject *tp, PyTypeObject *base, destructor fast)
+{
+	if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_basicsize != base->tp_basicsize ||
+	    tp->tp_dictoffset != 0 || tp->tp_weaklistoffset != base->tp_weaklistoffset ||
+	    tp->tp_finalize != base->tp_finalize || tp->tp_del != NULL) {
+		PyErr_Format(PyExc_TypeError,
+			     "bind_seqlock(): %s adds fields, a __dict__, weak references or "
+			     "__del__ to %s",
+			     tp->tp_name, base->tp_name);
+		return -1;
+	}
+	tp->tp_dealloc = fast;
+	return 0;
+}
+
 static PyMethodDef kb_seq_lock_methods[] = {
 	{ "read", (PyCFunction)(void (*)(void))seq_read, METH_FASTCALL | METH_KEYWORDS, NULL },
 	{ "read_begin", (PyCFunction)seq_read_begin, METH_NOARGS, NULL },
@@ -1107,7 +1169,12 @@ static PyObject *py_bind_seqlock(PyObject *self, PyObject *args)
 	kb_seq_view_kind = (PyTypeObject *)Py_NewRef((PyObject *)k[4]);
 	kb_seq_tv_kind = (PyTypeObject *)Py_NewRef((PyObject *)k[5]);
 	kb_seq_site_from_raw = Py_NewRef(from_raw);
-	if (kb_seq_bind_write((PyObject *)k[6]) < 0)
+	for (int i = 0; i < 4; i++)
+		if (seal(k[i], &kb_seq_attempt_type, sealed_attempt_dealloc) < 0)
+			return NULL;
+	if (seal(k[4], &kb_seq_view_type, sealed_view_dealloc) < 0 ||
+	    seal(k[5], &kb_seq_tv_type, sealed_tv_dealloc) < 0 ||
+	    kb_seq_bind_write((PyObject *)k[6]) < 0)
 		return NULL;
 	kb_seq_bound = 1;
 	for (int i = 0; i < 4; i++)

@@ -288,12 +288,14 @@ _FAILED: Final = 2
 
 
 class _Attempt(hot.SeqAttempt, Scope):
-    """One pass of a read-side critical section (a scope), its snapshot and how it ended.
+    """One pass of a read-side critical section (a scope): its snapshot and outcome.
 
-    C (``kbind._hotpath.SeqAttempt``): ``_state`` (pending, valid, failed),
-    ``_how``, ``_lock``, ``_start``, the snapshot; the scope begins when
-    the attempt has sampled an even sequence and copied the words, and ends
-    when its closure returns or ``read_retry()`` spends it.
+    Kernel: one pass of ``do { seq = read_seqbegin(); ... } while
+    (read_seqretry(&sl, seq))``.  C (``kbind._hotpath.SeqAttempt``):
+    ``_state`` (pending, valid, failed), ``_how``, ``_lock``, ``_start``, the
+    snapshot; the scope begins when the attempt has sampled an even sequence
+    and copied the words, and ends when its closure returns or
+    ``read_retry()`` spends it.
     """
 
     __slots__ = ()
@@ -1121,7 +1123,12 @@ class SeqLatchWriteView(_Writer, Generic[T], kind="SeqLatchWriteView"):
 
     Reads give that copy's current values; assignments store into it.
     Readers are directed to the other copy meanwhile (S10).  A
-    :class:`kbind.lifetime.Scope`, open while ``fn`` runs on that copy.
+    :class:`kbind.lifetime.Scope`, open while ``fn`` runs on that copy; its
+    fields are the engine's marked accesses to that copy's words (C).
+
+    Kernel: the ``data[0]``/``data[1]`` updates between
+    ``write_seqcount_latch_begin()``, ``write_seqcount_latch()`` and
+    ``write_seqcount_latch_end()``.  Rust: no binding.
     """
 
     __slots__ = ()
