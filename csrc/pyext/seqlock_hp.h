@@ -15,6 +15,11 @@
  *   kb_seq_writer   a write section (SeqWriteGuard) or the write view of a
  *                   latch copy (SeqLatchWriteView): a scope whose field
  *                   accesses are marked stores and loads of the live words.
+ *   kb_seq_view     a closure reader's view of one attempt's snapshot.
+ *
+ * seqlock_core.c: SeqCore, SeqViewCore, TentativeCore and the helpers;
+ * seqlock_read.c: the attempts and the readers, bind_seqlock(), the module
+ * init (kb_hp_init_seqlock); seqlock_write.c: the writers and write().
  *
  * Thread safety: everything is read and written with the GIL held; nothing
  * here releases it.  The protected words are shared with writers on other
@@ -71,9 +76,32 @@ typedef struct kb_seq_writer {
 	int guard;	   /* 1: a SeqWriteGuard, whose end ends the write section */
 } kb_seq_writer;
 
+typedef struct kb_seq_view {
+	PyObject_HEAD
+	kb_seq_attempt *attempt; /* strong */
+} kb_seq_view;
+
 extern PyTypeObject kb_seq_core_type;
 extern PyTypeObject kb_seq_attempt_type;
+extern PyTypeObject kb_seq_view_type;
+extern PyTypeObject kb_seq_tv_type;
 extern PyTypeObject kb_seq_writer_type;
+
+/* seqlock_core.c: set once by bind_seqlock(). */
+extern PyTypeObject *kb_seq_view_kind; /* kbind.seqlock.SeqView */
+extern PyTypeObject *kb_seq_tv_kind;   /* kbind.seqlock.TentativeValue */
+extern PyObject *kb_seq_site_from_raw; /* kbind._guard.Site.from_raw */
+extern int kb_seq_bound;
+int kb_hp_init_seqlock_core(PyObject *m);
+/* 1 if @c is bound (a seqlock; a latch if @latch), else 0 with an exception. */
+int kb_seq_core_ready(kb_seq_core *c, int latch);
+/* A field's value in a private snapshot; every field of one, as a dict. */
+PyObject *kb_seq_snapshot_value(const int64_t *w, long long code);
+PyObject *kb_seq_snapshot_dict(kb_seq_core *c, const int64_t *w);
+/* A TentativeValue of @v (stolen) read now from token @a's snapshot. */
+PyObject *kb_seq_tentative_make(kb_seq_attempt *a, PyObject *v);
+void kb_seq_view_dealloc(kb_seq_view *v);
+void kb_seq_tv_dealloc(PyObject *o);
 
 /* Look up @name in @c's layout: 1 (and *code), 0 if not a field, -1 on error. */
 int kb_seq_field(kb_seq_core *c, PyObject *name, long long *code);
@@ -85,7 +113,7 @@ PyObject *kb_seq_not_a_field(PyObject *o, PyObject *name);
 int kb_seq_is_private(PyObject *name);
 /* tp_new of the types only kbind makes. */
 PyObject *kb_seq_no_new(PyTypeObject *type, PyObject *args, PyObject *kwds);
-/* The engine is bound (or a RuntimeError is set). */
+/* 1 once kbind.seqlock has called bind_seqlock(), else 0 with a RuntimeError. */
 int kb_seq_engine_ready(void);
 
 /* seqlock_write.c */
