@@ -10,434 +10,18 @@
  * Its kind's hooks run at begin and end: C functions for kbind's engines,
  * Python callables for a user's prototype.
  *
+ * Thread tokens and call sites are in thread.c, kinds' hooks in hooks.c.
+ *
  * Every refusal is built in Python: the C code calls the scope's
  * _kb_refuse(what, how) method, so each kind keeps its own messages.
  */
 #include "lifetime.h"
 
 #include <structmember.h>
-
-/* ------------------------------------------------------------ configuration */
-
-static PyObject *kb_internal_files; /* dict co_filename -> bool (kbind._guard's) */
-static PyObject *kb_is_internal;    /* callable(filename, frame) -> bool */
-static PyObject *kb_thread_name;    /* callable() -> the current thread's name */
-PyObject *kb_hp_key_thread;	    /* interned keys of the thread-state dict */
-static PyObject *kb_key_exit;
+/* Interned strings. */
 static PyObject *kb_str_refuse;
-static PyObject *kb_str_begin, *kb_str_end, *kb_str_hooks;
+static PyObject *kb_str_begin, *kb_str_end;
 static PyObject *kb_how_with, *kb_how_exit, *kb_how_collected, *kb_how_empty;
-
-/* ------------------------------------------------------------ thread tokens */
-
-static int thread_traverse(kb_thread *t, visitproc visit, void *arg)
-{
-	Py_VISIT(t->name);
-	return 0;
-}
-
-static void forget_cached(kb_thread *t);
-
-static void thread_dealloc(kb_thread *t)
-{
-	forget_cached(t);
-	PyObject_GC_UnTrack(t);
-	if (t->weakrefs != NULL)
-		PyObject_ClearWeakRefs((PyObject *)t);
-	Py_CLEAR(t->name);
-	Py_TYPE(t)->tp_free((PyObject *)t);
-}
-
-static PyObject *thread_repr(kb_thread *t)
-{
-	return PyUnicode_FromFormat("<ThreadToken of thread %R (%s)>", t->name,
-				    t->exited ? "exited" : "running");
-}
-
-static PyMemberDef thread_members[] = {
-	{ "name", T_OBJECT, offsetof(kb_thread, name), READONLY,
-	  "The thread's name when the token was made." },
-	{ "exited", T_BOOL, offsetof(kb_thread, exited), READONLY,
-	  "True once the thread has ended." },
-	{ "ident", T_ULONG, offsetof(kb_thread, ident), READONLY,
-	  "threading.get_ident() of the thread (reused by the OS: never compare it)." },
-	{ "native_id", T_ULONG, offsetof(kb_thread, native_id), READONLY,
-	  "threading.get_native_id() of the thread." },
-	{ "_bits", T_ULONG, offsetof(kb_thread, bits), 0,
-	  "Flags kbind's own kinds keep per thread (RCU: registered, QSBR mode)." },
-	{ NULL, 0, 0, 0, NULL }
-};
-
-PyTypeObject kb_thread_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind.lifetime.ThreadToken",
-	.tp_basicsize = sizeof(kb_thread),
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-	.tp_doc = "The identity of one Python thread: never reused, unlike threading.get_ident().\n\n"
-		  "The OS reuses a thread's ident as soon as it exits, so an ident compared "
-		  "with == would let a new thread pass for a dead one.  A token is one object "
-		  "per thread, compared with `is`; a scope keeps its owner's token alive.",
-	.tp_traverse = (traverseproc)thread_traverse,
-	.tp_dealloc = (destructor)thread_dealloc,
-	.tp_repr = (reprfunc)thread_repr,
-	.tp_members = thread_members,
-	.tp_weaklistoffset = offsetof(kb_thread, weakrefs),
-};
-
-/* Lives only in the thread's state dict: when the thread ends and the dict is
- * cleared, it marks the token exited and closes the scopes left open. */
-typedef struct {
-	PyObject_HEAD
-	kb_thread *thread;
-} kb_thread_exit;
-
-static void scopes_at_thread_exit(kb_thread *t);
-
-static void thread_exit_dealloc(kb_thread_exit *e)
-{
-	kb_thread *t = e->thread;
-
-	if (t != NULL) {
-		PyObject *type, *value, *tb;
-
-		PyErr_Fetch(&type, &value, &tb);
-		forget_cached(t);
-		t->exited = 1;
-		scopes_at_thread_exit(t);
-		PyErr_Restore(type, value, tb);
-		Py_DECREF(t);
-	}
-	Py_TYPE(e)->tp_free((PyObject *)e);
-}
-
-static PyTypeObject kb_thread_exit_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath._ThreadExit",
-	.tp_basicsize = sizeof(kb_thread_exit),
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_dealloc = (destructor)thread_exit_dealloc,
-};
-
-static kb_thread *new_thread_token(PyObject *dict)
-{
-	kb_thread *t;
-	kb_thread_exit *e;
-	PyObject *name;
-
-	name = kb_thread_name != NULL ? PyObject_CallNoArgs(kb_thread_name) : NULL;
-	if (name == NULL && kb_thread_name != NULL)
-		return NULL;
-	if (name == NULL)
-		name = PyUnicode_FromString("?");
-	if (name == NULL)
-		return NULL;
-	t = PyObject_GC_New(kb_thread, &kb_thread_type);
-	if (t == NULL) {
-		Py_DECREF(name);
-		return NULL;
-	}
-	t->weakrefs = NULL;
-	t->name = name;
-	t->exited = 0;
-	t->ident = PyThread_get_thread_ident();
-	t->native_id = PyThread_get_thread_native_id();
-	t->bits = 0;
-	t->head = t->tail = NULL;
-	PyObject_GC_Track(t);
-	e = PyObject_New(kb_thread_exit, &kb_thread_exit_type);
-	if (e == NULL) {
-		Py_DECREF(t);
-		return NULL;
-	}
-	Py_INCREF(t);
-	e->thread = t;
-	if (PyDict_SetItem(dict, kb_hp_key_thread, (PyObject *)t) < 0 ||
-	    PyDict_SetItem(dict, kb_key_exit, (PyObject *)e) < 0) {
-		Py_DECREF(e);
-		Py_DECREF(t);
-		return NULL;
-	}
-	Py_DECREF(e);
-	Py_DECREF(t); /* the dict holds it */
-	return t;
-}
-
-/*
- * A one-entry cache of the last token looked up, checked against the thread
- * state and its unique id (a new thread state at the same address has
- * another id); the GIL protects it.  The pointer is borrowed from that
- * thread's state dict, which holds the token until the thread ends; the exit
- * sentinel and the token's own deallocation clear the cache first.
- */
-static PyThreadState *kb_cached_tstate;
-static uint64_t kb_cached_id;
-static kb_thread *kb_cached_token;
-
-static void forget_cached(kb_thread *t)
-{
-	if (kb_cached_token == t) {
-		kb_cached_token = NULL;
-		kb_cached_tstate = NULL;
-	}
-}
-
-kb_thread *kb_hp_thread_if_any(void)
-{
-	PyThreadState *ts = PyThreadState_Get();
-	PyObject *dict, *t;
-
-	if (KB_LIKELY(ts == kb_cached_tstate && kb_cached_token != NULL &&
-		      PyThreadState_GetID(ts) == kb_cached_id))
-		return kb_cached_token;
-	dict = PyThreadState_GetDict();
-	if (dict == NULL)
-		return NULL;
-	t = PyDict_GetItemWithError(dict, kb_hp_key_thread);
-	if (t == NULL) {
-		PyErr_Clear();
-		return NULL;
-	}
-	kb_cached_tstate = ts;
-	kb_cached_id = PyThreadState_GetID(ts);
-	kb_cached_token = (kb_thread *)t;
-	return (kb_thread *)t;
-}
-
-kb_thread *kb_current_thread(void)
-{
-	kb_thread *t = kb_hp_thread_if_any();
-	PyObject *dict;
-
-	if (t != NULL)
-		return t;
-	dict = PyThreadState_GetDict();
-	if (dict == NULL) {
-		PyErr_SetString(PyExc_RuntimeError, "kbind: no thread state dict");
-		return NULL;
-	}
-	return new_thread_token(dict);
-}
-
-static PyObject *py_current_thread(PyObject *self, PyObject *unused)
-{
-	kb_thread *t = kb_current_thread();
-
-	(void)self;
-	(void)unused;
-	Py_XINCREF(t);
-	return (PyObject *)t;
-}
-
-/* ------------------------------------------------------------- call sites */
-
-/* The last code object seen, and whether it is kbind's (a strong reference:
- * its address cannot be reused while cached). */
-static PyObject *kb_last_code;
-static int kb_last_internal;
-
-static int frame_is_internal(PyObject *filename, PyFrameObject *f)
-{
-	PyObject *v, *r;
-	int internal;
-
-	if (kb_internal_files == NULL)
-		return 0;
-	v = PyDict_GetItemWithError(kb_internal_files, filename);
-	if (v == Py_False)
-		return 0;
-	if (v == Py_True)
-		return 1;
-	if (v == NULL && PyErr_Occurred())
-		return -1;
-	if (kb_is_internal == NULL)
-		return 0;
-	r = PyObject_CallFunctionObjArgs(kb_is_internal, filename, (PyObject *)f, NULL);
-	if (r == NULL)
-		return -1;
-	internal = PyObject_IsTrue(r);
-	Py_DECREF(r);
-	return internal;
-}
-
-int kb_capture_site(PyObject **code, int *lasti)
-{
-	PyFrameObject *f = PyEval_GetFrame();
-	PyCodeObject *co;
-
-	if (f == NULL) { /* called from C with no Python frame: no site */
-		Py_INCREF(Py_None);
-		*code = Py_None;
-		*lasti = -1;
-		return 0;
-	}
-	Py_INCREF(f);
-	for (;;) {
-		PyFrameObject *back;
-		int internal;
-
-		co = PyFrame_GetCode(f);
-		if ((PyObject *)co == kb_last_code) {
-			internal = kb_last_internal;
-		} else {
-			internal = frame_is_internal(co->co_filename, f);
-			if (internal >= 0) {
-				Py_INCREF(co);
-				Py_XSETREF(kb_last_code, (PyObject *)co);
-				kb_last_internal = internal;
-			}
-		}
-		if (internal < 0) {
-			Py_DECREF(co);
-			Py_DECREF(f);
-			return -1;
-		}
-		if (!internal)
-			break;
-		back = PyFrame_GetBack(f);
-		if (back == NULL)
-			break;
-		Py_DECREF(co);
-		Py_DECREF(f);
-		f = back;
-	}
-	*code = (PyObject *)co;
-	*lasti = PyFrame_GetLasti(f);
-	Py_DECREF(f);
-	return 0;
-}
-
-static PyObject *py_capture(PyObject *self, PyObject *unused)
-{
-	PyObject *code;
-	int lasti;
-
-	(void)self;
-	(void)unused;
-	if (kb_capture_site(&code, &lasti) < 0)
-		return NULL;
-	return Py_BuildValue("(Ni)", code, lasti);
-}
-
-/* ------------------------------------------------------------------ hooks */
-
-static int hooks_traverse(kb_hooks *h, visitproc visit, void *arg)
-{
-	Py_VISIT(h->py_begin);
-	Py_VISIT(h->py_end);
-	Py_VISIT(h->on_leak);
-	Py_VISIT(h->on_thread_exit);
-	Py_VISIT(h->observer);
-	Py_VISIT(h->kind);
-	return 0;
-}
-
-static int hooks_clear(kb_hooks *h)
-{
-	Py_CLEAR(h->py_begin);
-	Py_CLEAR(h->py_end);
-	Py_CLEAR(h->on_leak);
-	Py_CLEAR(h->on_thread_exit);
-	Py_CLEAR(h->observer);
-	Py_CLEAR(h->kind);
-	return 0;
-}
-
-static void hooks_dealloc(kb_hooks *h)
-{
-	PyObject_GC_UnTrack(h);
-	hooks_clear(h);
-	Py_TYPE(h)->tp_free((PyObject *)h);
-}
-
-static PyObject *none_to_null(PyObject *o)
-{
-	if (o == NULL || o == Py_None)
-		return NULL;
-	Py_INCREF(o);
-	return o;
-}
-
-
-static PyObject *hooks_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
-{
-	static char *kwlist[] = { "kind",	    "begin",	    "end",
-				  "on_leak",	    "on_thread_exit", "end_anywhere",
-				  "keep_at_thread_exit", "engine", NULL };
-	PyObject *kind, *begin = NULL, *end = NULL, *leak = NULL, *texit = NULL;
-	int anywhere = 0, keep = 0;
-	const char *engine = NULL;
-	kb_hooks *h;
-
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|OOOOppz:ScopeHooks", kwlist, &kind, &begin,
-					 &end, &leak, &texit, &anywhere, &keep, &engine))
-		return NULL;
-	h = (kb_hooks *)type->tp_alloc(type, 0);
-	if (h == NULL)
-		return NULL;
-	Py_INCREF(kind);
-	h->kind = kind;
-	h->py_begin = none_to_null(begin);
-	h->py_end = none_to_null(end);
-	h->on_leak = none_to_null(leak);
-	h->on_thread_exit = none_to_null(texit);
-	h->end_anywhere = anywhere;
-	h->keep_at_thread_exit = keep;
-	if (engine != NULL) {
-		const struct kb_c_hooks *c;
-
-		for (c = kb_hp_c_hooks; c->name != NULL; c++)
-			if (strcmp(c->name, engine) == 0)
-				break;
-		if (c->name == NULL) {
-			PyErr_Format(PyExc_ValueError, "ScopeHooks: no engine hooks named %s",
-				     engine);
-			Py_DECREF(h);
-			return NULL;
-		}
-		h->c_begin = c->begin;
-		h->c_end = c->end;
-	}
-	return (PyObject *)h;
-}
-
-static PyObject *hooks_get_observer(kb_hooks *h, void *closure)
-{
-	(void)closure;
-	return Py_NewRef(h->observer != NULL ? h->observer : Py_None);
-}
-
-static int hooks_set_observer(kb_hooks *h, PyObject *v, void *closure)
-{
-	(void)closure;
-	Py_XSETREF(h->observer, none_to_null(v));
-	return 0;
-}
-
-static PyGetSetDef hooks_getset[] = {
-	{ "observer", (getter)hooks_get_observer, (setter)hooks_set_observer,
-	  "An object told of every begin and end (_scope_begin(scope, depth), "
-	  "_scope_end(scope)), or None: how kbind.trace records sections.",
-	  NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-
-static PyMemberDef hooks_members[] = {
-	{ "kind", T_OBJECT, offsetof(kb_hooks, kind), READONLY, "The kind's name." },
-	{ NULL, 0, 0, 0, NULL }
-};
-
-PyTypeObject kb_hooks_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind.lifetime.ScopeHooks",
-	.tp_basicsize = sizeof(kb_hooks),
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-	.tp_doc = "ScopeHooks(kind, begin=None, end=None, on_leak=None, on_thread_exit=None, "
-		  "end_anywhere=False, keep_at_thread_exit=False, engine=None): how one kind "
-		  "of scope begins and ends.  Made by kbind.lifetime.Scope.__init_subclass__.",
-	.tp_new = hooks_new,
-	.tp_traverse = (traverseproc)hooks_traverse,
-	.tp_clear = (inquiry)hooks_clear,
-	.tp_dealloc = (destructor)hooks_dealloc,
-	.tp_getset = hooks_getset,
-	.tp_members = hooks_members,
-};
 
 /* ----------------------------------------------------------------- scopes */
 
@@ -652,32 +236,6 @@ static PyObject *scope_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	return (PyObject *)s;
 }
 
-static PyTypeObject *kb_last_kind; /* single-entry cache, strong references */
-static PyObject *kb_last_hooks;
-
-kb_hooks *kb_hp_hooks_of(PyTypeObject *type)
-{
-	PyObject *h;
-
-	if (type == kb_last_kind)
-		return (kb_hooks *)kb_last_hooks;
-	h = _PyType_Lookup(type, kb_str_hooks);
-	if (h != NULL && PyObject_TypeCheck(h, &kb_hooks_type)) {
-		Py_INCREF(type);
-		Py_XSETREF(kb_last_kind, type);
-		Py_INCREF(h);
-		Py_XSETREF(kb_last_hooks, h);
-	}
-
-	if (h == NULL || !PyObject_TypeCheck(h, &kb_hooks_type)) {
-		PyErr_Format(PyExc_TypeError,
-			     "%s is not a kind of scope: subclass kbind.lifetime.Scope",
-			     type->tp_name);
-		return NULL;
-	}
-	return (kb_hooks *)h;
-}
-
 static int scope_init(kb_scope *s, PyObject *args, PyObject *kwds)
 {
 	kb_hooks *h;
@@ -792,7 +350,7 @@ static void scope_finalize(kb_scope *s)
 	PyErr_Restore(type, value, tb);
 }
 
-static void scopes_at_thread_exit(kb_thread *t)
+void kb_hp_scopes_at_thread_exit(kb_thread *t)
 {
 	/* Group by kind, oldest first, and hand each kind's list to its hook. */
 	while (t->head != NULL) {
@@ -984,7 +542,7 @@ static PyObject *scope_get_data(kb_scope *s, void *closure)
 static int scope_set_data(kb_scope *s, PyObject *v, void *closure)
 {
 	(void)closure;
-	Py_XSETREF(s->data, none_to_null(v));
+	Py_XSETREF(s->data, kb_hp_none_to_null(v));
 	return 0;
 }
 
@@ -1019,7 +577,7 @@ static PyObject *scope_get_sites(kb_scope *s, void *closure)
 static int scope_set_sites(kb_scope *s, PyObject *v, void *closure)
 {
 	(void)closure;
-	Py_XSETREF(s->sites, none_to_null(v));
+	Py_XSETREF(s->sites, kb_hp_none_to_null(v));
 	return 0;
 }
 
@@ -1111,50 +669,16 @@ static PyObject *py_depth(PyObject *self, PyObject *const *args, Py_ssize_t narg
 	return PyLong_FromSsize_t(thread_depth((kb_thread *)args[0], (PyTypeObject *)args[1]));
 }
 
-static PyObject *py_configure(PyObject *self, PyObject *args)
-{
-	PyObject *files, *is_internal, *name;
-
-	(void)self;
-	if (!PyArg_ParseTuple(args, "O!OO:configure", &PyDict_Type, &files, &is_internal, &name))
-		return NULL;
-	Py_INCREF(files);
-	Py_XSETREF(kb_internal_files, files);
-	Py_INCREF(is_internal);
-	Py_XSETREF(kb_is_internal, is_internal);
-	Py_INCREF(name);
-	Py_XSETREF(kb_thread_name, name);
-	Py_RETURN_NONE;
-}
-
-static PyObject *py_forget_thread(PyObject *self, PyObject *unused)
-{
-	/* After fork() in the child: the token of the forking thread stays;
-	 * nothing to do for the others (their thread states are gone). */
-	(void)self;
-	(void)unused;
-	Py_RETURN_NONE;
-}
-
 static PyMethodDef lifetime_methods[] = {
-	{ "current_thread", py_current_thread, METH_NOARGS,
-	  "current_thread() -> ThreadToken: the calling thread's token." },
-	{ "capture", py_capture, METH_NOARGS,
-	  "capture() -> (code, offset): the caller's site, kbind's own frames skipped." },
 	{ "open_scopes", (PyCFunction)(void (*)(void))py_open_scopes, METH_FASTCALL,
 	  "open_scopes(token, kind=None) -> list: the thread's open scopes, oldest first." },
 	{ "depth", (PyCFunction)(void (*)(void))py_depth, METH_FASTCALL,
 	  "depth(token, kind) -> int: how many scopes of that kind the thread has open." },
-	{ "configure", py_configure, METH_VARARGS,
-	  "configure(internal_files, is_internal, thread_name): how sites skip kbind's frames." },
-	{ "_forget_thread", py_forget_thread, METH_NOARGS, NULL },
 	{ "seal", py_seal, METH_O,
 	  "seal(cls): a final Scope or Ref subclass adding no fields is freed without "
 	  "subtype_dealloc's generic work." },
 	{ NULL, NULL, 0, NULL }
 };
-
-int kb_hp_init_ref(PyObject *m);
 
 int kb_hp_init_lifetime(PyObject *m)
 {
@@ -1164,22 +688,17 @@ int kb_hp_init_lifetime(PyObject *m)
 		if (var == NULL)                             \
 			return -1;                           \
 	} while (0)
-	KB_INTERN(kb_hp_key_thread, "kbind.lifetime.thread");
-	KB_INTERN(kb_key_exit, "kbind.lifetime.thread_exit");
 	KB_INTERN(kb_str_refuse, "_kb_refuse");
 	KB_INTERN(kb_str_begin, "_scope_begin");
 	KB_INTERN(kb_str_end, "_scope_end");
-	KB_INTERN(kb_str_hooks, "_kb_hooks");
 	KB_INTERN(kb_how_with, "leaving its with block");
 	KB_INTERN(kb_how_exit, "its thread exited");
 	KB_INTERN(kb_how_collected, "garbage-collected while open");
 	KB_INTERN(kb_how_empty, "");
 #undef KB_INTERN
-	if (PyType_Ready(&kb_thread_type) < 0 || PyType_Ready(&kb_thread_exit_type) < 0 ||
-	    PyType_Ready(&kb_hooks_type) < 0 || PyType_Ready(&kb_scope_type) < 0)
+	if (kb_hp_init_thread(m) < 0 || kb_hp_init_hooks(m) < 0)
 		return -1;
-	if (PyModule_AddObjectRef(m, "ThreadToken", (PyObject *)&kb_thread_type) < 0 ||
-	    PyModule_AddObjectRef(m, "ScopeHooks", (PyObject *)&kb_hooks_type) < 0 ||
+	if (PyType_Ready(&kb_scope_type) < 0 ||
 	    PyModule_AddObjectRef(m, "Scope", (PyObject *)&kb_scope_type) < 0)
 		return -1;
 	if (PyModule_AddFunctions(m, lifetime_methods) < 0)

@@ -79,6 +79,16 @@ extern PyObject *kb_hp_key_thread;
 kb_thread *kb_hp_thread_if_any(void);
 /* The calling thread's token (borrowed), made on first use; NULL on error. */
 kb_thread *kb_current_thread(void);
+/* thread.c: the module's thread part; lifetime.c: what a thread's exit does. */
+int kb_hp_init_thread(PyObject *m);
+void kb_hp_scopes_at_thread_exit(kb_thread *t);
+/* hooks.c */
+int kb_hp_init_hooks(PyObject *m);
+/* NULL for None, else a new reference to @o. */
+PyObject *kb_hp_none_to_null(PyObject *o);
+/* ref.c */
+int kb_hp_init_ref(PyObject *m);
+
 /* Record the caller's site (kbind's own frames skipped): a new code reference. */
 int kb_capture_site(PyObject **code, int *lasti);
 /* Begin @s on the calling thread (hooks run); 0 or -1. */

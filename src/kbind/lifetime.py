@@ -31,6 +31,7 @@ and its access happen without the GIL being released in between.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import os
@@ -86,6 +87,16 @@ def open_scopes(token: ThreadToken | None = None, kind: type[Scope] | None = Non
 
 
 # ----------------------------------------------------------------- scopes
+
+
+def _seal_if_plain(cls: type) -> None:
+    """Free instances of ``cls`` without subtype_dealloc if it adds no fields (a C fast path).
+
+    ``hot.seal`` refuses a class with slots, a ``__dict__`` or ``__del__`` of
+    its own; such classes keep CPython's generic deallocation.
+    """
+    with contextlib.suppress(TypeError):
+        hot.seal(cls)
 
 
 class Scope(hot.Scope, NotClone):
@@ -150,6 +161,7 @@ class Scope(hot.Scope, NotClone):
         cls._kb_hooks = hot.ScopeHooks(
             name, begin, end, on_leak, on_thread_exit, end_anywhere, keep_at_thread_exit, engine
         )
+        _seal_if_plain(cls)
 
     # -- identity and sites
 
@@ -428,6 +440,10 @@ class Ref(hot.Ref):
 
     __slots__ = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _seal_if_plain(cls)
+
     def __repr__(self) -> str:
         scope, cell, obj = hot.ref_parts(self)
         if not scope.alive:
@@ -624,3 +640,5 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+_seal_if_plain(Ref)

@@ -273,7 +273,6 @@ class RcuReadGuard(
 
 
 _rt.GUARD_KIND = RcuReadGuard
-hot.seal(RcuReadGuard)  # final, no fields of its own: freed without subtype_dealloc
 
 
 def read_lock() -> RcuReadGuard:
@@ -539,7 +538,6 @@ def _refuse_pickle(ref: object) -> NoReturn:
 # method instead).  Their tables are consulted first, by type: register the
 # RcuRef's own behaviour there (costs nothing on attribute reads).
 copyreg.pickle(RcuRef, _refuse_pickle)
-hot.seal(RcuRef)
 copy._deepcopy_dispatch[RcuRef] = lambda ref, memo: RcuRef.__deepcopy__(ref, memo)  # type: ignore[attr-defined]
 
 _kb_get = cast("Callable[[RcuRef[Any]], tuple[Any, _Box, object]]", _ref_parts)

@@ -315,7 +315,6 @@ _Lock.lock = hot.lock_method(  # type: ignore[method-assign]
 _Lock.try_lock = hot.lock_method(  # type: ignore[method-assign]
     "try_lock", _TRY_LOCK_DOC, LockGuard, "_word", None, None
 )
-hot.seal(LockGuard)
 
 
 class _Tracker:
