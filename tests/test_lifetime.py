@@ -261,3 +261,21 @@ def test_hot_paths_do_not_leak() -> None:
     if total:
         assert total() - refs0 < 200
     assert sys.getrefcount(rcu) < 10
+
+
+def test_recycled_guard_memory_keeps_the_leak_path() -> None:
+    """Guards reuse freed guards' memory (a free list): an abandoned one is still ended."""
+    from kbind.errors import GuardLeakWarning
+    from kbind.rcu import read_lock_depth
+
+    for _ in range(100):  # fill the free list with ended guards
+        with RcuReadGuard():
+            pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RcuReadGuard()  # abandoned at once: collected while open
+        gc.collect()
+    assert read_lock_depth() == 0
+    assert any(issubclass(w.category, GuardLeakWarning) for w in caught)
+    with RcuReadGuard() as g:  # and a reused block starts as a fresh guard
+        assert g.alive and g.dropped_at is None and read_lock_depth() == 1

@@ -164,7 +164,7 @@ static PyObject *scoped_vectorcall(kb_deref *d, PyObject *const *args, size_t na
 	h = kb_hp_hooks_of(kind);
 	if (h == NULL)
 		return NULL;
-	s = (kb_scope *)kind->tp_alloc(kind, 0);
+	s = (kb_scope *)kb_hp_scope_alloc(kind);
 	if (s == NULL)
 		return NULL;
 	s->state = KB_SCOPE_NEW;

@@ -228,7 +228,7 @@ static PyObject *scope_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 	(void)args;
 	(void)kwds;
-	s = (kb_scope *)type->tp_alloc(type, 0);
+	s = (kb_scope *)kb_hp_scope_alloc(type);
 	if (s == NULL)
 		return NULL;
 	s->state = KB_SCOPE_NEW;
@@ -412,12 +412,9 @@ static int scope_clear(kb_scope *s)
 	return 0;
 }
 
-static void scope_dealloc(kb_scope *s)
+/* Drop what @s holds (it is freed, or kept for reuse, next). */
+static void scope_release(kb_scope *s)
 {
-	PyTypeObject *tp = Py_TYPE(s);
-
-	if (PyObject_CallFinalizerFromDealloc((PyObject *)s) < 0)
-		return; /* resurrected */
 	PyObject_GC_UnTrack(s);
 	if (s->weakrefs != NULL)
 		PyObject_ClearWeakRefs((PyObject *)s);
@@ -429,6 +426,15 @@ static void scope_dealloc(kb_scope *s)
 	Py_CLEAR(s->end_how);
 	Py_CLEAR(s->data);
 	Py_CLEAR(s->sites);
+}
+
+static void scope_dealloc(kb_scope *s)
+{
+	PyTypeObject *tp = Py_TYPE(s);
+
+	if (PyObject_CallFinalizerFromDealloc((PyObject *)s) < 0)
+		return; /* resurrected */
+	scope_release(s);
 	tp->tp_free((PyObject *)s); /* a subclass's subtype_dealloc drops its type */
 }
 
@@ -446,14 +452,47 @@ static void scope_dealloc(kb_scope *s)
 static void sealed_scope_dealloc(kb_scope *s);
 static void sealed_ref_dealloc(PyObject *r);
 
+/*
+ * Sealed kinds of the base size recycle their memory: a guard is made and
+ * freed at every read.  Only a scope that ended and was never finalized is
+ * kept (the GC's "finalized" mark would survive reuse and stop a recycled
+ * open scope's leak path); the list holds at most KB_FREE_MAX blocks.
+ */
+#define KB_FREE_MAX 32
+static kb_scope *kb_scope_free[KB_FREE_MAX];
+static int kb_scope_nfree;
+
 static void sealed_scope_dealloc(kb_scope *s)
 {
 	PyTypeObject *tp = Py_TYPE(s);
 	int own = tp->tp_dealloc == (destructor)sealed_scope_dealloc;
 
+	if (own && s->state != KB_SCOPE_OPEN && tp->tp_basicsize == sizeof(kb_scope) &&
+	    kb_scope_nfree < KB_FREE_MAX && !PyObject_GC_IsFinalized((PyObject *)s)) {
+		scope_release(s);
+		kb_scope_free[kb_scope_nfree++] = s;
+		Py_DECREF(tp);
+		return;
+	}
 	scope_dealloc(s);
 	if (own)
 		Py_DECREF(tp);
+}
+
+PyObject *kb_hp_scope_alloc(PyTypeObject *type)
+{
+	if (kb_scope_nfree > 0 && type->tp_dealloc == (destructor)sealed_scope_dealloc &&
+	    type->tp_basicsize == sizeof(kb_scope)) {
+		kb_scope *s = kb_scope_free[--kb_scope_nfree];
+
+		memset((char *)s + sizeof(PyObject), 0, sizeof(kb_scope) - sizeof(PyObject));
+		Py_SET_TYPE(s, type);
+		Py_INCREF(type);
+		_Py_NewReference((PyObject *)s);
+		PyObject_GC_Track(s);
+		return (PyObject *)s;
+	}
+	return type->tp_alloc(type, 0);
 }
 
 static void sealed_ref_dealloc(PyObject *r)
@@ -461,9 +500,18 @@ static void sealed_ref_dealloc(PyObject *r)
 	PyTypeObject *tp = Py_TYPE(r);
 	int own = tp->tp_dealloc == sealed_ref_dealloc;
 
+	if (own && kb_hp_ref_recycle(r)) {
+		Py_DECREF(tp);
+		return;
+	}
 	kb_hp_ref_dealloc(r);
 	if (own)
 		Py_DECREF(tp);
+}
+
+int kb_hp_is_sealed_ref_type(PyTypeObject *type)
+{
+	return type->tp_dealloc == sealed_ref_dealloc;
 }
 
 static PyObject *py_seal(PyObject *self, PyObject *arg)

@@ -109,6 +109,11 @@ int kb_hp_is_cell(PyObject *v);
 /* The C base of references, and its dealloc (for seal()). */
 extern PyTypeObject *kb_hp_ref_type_p;
 void kb_hp_ref_dealloc(PyObject *r);
+/* Free lists of sealed kinds (lifetime.c, ref.c). */
+PyObject *kb_hp_scope_alloc(PyTypeObject *type);
+PyObject *kb_hp_ref_alloc(PyTypeObject *type);
+int kb_hp_ref_recycle(PyObject *r);
+int kb_hp_is_sealed_ref_type(PyTypeObject *type);
 
 /* lock_guard.c: the end of a LockGuard (hooks "lock"). */
 int kb_hp_lock_end(kb_scope *s);

@@ -191,7 +191,7 @@ static PyObject *commit(kb_lockword *lw, PyTypeObject *guard_type)
 
 	if (h == NULL)
 		goto undo;
-	s = (kb_scope *)guard_type->tp_alloc(guard_type, 0);
+	s = (kb_scope *)kb_hp_scope_alloc(guard_type);
 	if (s == NULL)
 		goto undo;
 	s->state = KB_SCOPE_NEW;

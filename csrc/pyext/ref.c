@@ -273,7 +273,7 @@ PyObject *kb_hp_ref_make(PyTypeObject *type, kb_scope *scope, PyObject *cell, Py
 static PyObject *ref_make(PyTypeObject *type, kb_scope *scope, kb_cell *cell, PyObject *obj,
 			  kb_policy *policy)
 {
-	kb_ref *r = (kb_ref *)type->tp_alloc(type, 0);
+	kb_ref *r = (kb_ref *)kb_hp_ref_alloc(type);
 
 	if (r == NULL)
 		return NULL;
@@ -768,6 +768,43 @@ PyTypeObject *kb_hp_ref_type_p = &kb_ref_type;
 void kb_hp_ref_dealloc(PyObject *r)
 {
 	ref_dealloc((kb_ref *)r);
+}
+
+/* Recycled references (see lifetime.c's scope free list): sealed kinds of
+ * the base size only; a reference has no finalizer. */
+#define KB_FREE_MAX 32
+static kb_ref *kb_ref_free[KB_FREE_MAX];
+static int kb_ref_nfree;
+
+int kb_hp_ref_recycle(PyObject *o)
+{
+	kb_ref *r = (kb_ref *)o;
+
+	if (kb_ref_nfree >= KB_FREE_MAX || Py_TYPE(o)->tp_basicsize != sizeof(kb_ref))
+		return 0;
+	PyObject_GC_UnTrack(r);
+	Py_CLEAR(r->scope);
+	Py_CLEAR(r->cell);
+	Py_CLEAR(r->obj);
+	Py_CLEAR(r->policy);
+	kb_ref_free[kb_ref_nfree++] = r;
+	return 1;
+}
+
+PyObject *kb_hp_ref_alloc(PyTypeObject *type)
+{
+	if (kb_ref_nfree > 0 && kb_hp_is_sealed_ref_type(type) &&
+	    type->tp_basicsize == sizeof(kb_ref)) {
+		kb_ref *r = kb_ref_free[--kb_ref_nfree];
+
+		memset((char *)r + sizeof(PyObject), 0, sizeof(kb_ref) - sizeof(PyObject));
+		Py_SET_TYPE(r, type);
+		Py_INCREF(type);
+		_Py_NewReference((PyObject *)r);
+		PyObject_GC_Track(r); /* as tp_alloc leaves it */
+		return (PyObject *)r;
+	}
+	return type->tp_alloc(type, 0);
 }
 
 int kb_hp_init_ref(PyObject *m)
