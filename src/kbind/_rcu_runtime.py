@@ -35,15 +35,13 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import Any, Final
 
-from kbind._guard import RawSite, Site
 from kbind._native import ffi, hot, lib
+from kbind._site import RawSite, Site
+from kbind._tracing import Tracer
 from kbind.errors import BackendForkError, DeadlockError, RcuStallWarning
-
-if TYPE_CHECKING:
-    from kbind.rcu import RcuReadGuard
-    from kbind.trace import GracePeriod, Recording
+from kbind.lifetime import Scope
 
 #: Upper bound of one C wait; between slices Python checks stalls and signals.
 WAIT_SLICE_NS: Final = 50_000_000
@@ -110,16 +108,16 @@ class ThreadState:
         return bool(self.token.exited)
 
     @property
-    def guards(self) -> list[RcuReadGuard]:
+    def guards(self) -> list[Scope]:
         """The thread's open read guards, oldest first (a snapshot)."""
-        guards: list[RcuReadGuard] = hot.open_scopes(self.token, GUARD_KIND)
+        guards: list[Scope] = hot.open_scopes(self.token, GUARD_KIND)
         return guards
 
-    def live(self) -> list[RcuReadGuard]:
+    def live(self) -> list[Scope]:
         """Return the open guards, oldest first."""
         return self.guards
 
-    def first(self) -> RcuReadGuard | None:
+    def first(self) -> Scope | None:
         """Return the oldest open guard (None if there is none)."""
         guards = self.guards
         return guards[0] if guards else None
@@ -184,9 +182,9 @@ def current_state() -> ThreadState | None:
     return ts
 
 
-def open_guards() -> list[RcuReadGuard]:
+def open_guards() -> list[Scope]:
     """Every RcuReadGuard currently held, on any thread (a snapshot, for diagnostics)."""
-    out: list[RcuReadGuard] = []
+    out: list[Scope] = []
     for ts in list(by_tid.values()):
         out.extend(ts.live())
     return out
@@ -349,7 +347,7 @@ def wait_gp(cookie: int, stacklevel: int) -> None:
 
 
 #: The active kbind.trace recording, or None (set by kbind.trace.record()).
-tracer: Recording | None = None
+tracer: Tracer | None = None
 
 
 class _Callback:
@@ -359,7 +357,7 @@ class _Callback:
         self.fn = fn
         self.queued_at = queued_at
         #: (recording, its GracePeriod) when kbind.trace is recording, else None
-        self.trace: tuple[Recording, GracePeriod] | None = None
+        self.trace: tuple[Tracer, Any] | None = None
         tr = tracer
         if tr is not None:
             t = tr._stamp()

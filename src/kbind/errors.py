@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kbind._guard import Site
+    from kbind._site import Site
 
 __all__ = [
     "BackendError",

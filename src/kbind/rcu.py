@@ -78,9 +78,10 @@ from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, 
 from kbind import _immutable as _im
 from kbind import _rcu_runtime as _rt
 from kbind._guard import NotClone, Sealed, Site, ThreadToken, capture, user_frame
-from kbind._guard import _tls as _guard_tls
 from kbind._immutable import immutable
 from kbind._native import hot, lib
+from kbind._site import _tls as _guard_tls
+from kbind._tracing import Tracer
 from kbind.errors import (
     DeadlockError,
     GuardError,
@@ -91,9 +92,6 @@ from kbind.errors import (
     UseAfterFreeError,
 )
 from kbind.lifetime import FREED, MUTATING_METHODS, Cell, MustUse, Ref, RefPolicy, Scope
-
-if TYPE_CHECKING:
-    from kbind.trace import Recording
 
 __all__ = [
     "Rcu",
@@ -130,7 +128,7 @@ _ref_parts = hot.ref_parts
 _ref_target = hot.ref_target
 #: The active kbind.trace recording, or None (set by kbind.trace.record()).
 #: Read guards are observed through their hooks (RcuReadGuard._kb_hooks.observer).
-_tracer: Recording | None = None
+_tracer: Tracer | None = None
 _HOW_WITH_READ: Final = "when with_read() returned"
 
 # ------------------------------------------------------------ read guards
@@ -1241,7 +1239,7 @@ def pending_callbacks() -> int:
 
 def open_guards() -> list[RcuReadGuard]:
     """Return the RcuReadGuards held right now on every thread (for leak checks)."""
-    return _rt.open_guards()
+    return cast("list[RcuReadGuard]", _rt.open_guards())
 
 
 def read_lock_depth() -> int:

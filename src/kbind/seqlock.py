@@ -71,8 +71,9 @@ from typing import (
     overload,
 )
 
-from kbind._guard import NotClone, Site, _tls, user_frame
+from kbind._guard import NotClone, Site, user_frame
 from kbind._native import ffi, hot, lib
+from kbind._site import _tls
 from kbind.errors import (
     DeadlockError,
     GuardError,
