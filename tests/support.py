@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import pathlib
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -51,3 +53,31 @@ def reader_held(timeout: float = 30.0) -> Iterator[None]:
         leave.set()
         t.join(timeout)
         assert not t.is_alive(), "the reader thread did not leave"
+
+
+def growth(
+    run: Callable[[int], object], watched: Sequence[object], warm: int, rounds: int
+) -> tuple[list[int], int, int]:
+    """What ``run(rounds)`` leaves behind: for leak tests of C code.
+
+    ``run(warm)`` first (caches, specialisation), a collection, ``run(warm)``
+    again (refilling what it freed: free lists), then ``run(rounds)`` with the
+    collector off.  Returns the change of each watched object's reference
+    count, the memory blocks allocated meanwhile, and the change of the total
+    reference count (0 unless Python is a debug build).
+    """
+    run(warm)
+    gc.collect()
+    gc.disable()
+    try:
+        run(warm)
+        refs0 = [sys.getrefcount(x) for x in watched]
+        total0 = getattr(sys, "gettotalrefcount", lambda: 0)()
+        blocks0 = sys.getallocatedblocks()
+        run(rounds)
+        blocks1 = sys.getallocatedblocks()
+        total1 = getattr(sys, "gettotalrefcount", lambda: 0)()
+        refs1 = [sys.getrefcount(x) for x in watched]
+    finally:
+        gc.enable()
+    return [b - a for a, b in zip(refs0, refs1, strict=True)], blocks1 - blocks0, total1 - total0

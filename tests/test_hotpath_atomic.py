@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
-import sys
 import types
 import weakref
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from kbind import (
 from kbind._native import ffi, hot, lib
 from kbind.atomic import _OPS, _Atomic
 from kbind.ordering import ALL_ORDERINGS
+from tests.support import growth
 
 CLASSES = [AtomicI32, AtomicI64, AtomicUsize]
 C_TYPES = {AtomicI32: hot.Atomic32, AtomicI64: hot.Atomic64, AtomicUsize: hot.AtomicULong}
@@ -165,21 +165,8 @@ def test_every_path_keeps_references_and_memory_flat(cls: type) -> None:
     a = cls(0)
     calls = every_call(a)
     watched = [a, *ALL_ORDERINGS, cls._MAX - 1, Small.THREE, True, False, OrderingError]
-    run(calls, 20)  # warm up: caches, specialisation
-    gc.collect()
-    gc.disable()
-    try:
-        run(calls, 20)  # refill what the collection freed (free lists, caches)
-        refs0 = [sys.getrefcount(x) for x in watched]
-        total0 = getattr(sys, "gettotalrefcount", lambda: 0)()
-        blocks0 = sys.getallocatedblocks()
-        run(calls, 200)
-        blocks1 = sys.getallocatedblocks()
-        total1 = getattr(sys, "gettotalrefcount", lambda: 0)()
-        refs1 = [sys.getrefcount(x) for x in watched]
-    finally:
-        gc.enable()
-    assert refs1 == refs0
+    refs, blocks, total = growth(lambda n: run(calls, n), watched, 20, 200)
+    assert refs == [0] * len(watched)
     # A leak of one object per call of any single path would be 200 blocks or references.
-    assert blocks1 - blocks0 < 50, (blocks0, blocks1)
-    assert total1 - total0 < 50, (total0, total1)
+    assert blocks < 50, blocks
+    assert total < 50, total

@@ -4,8 +4,6 @@ path, refusals included, leaks a reference or memory."""
 
 from __future__ import annotations
 
-import gc
-import sys
 import types
 import warnings
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from kbind import (
 from kbind._native import hot, lib
 from kbind.lifetime import Scope, open_scopes
 from kbind.seqlock import SeqLatchWriteView
+from tests.support import growth
 
 Fields = dict[str, int | bytes]
 
@@ -246,23 +245,10 @@ def test_every_path_keeps_references_and_memory_flat() -> None:
     ]  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GuardLeakWarning)
-        run(calls, 10)  # warm up: caches, specialisation, sites
-        gc.collect()
-        gc.disable()
-        try:
-            run(calls, 10)
-            refs0 = [sys.getrefcount(x) for x in watched]
-            total0 = getattr(sys, "gettotalrefcount", lambda: 0)()
-            blocks0 = sys.getallocatedblocks()
-            run(calls, 100)
-            blocks1 = sys.getallocatedblocks()
-            total1 = getattr(sys, "gettotalrefcount", lambda: 0)()
-            refs1 = [sys.getrefcount(x) for x in watched]
-        finally:
-            gc.enable()
-    assert refs1 == refs0
+        refs, blocks, total = growth(lambda n: run(calls, n), watched, 10, 100)
+    assert refs == [0] * len(watched)
     # A leak of one object per call of any single path would be 100 blocks or references.
-    assert blocks1 - blocks0 < 50, (blocks0, blocks1)
-    assert total1 - total0 < 50, (total0, total1)
+    assert blocks < 50, blocks
+    assert total < 50, total
     assert sl.sequence % 2 == 0 and sl._write_guard is None and sl._writer is None
     assert sl.snapshot() == {"a": 1, "b": 2, "c": b"abcdefghij"}

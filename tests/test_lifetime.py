@@ -27,6 +27,7 @@ from kbind import (
 )
 from kbind.rcu import Rcu, RcuReadGuard
 from kbind.sync import Mutex, SpinLock
+from tests.support import growth
 
 events: list[tuple[str, object]] = []
 
@@ -247,20 +248,15 @@ def test_hot_paths_do_not_leak() -> None:
     """Thousands of guards, reads, locks and refusals: refcounts and memory blocks stay flat."""
     rcu: Rcu[dict[str, Any]] = Rcu({"a": 1, "l": [1, 2]})
     spin, mutex = SpinLock(0), Mutex(0)
-    for _ in range(200):  # warm up caches, interned strings, free lists
-        _hot_paths(rcu, spin, mutex)
-    gc.collect()
-    total = getattr(sys, "gettotalrefcount", None)
-    refs0 = total() if total else 0
-    blocks0 = sys.getallocatedblocks()
-    for _ in range(3000):
-        _hot_paths(rcu, spin, mutex)
-    gc.collect()
-    grown = sys.getallocatedblocks() - blocks0
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            _hot_paths(rcu, spin, mutex)
+
+    refs, grown, total = growth(rounds, [rcu, spin, mutex], 200, 3000)
     assert grown < 200, f"{grown} memory blocks more after 3000 rounds"
-    if total:
-        assert total() - refs0 < 200
-    assert sys.getrefcount(rcu) < 10
+    assert total < 200
+    assert refs == [0, 0, 0] and sys.getrefcount(rcu) < 10
 
 
 def test_recycled_guard_memory_keeps_the_leak_path() -> None:

@@ -199,14 +199,7 @@ static PyObject *scoped_vectorcall(kb_deref *d, PyObject *const *args, size_t na
 		PyObject *type, *value, *tb;
 
 		PyErr_Fetch(&type, &value, &tb);
-		if (s->owner != kb_hp_thread_if_any()) {
-			PyObject *r = PyObject_CallMethod((PyObject *)s, "_kb_refuse", "sO",
-							  "thread", d->how);
-
-			Py_XDECREF(r);
-		} else {
-			kb_scope_end(s, d->how);
-		}
+		kb_hp_scope_end_checked(s, d->how);
 		if (PyErr_Occurred()) { /* the end's error wins, as a finally's would */
 			Py_XDECREF(type);
 			Py_XDECREF(value);
@@ -271,25 +264,16 @@ static PyTypeObject kb_deref_type = {
 	.tp_repr = (reprfunc)deref_repr,
 };
 
-/* deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse_method) */
-static PyObject *py_deref_method(PyObject *self, PyObject *args)
+/* A descriptor running @call, with the fields both kinds share; NULL on error. */
+static kb_deref *deref_new(vectorcallfunc call, PyObject *name, PyObject *doc,
+			   PyObject *ref_type, PyObject *policy, PyObject *kind, PyObject *cell_attr,
+			   PyObject *refuse, PyObject *escaped, PyObject *how)
 {
-	PyObject *name, *doc, *ref_type, *policy, *kind, *cell_attr, *refuse;
-	kb_deref *d;
+	kb_deref *d = PyObject_GC_New(kb_deref, &kb_deref_type);
 
-	(void)self;
-	if (!PyArg_ParseTuple(args, "UOO!OO!UO:deref_method", &name, &doc, &PyType_Type, &ref_type,
-			      &policy, &PyType_Type, &kind, &cell_attr, &refuse))
-		return NULL;
-	if (!PyUnicode_Check(refuse) && !PyCallable_Check(refuse)) {
-		PyErr_SetString(PyExc_TypeError,
-				"deref_method(): refuse must be a method name or a callable(obj, scope)");
-		return NULL;
-	}
-	d = PyObject_GC_New(kb_deref, &kb_deref_type);
 	if (d == NULL)
 		return NULL;
-	d->vectorcall = (vectorcallfunc)deref_vectorcall;
+	d->vectorcall = call;
 	d->name = Py_NewRef(name);
 	d->doc = Py_NewRef(doc);
 	d->ref_type = Py_NewRef(ref_type);
@@ -300,43 +284,44 @@ static PyObject *py_deref_method(PyObject *self, PyObject *args)
 	d->refuse = Py_NewRef(refuse);
 	if (PyUnicode_Check(d->refuse))
 		PyUnicode_InternInPlace(&d->refuse);
-	d->escaped = NULL;
-	d->how = NULL;
+	d->escaped = Py_XNewRef(escaped);
+	d->how = Py_XNewRef(how);
 	d->slot_type = NULL;
 	d->slot_offset = 0;
 	PyObject_GC_Track(d);
-	return (PyObject *)d;
+	return d;
+}
+
+/* deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse) */
+static PyObject *py_deref_method(PyObject *self, PyObject *args)
+{
+	PyObject *name, *doc, *ref_type, *policy, *kind, *cell_attr, *refuse;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "UOO!OO!UO:deref_method", &name, &doc, &PyType_Type, &ref_type,
+			      &policy, &PyType_Type, &kind, &cell_attr, &refuse))
+		return NULL;
+	if (!PyUnicode_Check(refuse) && !PyCallable_Check(refuse)) {
+		PyErr_SetString(PyExc_TypeError,
+				"deref_method(): refuse must be a method name or a callable(obj, scope)");
+		return NULL;
+	}
+	return (PyObject *)deref_new((vectorcallfunc)deref_vectorcall, name, doc, ref_type, policy,
+				     kind, cell_attr, refuse, NULL, NULL);
 }
 
 /* scoped_call_method(name, doc, ref_type, policy, kind, cell_attr, copy_out, escaped, how) */
 static PyObject *py_scoped_call_method(PyObject *self, PyObject *args)
 {
 	PyObject *name, *doc, *ref_type, *policy, *kind, *cell_attr, *copy_out, *escaped, *how;
-	kb_deref *d;
 
 	(void)self;
 	if (!PyArg_ParseTuple(args, "UOO!OO!UOOU:scoped_call_method", &name, &doc, &PyType_Type,
 			      &ref_type, &policy, &PyType_Type, &kind, &cell_attr, &copy_out,
 			      &escaped, &how))
 		return NULL;
-	d = PyObject_GC_New(kb_deref, &kb_deref_type);
-	if (d == NULL)
-		return NULL;
-	d->vectorcall = (vectorcallfunc)scoped_vectorcall;
-	d->name = Py_NewRef(name);
-	d->doc = Py_NewRef(doc);
-	d->ref_type = Py_NewRef(ref_type);
-	d->policy = Py_NewRef(policy);
-	d->kind = Py_NewRef(kind);
-	d->cell_attr = Py_NewRef(cell_attr);
-	PyUnicode_InternInPlace(&d->cell_attr);
-	d->refuse = Py_NewRef(copy_out);
-	d->escaped = Py_NewRef(escaped);
-	d->how = Py_NewRef(how);
-	d->slot_type = NULL;
-	d->slot_offset = 0;
-	PyObject_GC_Track(d);
-	return (PyObject *)d;
+	return (PyObject *)deref_new((vectorcallfunc)scoped_vectorcall, name, doc, ref_type, policy,
+				     kind, cell_attr, copy_out, escaped, how);
 }
 
 static PyMethodDef deref_methods[] = {

@@ -12,7 +12,6 @@
 /* RCU read side (RcuReadGuard) */
 KB_HP_FN(kb_rcu_py_read_enter)
 KB_HP_FN(kb_rcu_py_read_exit)
-KB_HP_FN(kb_rcu_read_lock_nesting)
 /* locks (LockGuard): the non-blocking halves; waiting stays in cffi */
 KB_HP_FN(kb_spin_trylock)
 KB_HP_FN(kb_spin_unlock)

@@ -22,6 +22,14 @@
 #include "engine_fns.h"
 #undef KB_HP_FN
 
+/* Set @var to the interned string @text, or return -1 (in an init function). */
+#define KB_INTERN(var, text)                            \
+	do {                                            \
+		var = PyUnicode_InternFromString(text); \
+		if (var == NULL)                        \
+			return -1;                      \
+	} while (0)
+
 /* engine.c */
 extern PyMethodDef kb_hp_engine_methods[];
 int kb_hp_engine_bound(void);

@@ -21,7 +21,7 @@ static int engine_ready(void)
 
 static int refuse_engine(kb_scope *s)
 {
-	PyObject *r = PyObject_CallMethod((PyObject *)s, "_kb_refuse", "ss", "engine", "");
+	PyObject *r = kb_hp_scope_refuse(s, "engine", NULL);
 
 	Py_XDECREF(r);
 	if (r != NULL)
@@ -80,20 +80,9 @@ static PyObject *py_configure_rcu(PyObject *self, PyObject *fn)
 	Py_RETURN_NONE;
 }
 
-static PyObject *py_rcu_nesting(PyObject *self, PyObject *unused)
-{
-	(void)self;
-	(void)unused;
-	if (!engine_ready())
-		return NULL;
-	return PyLong_FromLong(kb_hp_kb_rcu_read_lock_nesting());
-}
-
 PyMethodDef kb_hp_kind_methods[] = {
 	{ "configure_rcu", py_configure_rcu, METH_O,
 	  "configure_rcu(register): the function that registers a thread with the RCU engine "
 	  "on its first read-side section (it sets the thread's RCU-ready bit)." },
-	{ "rcu_nesting", py_rcu_nesting, METH_NOARGS,
-	  "rcu_nesting() -> int: the engine's read-side nesting count of this thread." },
 	{ NULL, NULL, 0, NULL }
 };

@@ -65,7 +65,7 @@ static Py_ssize_t thread_depth(kb_thread *t, PyTypeObject *kind)
 
 /* Call scope._kb_refuse(what, how): it raises (NULL).  If it returns instead,
  * the refusal is waived and its result (a new reference) is returned. */
-static PyObject *refuse(kb_scope *s, const char *what, PyObject *how)
+PyObject *kb_hp_scope_refuse(kb_scope *s, const char *what, PyObject *how)
 {
 	PyObject *w = PyUnicode_InternFromString(what);
 	PyObject *r;
@@ -203,7 +203,7 @@ static int scope_check_end(kb_scope *s, PyObject *how, int *skip)
 {
 	*skip = 0;
 	if (s->state != KB_SCOPE_OPEN) {
-		PyObject *r = refuse(s, s->state == KB_SCOPE_NEW ? "never" : "ended", how);
+		PyObject *r = kb_hp_scope_refuse(s, s->state == KB_SCOPE_NEW ? "never" : "ended", how);
 
 		if (r == NULL)
 			return -1;
@@ -212,7 +212,7 @@ static int scope_check_end(kb_scope *s, PyObject *how, int *skip)
 		return 0;
 	}
 	if (s->owner != kb_hp_thread_if_any()) {
-		PyObject *r = refuse(s, "thread", how);
+		PyObject *r = kb_hp_scope_refuse(s, "thread", how);
 
 		if (r == NULL)
 			return -1;
@@ -220,6 +220,15 @@ static int scope_check_end(kb_scope *s, PyObject *how, int *skip)
 		*skip = 1;
 	}
 	return 0;
+}
+
+int kb_hp_scope_end_checked(kb_scope *s, PyObject *how)
+{
+	int skip;
+
+	if (scope_check_end(s, how, &skip) < 0)
+		return -1;
+	return skip ? 0 : kb_scope_end(s, how);
 }
 
 static PyObject *scope_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -246,7 +255,7 @@ static int scope_init(kb_scope *s, PyObject *args, PyObject *kwds)
 		return -1;
 	}
 	if (s->state != KB_SCOPE_NEW) {
-		PyObject *r = refuse(s, "begun", NULL);
+		PyObject *r = kb_hp_scope_refuse(s, "begun", NULL);
 
 		Py_XDECREF(r);
 		return r == NULL ? -1 : 0;
@@ -261,7 +270,7 @@ static PyObject *scope_enter(kb_scope *s, PyObject *unused)
 {
 	(void)unused;
 	if (s->state != KB_SCOPE_OPEN) {
-		PyObject *r = refuse(s, "enter", NULL);
+		PyObject *r = kb_hp_scope_refuse(s, "enter", NULL);
 
 		if (r == NULL)
 			return NULL;
@@ -273,15 +282,11 @@ static PyObject *scope_enter(kb_scope *s, PyObject *unused)
 
 static PyObject *scope_exit(kb_scope *s, PyObject *const *args, Py_ssize_t nargs)
 {
-	int skip;
-
 	(void)args;
 	(void)nargs;
 	if (s->state == KB_SCOPE_ENDED) /* ended inside the block (drop()): fine */
 		Py_RETURN_NONE;
-	if (scope_check_end(s, kb_how_with, &skip) < 0)
-		return NULL;
-	if (!skip && kb_scope_end(s, kb_how_with) < 0)
+	if (kb_hp_scope_end_checked(s, kb_how_with) < 0)
 		return NULL;
 	Py_RETURN_NONE;
 }
@@ -289,7 +294,6 @@ static PyObject *scope_exit(kb_scope *s, PyObject *const *args, Py_ssize_t nargs
 static PyObject *scope_end(kb_scope *s, PyObject *const *args, Py_ssize_t nargs)
 {
 	PyObject *how = kb_how_empty;
-	int skip;
 
 	if (nargs > 1) {
 		PyErr_SetString(PyExc_TypeError, "end() takes at most one argument (how)");
@@ -302,9 +306,7 @@ static PyObject *scope_end(kb_scope *s, PyObject *const *args, Py_ssize_t nargs)
 			return NULL;
 		}
 	}
-	if (scope_check_end(s, how, &skip) < 0)
-		return NULL;
-	if (!skip && kb_scope_end(s, how) < 0)
+	if (kb_hp_scope_end_checked(s, how) < 0)
 		return NULL;
 	Py_RETURN_NONE;
 }
@@ -707,21 +709,9 @@ static PyObject *py_open_scopes(PyObject *self, PyObject *const *args, Py_ssize_
 	return out;
 }
 
-static PyObject *py_depth(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-	(void)self;
-	if (nargs != 2 || !PyObject_TypeCheck(args[0], &kb_thread_type) || !PyType_Check(args[1])) {
-		PyErr_SetString(PyExc_TypeError, "depth(token, kind)");
-		return NULL;
-	}
-	return PyLong_FromSsize_t(thread_depth((kb_thread *)args[0], (PyTypeObject *)args[1]));
-}
-
 static PyMethodDef lifetime_methods[] = {
 	{ "open_scopes", (PyCFunction)(void (*)(void))py_open_scopes, METH_FASTCALL,
 	  "open_scopes(token, kind=None) -> list: the thread's open scopes, oldest first." },
-	{ "depth", (PyCFunction)(void (*)(void))py_depth, METH_FASTCALL,
-	  "depth(token, kind) -> int: how many scopes of that kind the thread has open." },
 	{ "seal", py_seal, METH_O,
 	  "seal(cls): a final Scope or Ref subclass adding no fields is freed without "
 	  "subtype_dealloc's generic work." },
@@ -730,12 +720,6 @@ static PyMethodDef lifetime_methods[] = {
 
 int kb_hp_init_lifetime(PyObject *m)
 {
-#define KB_INTERN(var, text)                                 \
-	do {                                                 \
-		var = PyUnicode_InternFromString(text);      \
-		if (var == NULL)                             \
-			return -1;                           \
-	} while (0)
 	KB_INTERN(kb_str_refuse, "_kb_refuse");
 	KB_INTERN(kb_str_begin, "_scope_begin");
 	KB_INTERN(kb_str_end, "_scope_end");
@@ -743,7 +727,6 @@ int kb_hp_init_lifetime(PyObject *m)
 	KB_INTERN(kb_how_exit, "its thread exited");
 	KB_INTERN(kb_how_collected, "garbage-collected while open");
 	KB_INTERN(kb_how_empty, "");
-#undef KB_INTERN
 	if (kb_hp_init_thread(m) < 0 || kb_hp_init_hooks(m) < 0)
 		return -1;
 	if (PyType_Ready(&kb_scope_type) < 0 ||

@@ -96,6 +96,12 @@ int kb_scope_begin(kb_scope *s, kb_hooks *hooks, PyObject *args);
 /* End @s, which must be open on the calling thread; @how is borrowed. */
 int kb_scope_end(kb_scope *s, PyObject *how);
 
+/* Call scope._kb_refuse(what, how): NULL with the kind's error, or, if the
+ * kind waives the refusal, its result (a new reference). */
+PyObject *kb_hp_scope_refuse(kb_scope *s, const char *what, PyObject *how);
+/* End @s as its end() does: the kind's error unless it is open on this thread. */
+int kb_hp_scope_end_checked(kb_scope *s, PyObject *how);
+
 /* The hooks of a kind of scope (borrowed), or NULL with TypeError. */
 kb_hooks *kb_hp_hooks_of(PyTypeObject *kind);
 

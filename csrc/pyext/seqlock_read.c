@@ -739,12 +739,6 @@ static PyMethodDef kb_seq_functions[] = {
 
 int kb_hp_init_seqlock(PyObject *m)
 {
-#define KB_INTERN(var, text)                            \
-	do {                                            \
-		var = PyUnicode_InternFromString(text); \
-		if (var == NULL)                        \
-			return -1;                      \
-	} while (0)
 	KB_INTERN(kb_str_refuse_reader, "_refuse_reader");
 	KB_INTERN(kb_str_wait_writer, "_wait_writer");
 	KB_INTERN(kb_str_read_locked, "_read_locked");
@@ -759,7 +753,6 @@ int kb_hp_init_seqlock(PyObject *m)
 	KB_INTERN(kb_op_read, "begin a read section on SeqLock");
 	KB_INTERN(kb_op_begin, "begin a read attempt on SeqLock");
 	KB_INTERN(kb_op_snapshot, "take a snapshot of SeqLock");
-#undef KB_INTERN
 	if (kb_hp_init_seqlock_core(m) < 0)
 		return -1;
 	kb_seq_attempt_type.tp_base = &kb_scope_type;

@@ -438,12 +438,6 @@ static PyMethodDef kb_seq_write_functions[] = {
 
 int kb_hp_init_seqlock_write(PyObject *m)
 {
-#define KB_INTERN(var, text)                            \
-	do {                                            \
-		var = PyUnicode_InternFromString(text); \
-		if (var == NULL)                        \
-			return -1;                      \
-	} while (0)
 	KB_INTERN(kb_str_refuse_write, "_refuse_write");
 	KB_INTERN(kb_str_write_wait, "_write_wait");
 	KB_INTERN(kb_str_refuse_field, "_refuse_field");
@@ -456,7 +450,6 @@ int kb_hp_init_seqlock_write(PyObject *m)
 	KB_INTERN(kb_str_assign, "assign");
 	KB_INTERN(kb_how_empty, "");
 	KB_INTERN(kb_how_with, "leaving its with block");
-#undef KB_INTERN
 	kb_seq_writer_type.tp_base = &kb_scope_type;
 	if (PyType_Ready(&kb_seq_writer_type) < 0)
 		return -1;

@@ -294,17 +294,6 @@ int kb_capture_site(PyObject **code, int *lasti)
 	return 0;
 }
 
-static PyObject *py_capture(PyObject *self, PyObject *unused)
-{
-	PyObject *code;
-	int lasti;
-
-	(void)self;
-	(void)unused;
-	if (kb_capture_site(&code, &lasti) < 0)
-		return NULL;
-	return Py_BuildValue("(Ni)", code, lasti);
-}
 static PyObject *py_configure(PyObject *self, PyObject *args)
 {
 	PyObject *files, *is_internal, *name;
@@ -324,8 +313,6 @@ static PyObject *py_configure(PyObject *self, PyObject *args)
 static PyMethodDef thread_methods[] = {
 	{ "current_thread", py_current_thread, METH_NOARGS,
 	  "current_thread() -> ThreadToken: the calling thread's token." },
-	{ "capture", py_capture, METH_NOARGS,
-	  "capture() -> (code, offset): the caller's site, kbind's own frames skipped." },
 	{ "configure", py_configure, METH_VARARGS,
 	  "configure(internal_files, is_internal, thread_name): how sites skip kbind's frames." },
 	{ NULL, NULL, 0, NULL }

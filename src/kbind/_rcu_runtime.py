@@ -113,10 +113,6 @@ class ThreadState:
         guards: list[Scope] = hot.open_scopes(self.token, GUARD_KIND)
         return guards
 
-    def live(self) -> list[Scope]:
-        """Return the open guards, oldest first."""
-        return self.guards
-
     def first(self) -> Scope | None:
         """Return the oldest open guard (None if there is none)."""
         guards = self.guards
@@ -186,7 +182,7 @@ def open_guards() -> list[Scope]:
     """Every RcuReadGuard currently held, on any thread (a snapshot, for diagnostics)."""
     out: list[Scope] = []
     for ts in list(by_tid.values()):
-        out.extend(ts.live())
+        out.extend(ts.guards)
     return out
 
 

@@ -159,7 +159,7 @@ def strict_findings(caught: list[warnings.WarningMessage], before_guards: set[in
     # Clean up, so the next test starts clean.
     me = _rt.current_state()
     for g in leaked_read:
-        if me is not None and any(g is x for x in me.live()):
+        if me is not None and any(g is x for x in me.guards):
             g.drop()
     for lg in leaked_locks:
         if lg.owner is thread_token():

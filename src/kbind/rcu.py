@@ -65,7 +65,6 @@ from __future__ import annotations
 import copy
 import copyreg
 import os
-import sys
 import threading
 import types
 import warnings
@@ -120,10 +119,8 @@ __all__ = [
 T = TypeVar("T")
 R = TypeVar("R")
 
-_getframe = sys._getframe
 _thread_state = _rt.thread_state
 _bind = hot.bind
-_bind_open = hot.bind_open
 _ref_parts = hot.ref_parts
 _ref_target = hot.ref_target
 #: The active kbind.trace recording, or None (set by kbind.trace.record()).
