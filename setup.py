@@ -1,6 +1,6 @@
 """Build hook: the cffi module of the C core, and the hot-path CPython extension.
 
-``kbind._ffi`` (cffi, from csrc/*.c) is the engine; ``kbind._hotpath``
+``kbind._bridge._ffi`` (cffi, from csrc/*.c) is the engine; ``kbind._bridge._hotpath``
 (csrc/pyext/*.c, hand-written C-API code) holds the Python-facing hot-path
 types and reaches the engine's functions through addresses the cffi module
 hands it at import (no second copy of the engine).  See ARCHITECTURE.md.
@@ -20,7 +20,7 @@ setup(
     cffi_modules=["csrc/build_ffi.py:ffibuilder"],
     ext_modules=[
         Extension(
-            "kbind._hotpath",
+            "kbind._bridge._hotpath",
             sources=HOTPATH_SOURCES,
             include_dirs=["csrc", "csrc/pyext"],
             depends=sorted(p.as_posix() for p in pathlib.Path("csrc").rglob("*.h")),

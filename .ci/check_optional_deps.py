@@ -44,8 +44,7 @@ def run(modules: list[str], junit: pathlib.Path) -> int:
         **os.environ,
         "KBIND_LIBURCU_QSBR": "/nonexistent/liburcu-qsbr.so",
         "PYTHONPATH": os.pathsep.join(
-            p for p in (str(ROOT / ".ci" / "without-matplotlib"), os.environ.get("PYTHONPATH"))
-            if p
+            p for p in (str(ROOT / ".ci" / "without-matplotlib"), os.environ.get("PYTHONPATH")) if p
         ),
     }
     env.pop("KBIND_RCU_BACKEND", None)

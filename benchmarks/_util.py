@@ -11,6 +11,10 @@ from collections.abc import Sequence
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CSRC = ROOT / "csrc"
+sys.path.insert(0, str(CSRC))
+from build_ffi import core_sources  # noqa: E402  (the C core's sources, listed once)
+
+sys.path.remove(str(CSRC))
 BIN = ROOT / "benchmarks" / "native" / "bin"
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
 
@@ -29,7 +33,7 @@ def build_native(
         sys.exit("benchmarks need gcc to build their native programs")
     BIN.mkdir(parents=True, exist_ok=True)
     exe = BIN / name
-    core = sorted(CSRC.glob("*.c"))
+    core = core_sources()
     cmd = ["gcc", *CFLAGS, "-I", str(CSRC), *map(str, sources), *map(str, core), "-o", str(exe),
            "-lpthread", *extra]  # fmt: skip
     subprocess.run(cmd, check=True)

@@ -18,7 +18,7 @@ from kbind import AtomicI64, Full, Mutex, Relaxed, SpinLock, barrier
 
 FETCH_ADD_TARGET_NS = 300.0
 #: Targets relative to ``with threading.Lock(): pass`` measured in the same run:
-#: the atomics are C methods of kbind._hotpath (csrc/pyext/atomic_type.c).
+#: the atomics are C methods of kbind._bridge._hotpath (csrc/pyext/atomic_type.c).
 RATIO_TARGETS = {
     "`AtomicI64.fetch_add(1, Full)`": 0.5,
     "`AtomicI64.load(Relaxed)`": 0.4,

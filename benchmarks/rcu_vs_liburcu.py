@@ -1,7 +1,7 @@
 """Benchmark kbind's C QSBR RCU engine against liburcu's QSBR flavour, in one run.
 
 Builds benchmarks/native/rcu_bench.c with gcc (the kbind core linked in
-directly, both read sides inlined: kbind's from csrc/rcu_inline.h, liburcu's
+directly, both read sides inlined: kbind's from csrc/engine/rcu_inline.h, liburcu's
 with _LGPL_SOURCE), runs it, and prints a table of the two side by side with
 ratios and kbind's targets for its engine (the last column).
 

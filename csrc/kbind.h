@@ -3,7 +3,7 @@
  * csrc/kbind.h - what every C file of kbind includes first.
  *
  * The system headers kbind_api.h needs, then kbind_api.h itself, then the
- * barrier macros (csrc/arch/barrier.h) and small internal inlines.  The
+ * barrier macros (csrc/engine/arch/barrier.h) and small internal inlines.  The
  * API is included before the macros on purpose: the out-of-line barrier
  * functions share their names with the macros (kb_smp_mb() and friends),
  * and are defined as "void (kb_smp_mb)(void)" so the macro does not expand.
@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "kbind_api.h"
-#include "arch/barrier.h"
+#include "engine/arch/barrier.h"
 
 #define KB_UNUSED(x) ((void)(x))
 #define KB_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -112,7 +112,7 @@ static inline int kb_backoff_wait(struct kb_backoff *b, int64_t timeout_ns)
 }
 
 /*
- * Futex wrappers (csrc/futex.c).  kb_futex_wait() sleeps while *uaddr ==
+ * Futex wrappers (csrc/engine/futex.c).  kb_futex_wait() sleeps while *uaddr ==
  * val, at most timeout_ns (< 0: no limit); it may return early (spurious
  * wake-up, signal), so callers always re-check their condition.
  */

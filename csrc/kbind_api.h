@@ -8,7 +8,7 @@
  * ffibuilder.cdef() in csrc/build_ffi.py.  So it may hold only what cdef()
  * accepts: typedefs, enums, complete structs, prototypes, and
  * "#define KB_X <integer>".  No #include, no #if, no attributes, no inline
- * bodies (those live in csrc/kbind.h and csrc/arch/).  Structs are complete
+ * bodies (those live in csrc/kbind.h and csrc/engine/arch/).  Structs are complete
  * so Python can allocate them with ffi.new(); their fields are private to C.
  *
  * Naming: kb_<object>_<verb>(), or the kernel's own name with a kb_ prefix.
@@ -26,16 +26,16 @@
 
 /* ------------------------------------------------------ barriers (smp_*) */
 /**
- * kb_arch_name() - which csrc/arch/ header this build uses.
+ * kb_arch_name() - which csrc/engine/arch/ header this build uses.
  *
  * Return: "x86_64", "aarch64" or "generic" (a static string).
  */
 const char *kb_arch_name(void);
 
 /*
- * Out-of-line versions of the barrier macros in csrc/arch/, for callers
+ * Out-of-line versions of the barrier macros in csrc/engine/arch/, for callers
  * that cannot inline (Python).  Each mirrors the kernel primitive of the
- * same name; see csrc/arch/<arch>.h for what each orders.
+ * same name; see csrc/engine/arch/<arch>.h for what each orders.
  */
 void kb_barrier(void);
 void kb_smp_mb(void);
@@ -384,7 +384,7 @@ bool kb_mutex_is_locked(const kb_mutex_t *lock);
 
 /* --------------------------------------------------------------- litmus */
 /*
- * Hardware litmus tests (csrc/litmus.c), in the spirit of herdtools'
+ * Hardware litmus tests (csrc/tools/litmus.c), in the spirit of herdtools'
  * litmus7: a classic pattern run many times in threads pinned to different
  * CPUs, released together each iteration, counting every final outcome.
  */
@@ -455,8 +455,8 @@ int kb_litmus_usable_cpus(void);
 /* ===================================================== BEGIN SEQUENCE LOCKS */
 /*
  * Mirrors include/linux/seqlock.h: seqcount_t, seqlock_t, seqcount_latch_t.
- * Implementation and the barrier pairings: csrc/seqlock.c.  Torture:
- * csrc/seqlock_torture.c.
+ * Implementation and the barrier pairings: csrc/engine/seqlock.c.  Torture:
+ * csrc/tools/seqlock_torture.c.
  *
  * Protected data are 64-bit words in C memory.  Readers and writers race
  * on them for real, so every access is a marked one (READ_ONCE() /
@@ -571,7 +571,7 @@ int kb_seqlock_write_words(kb_seqlock_t *sl, int64_t *dst, const int64_t *src,
 uint32_t kb_latch_snapshot_begin(const kb_seqcount_latch_t *s, int64_t *dst,
 				 const int64_t *copy0, const int64_t *copy1, size_t n);
 
-/* Native torture (csrc/seqlock_torture.c). */
+/* Native torture (csrc/tools/seqlock_torture.c). */
 #define KB_SEQ_TORTURE_MAX_THREADS 64
 #define KB_SEQ_TORTURE_MAX_WORDS 256
 
@@ -629,7 +629,7 @@ int kb_seqlock_torture(const kb_seqlock_torture_config_t *cfg, kb_seqlock_tortur
 
 /* -------------------------------------------------------------- torture */
 /*
- * Shared by every native torture test (csrc/torture.c): a stop request the
+ * Shared by every native torture test (csrc/tools/torture.c): a stop request the
  * test loops check, so a run interrupted from Python (Ctrl-C) ends early
  * and still reports what it saw.
  */
@@ -637,7 +637,7 @@ void kb_torture_request_stop(void);
 void kb_torture_clear_stop(void);
 bool kb_torture_stop_requested(void);
 
-/* Atomic torture (csrc/atomic_torture.c). */
+/* Atomic torture (csrc/tools/atomic_torture.c). */
 #define KB_ATOMIC_BUSTED_NONE 0
 #define KB_ATOMIC_BUSTED_TORN_RMW 1
 #define KB_ATOMIC_BUSTED_EARLY_PUBLISH 2
@@ -692,9 +692,9 @@ int kb_atomic_torture(const kb_atomic_torture_config_t *cfg, kb_atomic_torture_r
 
 /* ------------------------------------------------------------------ rcu */
 /*
- * Userspace QSBR RCU (csrc/rcu_api.c over a backend: csrc/rcu.c, kbind's
- * own engine, or csrc/rcu_liburcu.c, liburcu's QSBR flavour; reader fast
- * paths inlined from csrc/rcu_inline.h).  Mirrors the kernel's RCU API
+ * Userspace QSBR RCU (csrc/engine/rcu_api.c over a backend: csrc/engine/rcu.c, kbind's
+ * own engine, or csrc/engine/rcu_liburcu.c, liburcu's QSBR flavour; reader fast
+ * paths inlined from csrc/engine/rcu_inline.h).  Mirrors the kernel's RCU API
  * (include/linux/rcupdate.h) over liburcu's QSBR model: a registered thread
  * is "online" and holds up grace periods until it reports a quiescent state
  * (kb_rcu_quiescent_state()) or goes offline; rcu_read_lock()/unlock()
@@ -765,7 +765,7 @@ void kb_rcu_read_unlock(void);
 int kb_rcu_read_lock_nesting(void);
 bool kb_rcu_read_lock_held(void);
 
-/* The Python API's guards: one call to enter, one to leave (kbind/rcu.py). */
+/* The Python API's guards: one call to enter, one to leave (kbind/rcu/__init__.py). */
 int kb_rcu_py_read_enter(void);
 int kb_rcu_py_read_exit(bool go_offline);
 

@@ -91,8 +91,10 @@ def main() -> int:
     if b.begin < gp.end < b.end:
         print("the grace period ended while B was still inside: it did not wait for B")
     else:
-        print("this time the grace period waited for B as well (allowed: RCU promises to wait "
-              "for at least the readers that began before it)")
+        print(
+            "this time the grace period waited for B as well (allowed: RCU promises to wait "
+            "for at least the readers that began before it)"
+        )
     ok = (
         seen.get("A") == 1 and seen.get("B") == 2 and a.end < gp.end
         and old.freed and not rec.violations()

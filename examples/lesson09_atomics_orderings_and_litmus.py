@@ -57,15 +57,19 @@ def main() -> int:
 
     cpus = litmus.usable_cpus()
     if cpus < 2:
-        print(f"only {cpus} usable CPU: the SB litmus test needs two threads running at once; "
-              "skipped on this machine")
+        print(
+            f"only {cpus} usable CPU: the SB litmus test needs two threads running at once; "
+            "skipped on this machine"
+        )
         print("LESSON 09 OK: orderings checked (litmus part skipped: fewer than 2 CPUs)")
         return 0
     once = litmus.run("SB", "once", iterations=200_000, max_seconds=2.0, until_observed=1)
     mb = litmus.run("SB", "mb", iterations=200_000, max_seconds=2.0)
     for r in (once, mb):
-        print(f"SB {r.variant:<5} LKMM says {r.lkmm:<9} r0=0,r1=0 seen {r.exists_count:>6} "
-              f"times in {r.iterations} runs: {r.verdict}")
+        print(
+            f"SB {r.variant:<5} LKMM says {r.lkmm:<9} r0=0,r1=0 seen {r.exists_count:>6} "
+            f"times in {r.iterations} runs: {r.verdict}"
+        )
     if mb.forbidden_observed:
         print("LESSON 09 FAILED: smp_mb() did not forbid the SB outcome")
         return 1

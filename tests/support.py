@@ -12,6 +12,17 @@ from contextlib import contextmanager
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
+CSRC = ROOT / "csrc"
+
+
+def core_sources() -> list[pathlib.Path]:
+    """The C core's sources (csrc/engine/ and csrc/tools/), as the build script lists them."""
+    sys.path.insert(0, str(CSRC))
+    try:
+        import build_ffi
+    finally:
+        sys.path.remove(str(CSRC))
+    return build_ffi.core_sources()
 
 
 def child_pythonpath() -> str:

@@ -11,11 +11,10 @@ import sys
 import pytest
 from pycparser import c_ast, c_parser
 
-from kbind._native import lib
-from tests.support import child_env
+from kbind._bridge.native import lib
+from tests.support import CSRC, child_env, core_sources
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CSRC = ROOT / "csrc"
 HEADER = CSRC / "kbind_api.h"
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
 
@@ -82,7 +81,7 @@ def test_header_has_only_what_cdef_accepts() -> None:
 def test_c_core_compiles_warning_free_with_werror(arch: str, tmp_path: pathlib.Path) -> None:
     """Every csrc/*.c compiles under -std=c11 -Wall -Wextra -Werror, for this arch and generic."""
     extra = ["-DKB_FORCE_GENERIC_ARCH"] if arch == "generic" else []
-    for src in sorted(CSRC.glob("*.c")):
+    for src in core_sources():
         proc = subprocess.run(
             ["gcc", *CFLAGS, *extra, "-I", str(CSRC), "-c", str(src), "-o", str(tmp_path / "x.o")],
             capture_output=True,
@@ -98,7 +97,7 @@ def test_native_selftest_passes_on_each_arch_header(arch: str, tmp_path: pathlib
     """The atomics and barriers are correct natively with the arch asm and with the fallback."""
     exe = tmp_path / "selftest"
     extra = ["-DKB_FORCE_GENERIC_ARCH"] if arch == "generic" else []
-    sources = [str(p) for p in sorted(CSRC.glob("*.c"))]
+    sources = [str(p) for p in core_sources()]
     build = subprocess.run(
         ["gcc", *CFLAGS, *extra, "-I", str(CSRC), str(ROOT / "tests/native/atomic_selftest.c"),
          *sources, "-o", str(exe), "-lpthread"],
@@ -118,12 +117,12 @@ def lib_arch() -> str:
 
 
 def test_import_without_extension_fails_with_clear_message() -> None:
-    """If kbind._ffi cannot be imported, `import kbind` says how to build it."""
+    """If kbind._bridge._ffi cannot be imported, `import kbind` says how to build it."""
     code = (
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'kbind._ffi':\n"
+        "        if name == 'kbind._bridge._ffi':\n"
         "            raise ImportError('simulated: extension not built')\n"
         "sys.meta_path.insert(0, Block())\n"
         "import kbind\n"
@@ -133,17 +132,17 @@ def test_import_without_extension_fails_with_clear_message() -> None:
         env=child_env(),
     )  # fmt: skip
     assert proc.returncode != 0
-    assert "C core (the extension module kbind._ffi) is not built" in proc.stderr
+    assert "C core (the extension module kbind._bridge._ffi) is not built" in proc.stderr
     assert "pip install" in proc.stderr
 
 
 def test_import_without_hotpath_extension_fails_with_clear_message() -> None:
-    """If kbind._hotpath (the hot-path extension) cannot be imported, `import kbind` says so."""
+    """If kbind._bridge._hotpath cannot be imported, importing kbind says so and how to build it."""
     code = (
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'kbind._hotpath':\n"
+        "        if name == 'kbind._bridge._hotpath':\n"
         "            raise ImportError('simulated: extension not built')\n"
         "sys.meta_path.insert(0, Block())\n"
         "import kbind\n"
@@ -153,7 +152,10 @@ def test_import_without_hotpath_extension_fails_with_clear_message() -> None:
         env=child_env(),
     )  # fmt: skip
     assert proc.returncode != 0
-    assert "hot-path extension (the extension module kbind._hotpath) is not built" in proc.stderr
+    assert (
+        "hot-path extension (the extension module kbind._bridge._hotpath) is not built"
+        in proc.stderr
+    )
     assert "pip install" in proc.stderr
 
 

@@ -14,9 +14,8 @@ import subprocess
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import CSRC, ROOT, core_sources
 
-CSRC = ROOT / "csrc"
 FLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror",
          "-fsanitize=undefined", "-fno-sanitize-recover=all"]  # fmt: skip
 
@@ -27,7 +26,7 @@ def test_every_bounded_wait_with_int64_max_timeout_is_free_of_overflow(
 ) -> None:
     """Mutex, spinlock (contended), seqlock read, grace period and barrier waits: no overflow."""
     exe = tmp_path / "deadline_main"
-    sources = [str(p) for p in sorted(CSRC.glob("*.c"))]
+    sources = [str(p) for p in core_sources()]
     build = subprocess.run(
         ["gcc", *FLAGS, f"-I{CSRC}", *sources, str(ROOT / "tests/native/deadline_main.c"),
          "-o", str(exe), "-pthread", "-ldl"],

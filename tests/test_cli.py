@@ -14,7 +14,7 @@ import pytest
 
 import kbind as kbind_package
 from kbind.cli import StepResult, build_parser, format_tour_summary
-from kbind.cli_report import JSON_KEYS
+from kbind.cli.report import JSON_KEYS
 from kbind.rcu_backend import liburcu_available
 from tests.support import child_env, child_pythonpath
 
@@ -252,7 +252,7 @@ def test_cli_torture_that_did_little_says_so() -> None:
 def test_cli_torture_little_names_the_short_counts() -> None:
     """Each torture kind names the counts under 100 and nothing when all are enough."""
     from kbind.cli import TORTURES
-    from kbind.torture_seqlock import seqlock_torture
+    from kbind.torture.seqlock import seqlock_torture
 
     result = seqlock_torture(readers=1, writers=1, duration=0.05, max_reads=10)
     assert result.successful_reads <= 10

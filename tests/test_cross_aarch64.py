@@ -1,6 +1,6 @@
 """The C core on arm64: cross-compiled with -Werror, its barriers checked, its tests run under qemu.
 
-kbind's arm64 barrier header (csrc/arch/aarch64.h) is compiled only on
+kbind's arm64 barrier header (csrc/engine/arch/aarch64.h) is compiled only on
 arm64, so on an x86-64 machine these tests build every C file with the
 cross compiler and run the native self-test and the torture drivers under
 qemu-user.  qemu runs the real arm64 instructions (LDAR/STLR, DMB), though
@@ -21,9 +21,8 @@ import subprocess
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import CSRC, ROOT, core_sources
 
-CSRC = ROOT / "csrc"
 NATIVE = ROOT / "tests" / "native"
 CC = "aarch64-linux-gnu-gcc"
 QEMU = "qemu-aarch64"
@@ -61,7 +60,7 @@ def _cross(args: list[str]) -> subprocess.CompletedProcess[str]:
 def test_aarch64_hotpath_extension_compiles_with_werror(
     source: str, tmp_path: pathlib.Path
 ) -> None:
-    """Each csrc/pyext/*.c (kbind._hotpath) compiles for arm64 with -Wall -Wextra -Werror.
+    """Each csrc/pyext/*.c (kbind._bridge._hotpath) compiles for arm64 with -Wall -Wextra -Werror.
 
     With this interpreter's headers: pyconfig.h of x86-64 and arm64 Linux agree
     on every size the extension uses (both LP64).
@@ -75,21 +74,21 @@ def test_aarch64_hotpath_extension_compiles_with_werror(
 
 
 @needs_cross
-@pytest.mark.parametrize("source", sorted(p.name for p in CSRC.glob("*.c")))
+@pytest.mark.parametrize("source", core_sources(), ids=lambda p: p.relative_to(CSRC).as_posix())
 def test_aarch64_every_c_file_compiles_with_werror(source: str, tmp_path: pathlib.Path) -> None:
     """Each csrc/*.c compiles for arm64 (the aarch64.h barriers) with -Wall -Wextra -Werror."""
-    proc = _cross(["-c", str(CSRC / source), "-o", str(tmp_path / "x.o")])
+    proc = _cross(["-c", str(source), "-o", str(tmp_path / "x.o")])
     assert proc.returncode == 0, proc.stderr
 
 
 @needs_cross
 def test_aarch64_barriers_are_the_kernel_instructions(tmp_path: pathlib.Path) -> None:
     """smp_mb/rmb/wmb are DMB ISH/ISHLD/ISHST; acquire/release are LDAR/STLR, as in the kernel."""
-    proc = _cross(["-S", str(CSRC / "barrier.c"), "-o", "-"])
+    proc = _cross(["-S", str(CSRC / "engine" / "barrier.c"), "-o", "-"])
     assert proc.returncode == 0, proc.stderr
     asm = proc.stdout
     for insn in (r"dmb\s+ish\b", r"dmb\s+ishld\b", r"dmb\s+ishst\b", r"ldar\s", r"stlr\s"):
-        assert re.search(insn, asm), f"{insn} not in the arm64 code of csrc/barrier.c"
+        assert re.search(insn, asm), f"{insn} not in the arm64 code of csrc/engine/barrier.c"
 
 
 @needs_qemu
@@ -97,7 +96,7 @@ def test_aarch64_barriers_are_the_kernel_instructions(tmp_path: pathlib.Path) ->
 def test_aarch64_native_tests_pass_under_qemu(driver: str, tmp_path: pathlib.Path) -> None:
     """The native self-test and each torture driver, built for arm64, pass under qemu-user."""
     exe = tmp_path / driver
-    sources = [str(p) for p in sorted(CSRC.glob("*.c"))]
+    sources = [str(p) for p in core_sources()]
     build = _cross([*sources, str(NATIVE / f"{driver}.c"), "-o", str(exe), "-pthread", "-ldl"])
     assert build.returncode == 0, build.stderr
     args, expected = DRIVERS[driver]

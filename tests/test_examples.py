@@ -15,9 +15,7 @@ import pytest
 from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-EXAMPLES = sorted(
-    p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("lesson")
-)
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("lesson"))
 
 
 def test_examples_exist() -> None:

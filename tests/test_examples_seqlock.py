@@ -63,7 +63,11 @@ def test_seqlock_bench_quick_runs() -> None:
     """benchmarks/seqlock_bench.py --quick runs and prints its ratios."""
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "seqlock_bench.py"), "--quick"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ratio to Lock" in proc.stdout and "ratio to 0 writers" in proc.stdout

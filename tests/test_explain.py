@@ -11,8 +11,8 @@ import pytest
 
 import kbind.errors
 from kbind import LifetimeError, RcuStallWarning
-from kbind._explanations import EXPLANATIONS, UnknownNameError, explain, lookup
-from kbind._misuse import RULES
+from kbind.explain import EXPLANATIONS, UnknownNameError, explain, lookup
+from kbind.explain.rules import RULES
 from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ import pytest
 from kbind import BackendForkError, Mutex, SeqLock, SpinLock
 from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
 from kbind.rcu_backend import current_backend
-from tests.support import ROOT, child_env, reader_held
+from tests.support import ROOT, child_env, core_sources, reader_held
 
 pytestmark = pytest.mark.rcu_backends
 
@@ -203,7 +203,7 @@ def test_fork_child_of_a_single_thread_process_keeps_liburcu_usable(rcu_backend:
 
 def _build_fork_driver(tmp_path: pathlib.Path, flags: list[str]) -> pathlib.Path:
     exe = tmp_path / "fork_main"
-    sources = [str(p) for p in sorted((ROOT / "csrc").glob("*.c"))]
+    sources = [str(p) for p in core_sources()]
     build = subprocess.run(
         ["gcc", "-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", *flags,
          f"-I{ROOT / 'csrc'}", *sources, str(ROOT / "tests/native/fork_main.c"),

@@ -18,7 +18,7 @@ import random
 
 import pytest
 
-from kbind._native import lib
+from kbind._bridge.native import lib
 from kbind.rcu_backend import current_backend
 from tests.fuzz import api_fuzz
 

@@ -1,4 +1,4 @@
-"""The atomics' hot path in C (kbind._hotpath, csrc/pyext/atomic_type.c): where the calls go,
+"""The atomics' hot path in C (kbind._bridge._hotpath, csrc/pyext/atomic_type.c): where calls go,
 that the cell is the engine's, and that no path leaks a reference or memory."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from kbind import (
     Relaxed,
     Release,
 )
-from kbind._native import ffi, hot, lib
+from kbind._bridge.native import ffi, hot, lib
 from kbind.atomic import _OPS, _Atomic
 from kbind.ordering import ALL_ORDERINGS
 from tests.support import growth

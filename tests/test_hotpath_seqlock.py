@@ -1,6 +1,6 @@
-"""The seqlock's hot paths in C (kbind._hotpath, csrc/pyext/seqlock_read.c, seqlock_write.c):
-where the calls go, that attempts and write sections are kbind.lifetime scopes, and that no
-path, refusals included, leaks a reference or memory."""
+"""The seqlock's hot paths in C (kbind._bridge._hotpath, csrc/pyext/seqlock_read.c and
+seqlock_write.c): where the calls go, that attempts and write sections are kbind.lifetime
+scopes, and that no path, refusals included, leaks a reference or memory."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from kbind import (
     TentativeValue,
     TentativeValueError,
 )
-from kbind._native import hot, lib
+from kbind._bridge.native import hot, lib
 from kbind.lifetime import Scope, open_scopes
 from kbind.seqlock import SeqLatchWriteView
 from tests.support import growth

@@ -30,7 +30,7 @@ CHILD = textwrap.dedent(
     import json, os, random, signal, sys, threading, time
 
     from kbind import Mutex, SpinLock, rcu
-    from kbind._native import lib
+    from kbind._bridge.native import lib
     from kbind.seqlock import SeqLock
 
     mode, rounds, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from kbind import litmus
-from kbind._native import ffi, lib
+from kbind._bridge.native import ffi, lib
 from kbind.barrier import arch
 from tests.support import child_env
 

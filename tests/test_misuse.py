@@ -1,4 +1,4 @@
-"""The misuse catalog: docs/misuse.md and kbind._misuse agree; every rule code leads somewhere."""
+"""The misuse catalog: docs/misuse.md and kbind.explain.rules agree; every rule code has a row."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 import pytest
 
 import kbind.errors
-from kbind._explanations import EXPLANATIONS, UnknownNameError, explain, lookup
-from kbind._misuse import DOC, FAMILIES, RULES, MisuseRule, is_rule_code, rule
+from kbind.explain import EXPLANATIONS, UnknownNameError, explain, lookup
+from kbind.explain.rules import DOC, FAMILIES, RULES, MisuseRule, is_rule_code, rule
 from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -49,13 +49,13 @@ def test_docs_misuse_has_one_table_per_family_with_every_code() -> None:
 
 
 def test_docs_misuse_rows_match_package_data() -> None:
-    """Each row of docs/misuse.md says exactly what kbind._misuse (kbind explain) says."""
+    """Each row of docs/misuse.md says exactly what kbind.explain.rules (kbind explain) says."""
     for rows in doc_tables().values():
         for cells in rows:
             r = RULES[cells[0]]
             want = [r.code, r.misuse, r.kernel, r.rust, r.kbind]
             want += [names_cell(r.raises), names_cell(r.tests)]
-            assert cells == want, f"docs/misuse.md row {r.code} differs from kbind/_misuse.py"
+            assert cells == want, f"docs/misuse.md row {r.code} differs from kbind/explain/rules.py"
 
 
 def test_catalog_covers_every_family_without_gaps() -> None:

@@ -129,9 +129,9 @@ def test_undropped(kbind_strict):
 """
     )
     r.assert_outcomes(failed=1)
-    r.stdout.fnmatch_lines([
-        "*RcuDropGuard(s) neither dropped nor deferred*", "*test_user.py:* in test_undropped()*"
-    ])
+    r.stdout.fnmatch_lines(
+        ["*RcuDropGuard(s) neither dropped nor deferred*", "*test_user.py:* in test_undropped()*"]
+    )
 
 
 def test_strict_pending_callbacks_fail(run) -> None:  # type: ignore[no-untyped-def]
@@ -184,7 +184,7 @@ seen = []
 def _watch(monkeypatch):
     # Let the worker report quiescent states once the stall was reported.
     seen.clear()
-    import kbind._rcu_runtime as rt
+    import kbind.rcu._runtime as rt
     orig = rt.check_stall
     def check(stacklevel):
         n = len(rt._warned_gps)

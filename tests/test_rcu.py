@@ -1,4 +1,4 @@
-"""Tests of the Rust-style RCU API (kbind/rcu.py): happy paths and every checkable MISUSE row."""
+"""Tests of the Rust-style RCU API (kbind.rcu): happy paths and every checkable MISUSE row."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ from kbind import (
     UseAfterFreeError,
     rcu,
 )
-from kbind._guard import Site
-from kbind._native import lib
+from kbind._bridge.guard import Site
+from kbind._bridge.native import lib
 from kbind.rcu import Rcu, RcuDropGuard, RcuReadGuard, RcuRef, RcuWrite
 from tests.support import child_env
 
@@ -872,7 +872,7 @@ def test_r22_stalled_grace_period_warns_naming_thread_and_guard_site(worker: Wor
     assert isinstance(stall, RcuStallWarning)
     text = str(stall)
     assert "'rcu-worker'" in text and f"{HERE}:{line_of('r22-guard')}" in text
-    (name, tid, blocked, site), = stall.readers
+    ((name, tid, blocked, site),) = stall.readers
     assert name == "rcu-worker" and tid == worker.thread.native_id and blocked >= 0.05
     assert site is not None and site.lineno == line_of("r22-guard")
 
@@ -986,7 +986,7 @@ def test_interior_mutability_types_come_out_unwrapped() -> None:
 
 def test_qsbr_mode_context_manager_records_the_users_line() -> None:
     """`with qsbr_mode():` records the user's with line as where the thread went online."""
-    from kbind import _rcu_runtime
+    from kbind.rcu import _runtime as _rcu_runtime
 
     with rcu.qsbr_mode():
         line = sys._getframe().f_lineno - 1

@@ -49,7 +49,7 @@ def test_default_backend_is_builtin() -> None:
 
 def test_backends_table_matches_c_names() -> None:
     """Every backend name maps to the C number whose name is that name."""
-    from kbind._native import ffi, lib
+    from kbind._bridge.native import ffi, lib
 
     for name, number in BACKENDS.items():
         assert ffi.string(lib.kb_rcu_backend_name(number)).decode() == name
@@ -71,7 +71,7 @@ def test_select_backend_unknown_name_raises(name: object, exc: type[Exception]) 
 
 def test_select_backend_current_always_allowed() -> None:
     """Selecting the backend already in use succeeds even after first use."""
-    from kbind._native import lib
+    from kbind._bridge.native import lib
     from kbind.rcu_backend import select_backend
 
     lib.kb_get_state_synchronize_rcu()  # freezes the selection
@@ -90,7 +90,7 @@ def test_select_backend_after_first_use_raises_backend_error() -> None:
     """Choosing another backend once the engine was used raises BackendError with a hint."""
     r = run_script(
         """
-        from kbind._native import lib
+        from kbind._bridge.native import lib
         from kbind.errors import BackendError
         from kbind.rcu_backend import current_backend, select_backend
         assert lib.kb_rcu_register_thread() == lib.KB_OK
@@ -123,7 +123,7 @@ def test_set_backend_after_each_first_use_returns_ebusy(first_use: str) -> None:
     """Registration, a cookie, a grace period and call_rcu each freeze the selection (KB_EBUSY)."""
     r = run_script(
         f"""
-        from kbind._native import lib
+        from kbind._bridge.native import lib
         assert not lib.kb_rcu_backend_in_use()
         {first_use}
         assert lib.kb_rcu_backend_in_use()
@@ -138,7 +138,7 @@ def test_queries_before_selection_do_not_freeze_it() -> None:
     """Read-only queries (counts, nesting, stall settings) leave the backend selectable."""
     r = run_script(
         """
-        from kbind._native import lib
+        from kbind._bridge.native import lib
         lib.kb_rcu_gp_count(); lib.kb_rcu_pending_callbacks(); lib.kb_rcu_read_lock_nesting()
         lib.kb_rcu_is_registered(); lib.kb_rcu_stall_count(); lib.kb_rcu_barrier()
         print(bool(lib.kb_rcu_backend_in_use()))
@@ -189,7 +189,7 @@ def test_library_without_urcu_symbols_reports_version() -> None:
     """A library that loads but lacks the urcu_qsbr_* functions is refused, naming the version."""
     r = run_script(
         """
-        from kbind._native import ffi, lib
+        from kbind._bridge.native import ffi, lib
         print(lib.kb_rcu_set_backend(lib.KB_RCU_BACKEND_LIBURCU) == lib.KB_ENOENT)
         print(ffi.string(lib.kb_rcu_backend_error()).decode())
         """,
@@ -206,7 +206,7 @@ def test_env_selects_liburcu() -> None:
     """KBIND_RCU_BACKEND=liburcu at import selects liburcu, and a grace period runs over it."""
     r = run_script(
         """
-        from kbind._native import lib
+        from kbind._bridge.native import lib
         from kbind.rcu_backend import current_backend
         assert lib.kb_synchronize_rcu() == lib.KB_OK
         print(current_backend(), lib.kb_rcu_gp_count() >= 1)
@@ -222,7 +222,7 @@ def test_select_backend_liburcu_then_builtin_too_late() -> None:
     """select_backend('liburcu') before first use works; switching back after use is refused."""
     r = run_script(
         """
-        from kbind._native import lib
+        from kbind._bridge.native import lib
         from kbind.errors import BackendError
         from kbind.rcu_backend import current_backend, select_backend
         select_backend("liburcu")
@@ -245,7 +245,7 @@ def test_liburcu_early_cb_busted_variant_refused() -> None:
     """On liburcu the early_cb busted variant does not exist: KB_ENOTSUP, and nothing changes."""
     r = run_script(
         """
-        from kbind._native import lib
+        from kbind._bridge.native import lib
         from kbind.rcu_backend import select_backend
         select_backend("liburcu")
         print(lib.kb_rcu_set_busted(lib.KB_RCU_BUSTED_EARLY_CB) == lib.KB_ENOTSUP,

@@ -1,4 +1,4 @@
-"""Tests of the C QSBR RCU engine (csrc/rcu_api.c over each backend), through kbind._native.lib.
+"""Tests of the C QSBR RCU engine (csrc/engine/rcu_api.c, each backend), via kbind._bridge.native.
 
 Reader threads are Python threads that register with the engine and then
 execute commands sent to them one at a time (see ``Reader``), so a test can
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from kbind._native import ffi, lib
+from kbind._bridge.native import ffi, lib
 
 # Every test runs over both RCU backends (tests/conftest.py): same code, same
 # assertions; the other backend's cases run in one child pytest.

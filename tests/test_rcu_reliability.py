@@ -11,10 +11,10 @@ import warnings
 import pytest
 
 from kbind import rcu
-from kbind._native import ffi, lib
-from kbind._rcu_runtime import callbacks
+from kbind._bridge.native import ffi, lib
 from kbind.errors import RcuDropGuardLeakWarning
 from kbind.rcu import Rcu
+from kbind.rcu._runtime import callbacks
 from tests.support import child_env, reader_held
 
 pytestmark = pytest.mark.rcu_backends

@@ -167,7 +167,7 @@ LOCK_HELD = textwrap.dedent(
     held = threading.Event()
 
     def holder():
-        from kbind import _rcu_runtime
+        from kbind.rcu import _runtime as _rcu_runtime
         with _rcu_runtime.callbacks.cond:   # frozen at finalization, lock held
             held.set()
             threading.Event().wait()

@@ -28,7 +28,7 @@ from typing import Literal
 import pytest
 
 from kbind import UseAfterFreeError
-from kbind._native import lib
+from kbind._bridge.native import lib
 from kbind.rcu import Rcu, RcuReadGuard, rcu_barrier
 
 # Every test runs on both RCU backends (builtin, liburcu): see tests/conftest.py.

@@ -6,7 +6,7 @@ bound: the real primitives must pass, the busted variants the driver tries
 must be caught, and the sanitizer must report nothing.  See docs/sanitizers.md.
 
 gcc warns that TSan does not model ``atomic_thread_fence`` (the generic
-arch's barriers, which csrc/arch/barrier.h selects under TSan); every racing
+arch's barriers, which csrc/engine/arch/barrier.h selects under TSan); every racing
 access in kbind is itself an ``__atomic`` access TSan does model, so
 ``-Wno-tsan`` is passed for the TSan build only.
 """
@@ -23,9 +23,9 @@ import sys
 import pytest
 
 from kbind.rcu_backend import liburcu_available
+from tests.support import CSRC, core_sources
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CSRC = ROOT / "csrc"
 NATIVE = ROOT / "tests" / "native"
 BASE_FLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-fno-omit-frame-pointer"]
 SANITIZERS = {
@@ -52,7 +52,7 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def build(tmp_path: pathlib.Path, driver: str, flags: list[str]) -> pathlib.Path:
     source = driver.split()[0]
     exe = tmp_path / source.removesuffix(".c")
-    sources = [str(p) for p in sorted(CSRC.glob("*.c"))] + [str(NATIVE / source)]
+    sources = [str(p) for p in core_sources()] + [str(NATIVE / source)]
     r = subprocess.run(
         ["gcc", *BASE_FLAGS, *flags, f"-I{CSRC}", *sources, "-o", str(exe), "-pthread", "-ldl"],
         capture_output=True, text=True, check=False, timeout=300,
@@ -88,9 +88,9 @@ def test_native_torture_under_sanitizer_clean(
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_hotpath_extension_under_asan_runs_misuse_tests(tmp_path: pathlib.Path) -> None:
-    """kbind._hotpath built with ASan+UBSan survives the misuse and lifetime tests.
+    """kbind._bridge._hotpath built with ASan+UBSan survives the misuse and lifetime tests.
 
-    A copy of the package gets an ASan-instrumented kbind._hotpath (the cffi
+    A copy of the package gets an ASan-instrumented kbind._bridge._hotpath (the cffi
     engine stays as built); Python runs with libasan preloaded (the
     interpreter itself is not instrumented, so leak checking is off: CPython
     keeps objects until exit by design).  Any heap error, use after free or
@@ -103,11 +103,11 @@ def test_hotpath_extension_under_asan_runs_misuse_tests(tmp_path: pathlib.Path) 
     ).stdout.strip()
     if not os.path.isabs(libasan):
         pytest.skip("gcc has no libasan.so")
-    import kbind._hotpath as built
+    import kbind._bridge._hotpath as built
 
     pkg = tmp_path / "kbind"
     shutil.copytree(ROOT / "src" / "kbind", pkg, ignore=shutil.ignore_patterns("_hotpath*.so"))
-    out = pkg / pathlib.Path(built.__file__).name
+    out = pkg / pathlib.Path(built.__file__).resolve().relative_to(ROOT / "src" / "kbind")
     srcs = sorted(str(p) for p in (CSRC / "pyext").glob("*.c"))
     include = sysconfig.get_paths()["include"]
     build = subprocess.run(
@@ -133,11 +133,11 @@ def test_hotpath_extension_under_asan_runs_misuse_tests(tmp_path: pathlib.Path) 
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     tail = (proc.stdout + proc.stderr)[-4000:]
-    assert "kbind/_hotpath" not in tail or proc.returncode == 0, tail
+    assert "_hotpath" not in tail or proc.returncode == 0, tail
     assert (
         str(tmp_path)
         in subprocess.run(
-            [sys.executable, "-c", "import kbind._hotpath as h; print(h.__file__)"],
+            [sys.executable, "-c", "import kbind._bridge._hotpath as h; print(h.__file__)"],
             env=env,
             capture_output=True,
             text=True,

@@ -18,7 +18,7 @@ from kbind import (
     TentativeValue,
     TentativeValueError,
 )
-from kbind._native import lib
+from kbind._bridge.native import lib
 
 JOIN = 10.0
 
@@ -395,8 +395,14 @@ def test_s01_value_from_failed_attempt_raises_tentative_error() -> None:
     run_in_thread(lambda: sl.update(a=7, b=7))
     assert sl.read_retry(seq) is True
     assert a.is_failed and derived.is_failed
-    for use in (lambda: int(a), lambda: a + 1, lambda: bool(derived), lambda: a.value,
-                lambda: str(a), lambda: hash(a)):
+    for use in (
+        lambda: int(a),
+        lambda: a + 1,
+        lambda: bool(derived),
+        lambda: a.value,
+        lambda: str(a),
+        lambda: hash(a),
+    ):
         with pytest.raises(TentativeValueError, match="S01") as ei:
             use()
         assert isinstance(ei.value, LifetimeError)
@@ -636,7 +642,7 @@ def test_busted_reader_no_retry_returns_torn_python_result() -> None:
 
 def test_c_read_seqbegin_or_lock_protocol() -> None:
     """The C read_seqbegin_or_lock/need_seqretry/done_seqretry trio locks on the second pass."""
-    from kbind._native import ffi
+    from kbind._bridge.native import ffi
 
     sl = ffi.new("kb_seqlock_t *")
     lib.kb_seqlock_init(sl)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kbind._native import ffi, lib
+from kbind._bridge.native import ffi, lib
 
 MODES = {
     "none": lib.KB_SEQ_BUSTED_NONE,

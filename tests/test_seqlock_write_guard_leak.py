@@ -64,4 +64,3 @@ def test_seq_write_guard_of_exited_thread_warns_and_releases() -> None:
         gc.collect()
     assert any(f":{made[0]}" in str(r.message) for r in rec)
     _assert_write_side_free(sl)
-

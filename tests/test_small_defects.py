@@ -42,8 +42,8 @@ from kbind import (
 )
 from kbind import rcu as rcu_mod
 from kbind.torture import rcu_torture
-from kbind.torture_atomic import atomic_torture
-from kbind.torture_seqlock import seqlock_torture
+from kbind.torture.atomic import atomic_torture
+from kbind.torture.seqlock import seqlock_torture
 
 # ------------------------------------------------------------- RcuRef pickle
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kbind._native import ffi, lib
-from kbind.torture_atomic import atomic_torture, format_atomic_report
+from kbind._bridge.native import ffi, lib
+from kbind.torture.atomic import atomic_torture, format_atomic_report
 
 
 def test_atomic_torture_real_atomics_keep_every_invariant() -> None:

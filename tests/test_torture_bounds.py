@@ -7,8 +7,8 @@ import time
 import pytest
 
 from kbind.torture import rcu_torture
-from kbind.torture_atomic import atomic_torture
-from kbind.torture_seqlock import seqlock_torture
+from kbind.torture.atomic import atomic_torture
+from kbind.torture.seqlock import seqlock_torture
 
 TORTURES = {"rcu": rcu_torture, "seqlock": seqlock_torture, "atomic": atomic_torture}
 

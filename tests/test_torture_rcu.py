@@ -1,4 +1,4 @@
-"""Tests of the native RCU torture test (csrc/rcu_torture.c) through kbind.torture.
+"""Tests of the native RCU torture test (csrc/tools/rcu_torture.c) through kbind.torture.
 
 Every test runs over both RCU backends (tests/conftest.py): same code, same
 assertions; the other backend's cases run in one child pytest.
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kbind._native import lib
+from kbind._bridge.native import lib
 from kbind.torture import (
     BUSTED_VARIANTS,
     RcuTortureResult,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kbind import format_seqlock_report, seqlock_torture
-from kbind.torture_seqlock import SeqlockTortureResult
+from kbind.torture.seqlock import SeqlockTortureResult
 
 
 def test_torture_real_seqlock_no_violations() -> None:
@@ -68,7 +68,7 @@ def test_torture_bad_arguments_raise(kwargs: dict[str, object], exc: type[Except
 
 def test_torture_c_rejects_bad_config() -> None:
     """The C entry point validates its configuration too (EINVAL, nothing run)."""
-    from kbind._native import ffi, lib
+    from kbind._bridge.native import ffi, lib
 
     cfg = ffi.new("kb_seqlock_torture_config_t *")
     res = ffi.new("kb_seqlock_torture_result_t *")

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from kbind import rcu, trace
-from kbind._native import lib
+from kbind._bridge.native import lib
 from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
 from tests.support import child_env
 

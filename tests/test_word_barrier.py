@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kbind import READ_ONCE, WRITE_ONCE, Word, barrier, smp_load_acquire, smp_store_release
-from kbind._native import ffi
+from kbind._bridge.native import ffi
 
 from .conftest import run_threads
 

@@ -6,7 +6,7 @@
  * Built and run by benchmarks/rcu_backends.py, once per backend:
  *   rcu_backend_bench builtin|liburcu reps seconds sync_iters
  * Every call goes through the out-of-line kb_rcu_*() functions of
- * csrc/rcu_api.c (no inlining), so the figures include the dispatch.
+ * csrc/engine/rcu_api.c (no inlining), so the figures include the dispatch.
  * Prints one "name value" line per measurement (medians of reps):
  *  - read_api: reads/s of one reader looping { kb_rcu_read_lock();
  *    kb_rcu_dereference(); kb_rcu_read_unlock() } with

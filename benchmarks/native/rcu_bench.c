@@ -5,7 +5,7 @@
  *
  * Built and run by benchmarks/rcu_vs_liburcu.py (which prints the table):
  * the kbind core (csrc/[a-z]*.c) is linked in directly and its reader fast
- * path inlined from csrc/rcu_inline.h; liburcu's QSBR flavour is inlined
+ * path inlined from csrc/engine/rcu_inline.h; liburcu's QSBR flavour is inlined
  * with _LGPL_SOURCE.  Prints one "name value" line per measurement.
  *
  * Workloads (the same loop bodies for both, instantiated by macros):

@@ -9,8 +9,8 @@
  * classes, so a.fetch_add(1, Full) is one METH_FASTCALL call here: the
  * ordering is recognised by identity, the operand converted and
  * range-checked, and the engine's function for that operation and ordering
- * (csrc/atomic.c, a real hardware atomic) called through the pointer
- * kbind._native bound (engine_fns.h).  The GIL is never released: nothing
+ * (csrc/engine/atomic.c, a real hardware atomic) called through the pointer
+ * kbind._bridge.native bound (engine_fns.h).  The GIL is never released: nothing
  * here waits.
  *
  * The cell lives inside the object.  Everything that is not the hot path
@@ -86,7 +86,7 @@ static inline int kb_hp_ordering(PyObject *o)
 static int kb_hp_atomic_unbound(void)
 {
 	PyErr_SetString(PyExc_RuntimeError,
-			"kbind._hotpath: atomics used before kbind.atomic bound them");
+			"kbind._bridge._hotpath: atomics used before kbind.atomic bound them");
 	return -1;
 }
 
@@ -326,7 +326,7 @@ static PyGetSetDef kb_hp_atomic_getset[] = {
 #define KB_HP_ATOMIC_TYPE(NAME, CELL)                                                           \
 	static PyTypeObject kb_hp_##NAME##_Type = {                                            \
 		PyVarObject_HEAD_INIT(NULL, 0)                                                  \
-		.tp_name = "kbind._hotpath." #NAME,                                             \
+		.tp_name = "kbind._bridge._hotpath." #NAME,                                             \
 		.tp_basicsize = sizeof(kb_hp_atomic),                                           \
 		.tp_dealloc = kb_hp_atomic_dealloc,                                             \
 		.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,                           \
@@ -464,12 +464,12 @@ static PyObject *bind_atomics(PyObject *module, PyObject *const *args, Py_ssize_
 		return NULL;
 	}
 	if (kb_hp_atomics_bound) {
-		PyErr_SetString(PyExc_RuntimeError, "kbind._hotpath's atomics are bound already");
+		PyErr_SetString(PyExc_RuntimeError, "kbind._bridge._hotpath's atomics are bound already");
 		return NULL;
 	}
 	if (!kb_hp_engine_bound()) {
 		PyErr_SetString(PyExc_RuntimeError,
-				"kbind._hotpath: bind_engine() must come before bind_atomics()");
+				"kbind._bridge._hotpath: bind_engine() must come before bind_atomics()");
 		return NULL;
 	}
 	if (kb_hp_check_orderings(args[0]) < 0 || kb_hp_check_methods(args[1], fns, docs) < 0)
@@ -538,7 +538,7 @@ int kb_hp_init_atomics(PyObject *m)
 		if (PyType_Ready(types[i]) < 0)
 			return -1;
 		/* PyModule_AddObjectRef: the module's reference is its own; ours is static. */
-		if (PyModule_AddObjectRef(m, types[i]->tp_name + sizeof("kbind._hotpath.") - 1,
+		if (PyModule_AddObjectRef(m, types[i]->tp_name + sizeof("kbind._bridge._hotpath.") - 1,
 					  (PyObject *)types[i]) < 0)
 			return -1;
 	}

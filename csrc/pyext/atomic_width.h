@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * csrc/pyext/atomic_width.h - one width of kbind._hotpath's atomics (a template).
+ * csrc/pyext/atomic_width.h - one width of kbind._bridge._hotpath's atomics (a template).
  *
  * csrc/pyext/atomic_type.c includes this file once per width (like the
- * engine's csrc/atomic_template.h), after defining:
+ * engine's csrc/engine/atomic_template.h), after defining:
  *
  *   KB_HP_W(x)     this width's name for x (kb_hp_i64_##x)
  *   KB_HP_E(op)    the bound engine pointer of op (kb_hp_kb_atomic64_##op)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * csrc/pyext/engine.c - how kbind._hotpath reaches the one C engine.
+ * csrc/pyext/engine.c - how kbind._bridge._hotpath reaches the one C engine.
  *
- * The engine is compiled once, into the cffi module kbind._ffi.  This module
- * links none of it; kbind._native calls bind_engine() at import with the
+ * The engine is compiled once, into the cffi module kbind._bridge._ffi.  This module
+ * links none of it; kbind._bridge.native calls bind_engine() at import with the
  * address of every function listed in engine_fns.h, which it takes from the
  * cffi module (ffi.addressof(lib, name)).  Until then every hot-path call
  * that needs the engine raises instead of jumping through a NULL pointer.
@@ -64,7 +64,7 @@ static PyObject *bind_engine(PyObject *self, PyObject *table)
 		return NULL;
 	}
 	if (kb_hp_bound) {
-		PyErr_SetString(PyExc_RuntimeError, "kbind._hotpath is bound to its engine already");
+		PyErr_SetString(PyExc_RuntimeError, "kbind._bridge._hotpath is bound to its engine already");
 		return NULL;
 	}
 	/* Check everything first: a partial binding is never left behind. */
@@ -73,14 +73,14 @@ static PyObject *bind_engine(PyObject *self, PyObject *table)
 
 		if (addr == NULL || !PyLong_Check(addr)) {
 			PyErr_Format(PyExc_ImportError,
-				     "kbind._hotpath: no address for engine function %s",
+				     "kbind._bridge._hotpath: no address for engine function %s",
 				     kb_hp_bindings[i].name);
 			return NULL;
 		}
 		if (PyLong_AsVoidPtr(addr) == NULL) {
 			if (!PyErr_Occurred())
 				PyErr_Format(PyExc_ImportError,
-					     "kbind._hotpath: NULL address for %s",
+					     "kbind._bridge._hotpath: NULL address for %s",
 					     kb_hp_bindings[i].name);
 			return NULL;
 		}
@@ -99,6 +99,6 @@ PyMethodDef kb_hp_engine_methods[] = {
 	  "engine_functions() -> tuple[str, ...]: the engine functions bind_engine() needs." },
 	{ "bind_engine", bind_engine, METH_O,
 	  "bind_engine(addresses): give the module the address of each engine function "
-	  "(called once, by kbind._native, with addresses from the cffi module)." },
+	  "(called once, by kbind._bridge.native, with addresses from the cffi module)." },
 	{ NULL, NULL, 0, NULL }
 };

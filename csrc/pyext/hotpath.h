@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * csrc/pyext/hotpath.h - shared declarations of the extension kbind._hotpath.
+ * csrc/pyext/hotpath.h - shared declarations of the extension kbind._bridge._hotpath.
  *
- * kbind._hotpath holds the Python-facing hot-path types (scopes, bound
+ * kbind._bridge._hotpath holds the Python-facing hot-path types (scopes, bound
  * references, must-use owners, retirable cells, atomics, lock guards,
  * seqlock reads) as a hand-written CPython C-API module.  Its calls never
  * release the GIL: everything here is non-blocking.  Calls that can wait
- * (grace periods, lock waits) stay in the cffi module kbind._ffi, which
+ * (grace periods, lock waits) stay in the cffi module kbind._bridge._ffi, which
  * releases the GIL around them.  See ARCHITECTURE.md, "The hot path".
  */
 #ifndef KB_HOTPATH_H
@@ -17,7 +17,7 @@
 
 #include "kbind.h" /* kbind_api.h: the engine's declarations; none of it is linked here */
 
-/* Pointers to the engine's functions, set by kbind._native at import. */
+/* Pointers to the engine's functions, set by kbind._bridge.native at import. */
 #define KB_HP_FN(name) extern __typeof__(&name) kb_hp_##name;
 #include "engine_fns.h"
 #undef KB_HP_FN

@@ -9,13 +9,13 @@
  */
 #include "lifetime.h"
 
-static PyObject *kb_rcu_register; /* kbind._rcu_runtime.thread_state */
+static PyObject *kb_rcu_register; /* kbind.rcu._runtime.thread_state */
 
 static int engine_ready(void)
 {
 	if (kb_hp_engine_bound())
 		return 1;
-	PyErr_SetString(PyExc_RuntimeError, "kbind._hotpath is not bound to its engine yet");
+	PyErr_SetString(PyExc_RuntimeError, "kbind._bridge._hotpath is not bound to its engine yet");
 	return 0;
 }
 
@@ -35,7 +35,7 @@ static int rcu_read_begin(kb_scope *s)
 	if (!engine_ready())
 		return -1;
 	if (!(s->owner->bits & KB_THREAD_RCU_READY)) {
-		/* First section of this thread: kbind._rcu_runtime registers it
+		/* First section of this thread: kbind.rcu._runtime registers it
 		 * with the engine (and sets KB_THREAD_RCU_READY). */
 		PyObject *r;
 

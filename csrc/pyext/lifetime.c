@@ -662,7 +662,7 @@ static PyMethodDef scope_methods[] = {
 };
 
 PyTypeObject kb_scope_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.Scope",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.Scope",
 	.tp_basicsize = sizeof(kb_scope),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "The C core of kbind.lifetime.Scope (use that class).",

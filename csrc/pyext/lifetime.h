@@ -3,7 +3,7 @@
  * csrc/pyext/lifetime.h - the C layout of kbind.lifetime's hot types.
  *
  * Threads (ThreadToken), scopes (Scope), their hooks (ScopeHooks), retirable
- * cells (Cell) and bound references (Ref).  The other parts of kbind._hotpath
+ * cells (Cell) and bound references (Ref).  The other parts of kbind._bridge._hotpath
  * (lock guards) build on these.
  *
  * Thread safety: every field is read and written with the GIL held; the
@@ -19,7 +19,7 @@
 struct kb_scope;
 
 /* Bits of kb_thread.bits that kbind's own kinds use. */
-#define KB_THREAD_RCU_READY 1UL /* registered with the RCU engine (kbind._rcu_runtime) */
+#define KB_THREAD_RCU_READY 1UL /* registered with the RCU engine (kbind.rcu._runtime) */
 #define KB_THREAD_RCU_QSBR 2UL	/* explicit QSBR mode, online between guards */
 
 /* One Python thread: never reused (unlike thread idents); compared by identity. */

@@ -77,7 +77,7 @@ static PyObject *lw_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	kb_lockword *lw;
 
 	if (!kb_hp_engine_bound()) {
-		PyErr_SetString(PyExc_RuntimeError, "kbind._hotpath is not bound to its engine yet");
+		PyErr_SetString(PyExc_RuntimeError, "kbind._bridge._hotpath is not bound to its engine yet");
 		return NULL;
 	}
 	if (!PyArg_ParseTupleAndKeywords(args, kwds, "sO:LockWord", kwlist, &kind, &value))
@@ -153,7 +153,7 @@ static PyGetSetDef lw_getset[] = {
 };
 
 static PyTypeObject kb_lockword_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.LockWord",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.LockWord",
 	.tp_basicsize = sizeof(kb_lockword),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "LockWord(kind, value): the C lock word, value and holder of a kbind.sync lock.",
@@ -249,7 +249,7 @@ static PyGetSetDef guard_getset[] = {
 };
 
 static PyTypeObject kb_lockguard_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.LockGuardBase",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.LockGuardBase",
 	.tp_basicsize = sizeof(kb_scope),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "The C half of kbind.sync.LockGuard.",
@@ -359,7 +359,7 @@ static PyGetSetDef lockmethod_getset[] = {
 };
 
 static PyTypeObject kb_lockmethod_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.LockMethod",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.LockMethod",
 	.tp_basicsize = sizeof(kb_lockmethod),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_METHOD_DESCRIPTOR |
 		    Py_TPFLAGS_HAVE_VECTORCALL,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * csrc/pyext/module.c - the module object of kbind._hotpath.
+ * csrc/pyext/module.c - the module object of kbind._bridge._hotpath.
  *
  * Single-phase initialisation with static types: kbind runs in the main
  * interpreter only (its engine state is per process).
@@ -9,7 +9,7 @@
 
 static struct PyModuleDef kb_hp_module = {
 	PyModuleDef_HEAD_INIT,
-	.m_name = "kbind._hotpath",
+	.m_name = "kbind._bridge._hotpath",
 	.m_doc = "kbind's hot-path types in C (scopes, bound references, atomics, lock "
 		 "guards, seqlock reads). Private: use kbind.lifetime and kbind's primitives.",
 	.m_size = -1,

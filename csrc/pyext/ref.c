@@ -34,7 +34,7 @@ static PyObject *freed_repr(PyObject *self)
 }
 
 static PyTypeObject kb_freed_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.Freed",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.Freed",
 	.tp_basicsize = sizeof(PyObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_doc = "The value of a poisoned (freed) cell.",
@@ -123,7 +123,7 @@ static PyMethodDef cell_methods[] = {
 };
 
 static PyTypeObject kb_cell_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.Cell",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.Cell",
 	.tp_basicsize = sizeof(kb_cell),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "The C core of kbind.lifetime.Cell (use that class).",
@@ -567,7 +567,7 @@ static void ref_iter_dealloc(kb_ref_iter *ri)
 }
 
 static PyTypeObject kb_ref_iter_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.RefIterator",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.RefIterator",
 	.tp_basicsize = sizeof(kb_ref_iter),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
 	.tp_traverse = (traverseproc)ref_iter_traverse,
@@ -630,7 +630,7 @@ static PyNumberMethods ref_as_number = {
 };
 
 static PyTypeObject kb_ref_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.Ref",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.Ref",
 	.tp_basicsize = sizeof(kb_ref),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "The C core of kbind.lifetime.Ref (use that class).",

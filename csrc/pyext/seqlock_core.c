@@ -23,7 +23,7 @@
 /* Set once by bind_seqlock() (seqlock_read.c). */
 PyTypeObject *kb_seq_view_kind; /* kbind.seqlock.SeqView */
 PyTypeObject *kb_seq_tv_kind;	/* kbind.seqlock.TentativeValue */
-PyObject *kb_seq_site_from_raw; /* kbind._guard.Site.from_raw */
+PyObject *kb_seq_site_from_raw; /* kbind._bridge.guard.Site.from_raw */
 int kb_seq_bound;
 
 static PyObject *kb_str_refuse, *kb_str_no_field, *kb_str_empty;
@@ -35,7 +35,7 @@ int kb_seq_engine_ready(void)
 	if (KB_LIKELY(kb_seq_bound))
 		return 1;
 	PyErr_SetString(PyExc_RuntimeError,
-			"kbind._hotpath: kbind.seqlock has not called bind_seqlock() yet");
+			"kbind._bridge._hotpath: kbind.seqlock has not called bind_seqlock() yet");
 	return 0;
 }
 
@@ -241,7 +241,7 @@ static PyMethodDef core_methods[] = {
 };
 
 PyTypeObject kb_seq_core_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.SeqCore",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.SeqCore",
 	.tp_basicsize = sizeof(kb_seq_core),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "The C half of kbind.seqlock.SeqLock and SeqLatch.",
@@ -342,7 +342,7 @@ static PyGetSetDef view_getset[] = {
 };
 
 PyTypeObject kb_seq_view_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.SeqViewCore",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.SeqViewCore",
 	.tp_basicsize = sizeof(kb_seq_view),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "The C half of kbind.seqlock.SeqView: reads one attempt's snapshot.",
@@ -470,7 +470,7 @@ static PyGetSetDef tv_getset[] = {
 };
 
 PyTypeObject kb_seq_tv_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.TentativeCore",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.TentativeCore",
 	.tp_basicsize = sizeof(kb_tentative),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "TentativeCore(v, attempts, read_at): the C half of "

@@ -90,7 +90,7 @@ extern PyTypeObject kb_seq_writer_type;
 /* seqlock_core.c: set once by bind_seqlock(). */
 extern PyTypeObject *kb_seq_view_kind; /* kbind.seqlock.SeqView */
 extern PyTypeObject *kb_seq_tv_kind;   /* kbind.seqlock.TentativeValue */
-extern PyObject *kb_seq_site_from_raw; /* kbind._guard.Site.from_raw */
+extern PyObject *kb_seq_site_from_raw; /* kbind._bridge.guard.Site.from_raw */
 extern int kb_seq_bound;
 int kb_hp_init_seqlock_core(PyObject *m);
 /* 1 if @c is bound (a seqlock; a latch if @latch), else 0 with an exception. */

@@ -189,7 +189,7 @@ static PyMethodDef attempt_methods[] = {
 };
 
 PyTypeObject kb_seq_attempt_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.SeqAttempt",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.SeqAttempt",
 	.tp_basicsize = sizeof(kb_seq_attempt),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "One read attempt of a seqlock (a kbind.lifetime scope): its snapshot and "
@@ -652,12 +652,12 @@ static PyObject *py_bind_seqlock(PyObject *self, PyObject *args)
 			      &from_raw))
 		return NULL;
 	if (kb_seq_bound) {
-		PyErr_SetString(PyExc_RuntimeError, "kbind._hotpath: seqlocks are bound already");
+		PyErr_SetString(PyExc_RuntimeError, "kbind._bridge._hotpath: seqlocks are bound already");
 		return NULL;
 	}
 	if (!kb_hp_engine_bound()) {
 		PyErr_SetString(PyExc_RuntimeError,
-				"kbind._hotpath: bind_engine() must come before bind_seqlock()");
+				"kbind._bridge._hotpath: bind_engine() must come before bind_seqlock()");
 		return NULL;
 	}
 	if (PyTuple_GET_SIZE(kinds) != 7) {

@@ -270,7 +270,7 @@ static PyMethodDef writer_methods[] = {
 };
 
 PyTypeObject kb_seq_writer_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath.SeqWriterCore",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath.SeqWriterCore",
 	.tp_basicsize = sizeof(kb_seq_writer),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "The C half of kbind.seqlock.SeqWriteGuard and SeqLatchWriteView: a scope "

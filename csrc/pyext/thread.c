@@ -14,7 +14,7 @@
 
 /* ------------------------------------------------------------ configuration */
 
-static PyObject *kb_internal_files; /* dict co_filename -> bool (kbind._guard's) */
+static PyObject *kb_internal_files; /* dict co_filename -> bool (kbind._bridge.guard's) */
 static PyObject *kb_is_internal;    /* callable(filename, frame) -> bool */
 static PyObject *kb_thread_name;    /* callable() -> the current thread's name */
 PyObject *kb_hp_key_thread;	    /* interned keys of the thread-state dict */
@@ -100,7 +100,7 @@ static void thread_exit_dealloc(kb_thread_exit *e)
 }
 
 static PyTypeObject kb_thread_exit_type = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._hotpath._ThreadExit",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kbind._bridge._hotpath._ThreadExit",
 	.tp_basicsize = sizeof(kb_thread_exit),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_dealloc = (destructor)thread_exit_dealloc,

@@ -19,7 +19,8 @@ from __future__ import annotations
 # rcu_backend first: it applies KBIND_RCU_BACKEND before anything uses the engine.
 from kbind import rcu_backend  # isort: skip
 from kbind import barrier, rcu
-from kbind._guard import Site
+from kbind import explain as _explain  # noqa: F401  (registers KbindError.explain())
+from kbind._bridge.guard import Site
 from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
 from kbind.errors import (
     BackendError,
@@ -73,7 +74,7 @@ from kbind.seqlock import (
     TentativeValue,
 )
 from kbind.sync import LockGuard, Mutex, SpinLock
-from kbind.torture_seqlock import SeqlockTortureResult, format_seqlock_report, seqlock_torture
+from kbind.torture.seqlock import SeqlockTortureResult, format_seqlock_report, seqlock_torture
 from kbind.word import READ_ONCE, WRITE_ONCE, Word, smp_load_acquire, smp_store_release
 
 __version__ = "0.1.0"

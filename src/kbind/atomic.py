@@ -3,8 +3,8 @@
 Mirrors Rust-for-Linux ``kernel::sync::atomic::Atomic<i32/i64/usize>`` over
 the kernel's ``atomic_t``, ``atomic64_t`` and ``atomic_long_t``.  The value
 lives in C memory (the engine's cell, inside the object) and every operation
-is one C method (kbind._hotpath, csrc/pyext/atomic_type.c) calling
-csrc/atomic.c, which executes a real hardware atomic (``lock xadd``,
+is one C method (kbind._bridge._hotpath, csrc/pyext/atomic_type.c) calling
+csrc/engine/atomic.c, which executes a real hardware atomic (``lock xadd``,
 ``ldxr/stxr``...), never Python arithmetic under a lock.
 
 Rules enforced (Rust-for-Linux enforces them with types; kbind with types
@@ -26,8 +26,8 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, ClassVar, Final, final
 
-from kbind._guard import NotClone
-from kbind._native import ffi, hot
+from kbind._bridge.guard import NotClone
+from kbind._bridge.native import ffi, hot
 from kbind.errors import OrderingError
 from kbind.ordering import (
     ALL_ORDERINGS,
@@ -72,13 +72,13 @@ _OPS: Final[dict[str, tuple[Ordering, ...]]] = {
 class _Atomic(NotClone):
     """Shared implementation; the public classes fix the C type and width.
 
-    Each public class also derives from its C type in kbind._hotpath
+    Each public class also derives from its C type in kbind._bridge._hotpath
     (``AtomicI64(hot.Atomic64, _Atomic)``): the value lives in that object,
     as the engine's cell (``kb_atomic64_t``...), and every operation is a C
     method that ``hot.bind_atomics()`` puts in the public class at import,
     so it is found before the Python one below.  It recognises the ordering
     by identity, checks the operands fit, and calls the engine's function
-    for that operation and ordering (csrc/atomic.c) without releasing the GIL.
+    for that operation and ordering (csrc/engine/atomic.c) without releasing the GIL.
 
     The typed methods below are the operations' signatures and
     documentation (what mypy and ``help()`` see); at run time they run only

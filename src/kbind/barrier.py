@@ -2,7 +2,7 @@
 
 Mirrors the kernel's ``include/asm-generic/barrier.h`` and each
 architecture's ``asm/barrier.h``.  Each function runs the real instruction
-sequence from csrc/arch/ (on x86-64 ``smp_mb()`` is a locked add on the
+sequence from csrc/engine/arch/ (on x86-64 ``smp_mb()`` is a locked add on the
 stack, like the kernel; on arm64 ``dmb ish``).
 
 From Python these matter for what they order in C memory (:class:`kbind.Word`,
@@ -14,7 +14,7 @@ can be measured (benchmarks/).
 
 from __future__ import annotations
 
-from kbind._native import ffi, lib
+from kbind._bridge.native import ffi, lib
 
 __all__ = [
     "arch",
@@ -28,7 +28,7 @@ __all__ = [
 
 
 def arch() -> str:
-    """Return which csrc/arch/ implementation was compiled: "x86_64", "aarch64" or "generic"."""
+    """Return which barrier header of csrc/engine/arch/ was compiled: x86_64, aarch64 or generic."""
     return str(ffi.string(lib.kb_arch_name()).decode())
 
 

@@ -12,11 +12,11 @@ inherits the builtin exception it means, so ``except RuntimeError`` (or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kbind._site import Site
+    from kbind._bridge.site import Site
 
 __all__ = [
     "BackendError",
@@ -36,6 +36,24 @@ __all__ = [
     "TentativeValueError",
     "UseAfterFreeError",
 ]
+
+
+#: The explanations tool (kbind.explain) registers its renderer here when it
+#: is imported -- kbind's facade imports it -- so the errors, a lower layer,
+#: never import the tool.
+_explainer: Callable[[str], str] | None = None
+
+
+def register_explainer(explainer: Callable[[str], str]) -> None:
+    """Install the function behind ``KbindError.explain()`` (called by kbind.explain)."""
+    global _explainer
+    _explainer = explainer
+
+
+def _explain(name: str) -> str:
+    if _explainer is None:  # only if kbind.errors was loaded without the kbind package
+        raise RuntimeError("no explanations are loaded: import kbind.explain first")
+    return _explainer(name)
 
 
 class KbindError(Exception):
@@ -90,9 +108,7 @@ class KbindError(Exception):
         The rule, a wrong and a right example, the rule codes and the
         kernel documentation it comes from.
         """
-        from kbind._explanations import explain
-
-        return explain(cls.__name__)
+        return _explain(cls.__name__)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep the message (and the class) across pickling, e.g. to a worker.
@@ -172,9 +188,7 @@ class KbindWarning(UserWarning):
     @classmethod
     def explain(cls) -> str:
         """Return the long explanation of this warning class (as ``kbind explain``)."""
-        from kbind._explanations import explain
-
-        return explain(cls.__name__)
+        return _explain(cls.__name__)
 
 
 class GuardLeakWarning(KbindWarning, ResourceWarning):

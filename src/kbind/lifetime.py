@@ -20,7 +20,7 @@ be too (``examples/design_your_own_guard.py``):
   ``#[must_use]`` plus a destructor that must not be skipped).
 
 The hot parts (begin/end, the checks of every reference access) are C, in
-``kbind._hotpath``, and never release the GIL; errors are built here, in
+``kbind._bridge._hotpath``, and never release the GIL; errors are built here, in
 Python, only when a rule is broken.
 
 Thread safety: scopes, cells and references are protected by the GIL; a
@@ -41,8 +41,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final, NoReturn, TypeVar
 
-from kbind._guard import NotClone, Site, owner_thread_error, user_frame
-from kbind._native import hot
+from kbind._bridge.guard import NotClone, Site, owner_thread_error, user_frame
+from kbind._bridge.native import hot
 from kbind.errors import GuardError, LifetimeError, ReadOnlyError, UseAfterFreeError
 
 __all__ = [
@@ -129,7 +129,7 @@ class Scope(hot.Scope, NotClone):
     ``kind`` (the name in messages, default the class name);
     ``end_anywhere`` (a collected scope may be ended on any thread, as a
     lock's guard can unlock anywhere).  kbind's own kinds pass ``engine``:
-    the name of C hooks in ``kbind._hotpath``.  A subclass overrides
+    the name of C hooks in ``kbind._bridge._hotpath``.  A subclass overrides
     :meth:`_kb_refuse` to word its own errors.
 
     Sizes and costs: see docs/performance.md.

@@ -1,6 +1,6 @@
 """Litmus tests on the real CPU: which reorderings happen, with and without barriers.
 
-Like herdtools' ``litmus7``, built in: csrc/litmus.c runs a classic pattern
+Like herdtools' ``litmus7``, built in: csrc/tools/litmus.c runs a classic pattern
 (SB, MP, LB, R, S, 2+2W, WRC, IRIW) many times in C threads pinned to
 different CPUs and released together each iteration, and counts every final
 outcome.  Each test comes in the variants that matter - ``once``
@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from kbind._native import ffi, lib
+from kbind._bridge.native import ffi, lib
 from kbind.barrier import arch
 
 __all__ = [

@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kbind._guard import thread_token
+from kbind._bridge.guard import thread_token
 from kbind.errors import KbindWarning
 
 if TYPE_CHECKING:
-    from kbind._guard import Site
+    from kbind._bridge.guard import Site
 
 # Every pytest session of a project with kbind installed loads this plugin.
 # Loading it imports kbind (as any import of it does) but must not start the
@@ -116,9 +116,9 @@ def strict_findings(caught: list[warnings.WarningMessage], before_guards: set[in
     guards, defers undropped drop guards) so a bounded ``rcu_barrier()``
     can drain the callbacks afterwards.
     """
-    from kbind import _rcu_runtime as _rt
     from kbind import rcu, sync
-    from kbind._guard import Site
+    from kbind._bridge.guard import Site
+    from kbind.rcu import _runtime as _rt
 
     lines: list[str] = []
     kb = [w for w in caught if issubclass(w.category, KbindWarning)]
@@ -170,8 +170,8 @@ def strict_findings(caught: list[warnings.WarningMessage], before_guards: set[in
 
 
 def _drain() -> None:
-    from kbind import _rcu_runtime as _rt
     from kbind import rcu
+    from kbind.rcu import _runtime as _rt
 
     me = _rt.current_state()
     if me is None or not me.guards:

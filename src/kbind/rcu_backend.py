@@ -3,7 +3,7 @@
 kbind's RCU API (grace periods, call_rcu, QSBR states, stall reports) runs
 over one of two backends, with the same semantics and the same errors:
 
-* ``"builtin"`` (the default): kbind's own QSBR engine (csrc/rcu.c); needs
+* ``"builtin"`` (the default): kbind's own QSBR engine (csrc/engine/rcu.c); needs
   nothing installed.
 * ``"liburcu"``: liburcu's QSBR flavour (urcu-qsbr, the library the Rust
   binding proposals would wrap), loaded at run time, so kbind builds and
@@ -19,7 +19,7 @@ RCU - see :func:`environment_error`).
 
 Like liburcu's ``rcu_flavor_struct`` (one table of operations per flavour);
 C: ``kb_rcu_set_backend()``, ``kb_rcu_get_backend()``, ``struct
-kb_rcu_backend`` in csrc/rcu_backend.h.
+kb_rcu_backend`` in csrc/engine/rcu_backend.h.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import os
 import sys
 from typing import Final, Literal, get_args
 
-from kbind._native import ffi, lib
+from kbind._bridge.native import ffi, lib
 from kbind.errors import BackendError, BackendUnavailableError
 
 __all__ = [

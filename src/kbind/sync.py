@@ -3,7 +3,7 @@
 Mirrors Rust-for-Linux ``kernel::sync::{SpinLock, Mutex, Guard}``: the lock
 owns the protected value, and the only way to reach it is through the guard
 that ``lock()`` returns.  The lock word lives in C memory and is taken by
-csrc/lock.c (a spinlock that relaxes, then yields; a futex mutex that
+csrc/engine/lock.c (a spinlock that relaxes, then yields; a futex mutex that
 sleeps), with the GIL released while waiting.
 
 Rules enforced at run time (compile time in Rust):
@@ -25,8 +25,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NoReturn, TypeVar, final
 
-from kbind._guard import NotClone, Site, ThreadToken, user_frame
-from kbind._native import ffi, hot, lib
+from kbind._bridge.guard import NotClone, Site, ThreadToken, user_frame
+from kbind._bridge.native import ffi, hot, lib
 from kbind.errors import DeadlockError, GuardError, GuardLeakWarning
 from kbind.lifetime import Scope
 
@@ -68,7 +68,7 @@ class _Lock(NotClone, Generic[T]):
     """What SpinLock and Mutex share; the subclasses pick the C lock.
 
     The lock word, the value and the holder live in one C object (a
-    ``kbind._hotpath.LockWord``); ``lock()`` and ``try_lock()`` are C method
+    ``kbind._bridge._hotpath.LockWord``); ``lock()`` and ``try_lock()`` are C method
     descriptors that take the lock with the engine's trylock and build the
     guard without releasing the GIL.  Only a wait (the lock is busy) comes
     back to Python (:meth:`_lock_busy`), which waits in cffi with the GIL
@@ -305,7 +305,7 @@ class LockGuard(
 
 _LOCK_NAMES: Final = {"spin": "SpinLock", "mutex": "Mutex"}
 
-# lock() and try_lock() are C method descriptors (kbind._hotpath.lock_method):
+# lock() and try_lock() are C method descriptors (kbind._bridge._hotpath.lock_method):
 # trylock and the guard in one C call; the Python lock() (as _lock_wait) and
 # _lock_recursive() only when the lock is busy or held by this thread.
 _Lock._lock_wait = _Lock.lock  # type: ignore[attr-defined]

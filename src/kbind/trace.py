@@ -383,7 +383,8 @@ def active() -> Recording | None:
 
 def _install(rec: Recording | None) -> None:
     global _current
-    from kbind import _rcu_runtime, rcu
+    from kbind import rcu
+    from kbind.rcu import _runtime as _rcu_runtime
 
     _current = rec
     rcu._tracer = rec
@@ -431,8 +432,8 @@ def run_scenario(duration: float = 0.6, readers: int = 3, rounds: int = 2) -> Re
     Returns:
         The recording (all threads joined, all callbacks run).
     """
-    from kbind._rcu_runtime import check_timeout
     from kbind.rcu import Rcu, RcuReadGuard, call_rcu, rcu_barrier, synchronize_rcu
+    from kbind.rcu._runtime import check_timeout
 
     seconds = check_timeout(duration, "duration", "run_scenario()", none_ok=False)
     if seconds is None or not seconds < float("inf"):

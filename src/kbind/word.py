@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Final, final
 
-from kbind._guard import NotClone
-from kbind._native import ffi, lib
+from kbind._bridge.guard import NotClone
+from kbind._bridge.native import ffi, lib
 
 __all__ = ["READ_ONCE", "WRITE_ONCE", "Word", "smp_load_acquire", "smp_store_release"]
 

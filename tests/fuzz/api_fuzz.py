@@ -732,7 +732,7 @@ def _run_child(
 
 
 def _child(first: int, n: int, inject: str | None, busted: int | None, timeout: float) -> None:
-    from kbind import _rcu_runtime
+    from kbind.rcu import _runtime as _rcu_runtime
 
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # many more interleavings per program
     for seed in range(first, first + n):

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/native/atomic_selftest.c - checks the atomics and barriers natively,
- * with whichever csrc/arch/ header the build selects (tests/test_build.py
+ * with whichever csrc/engine/arch/ header the build selects (tests/test_build.py
  * builds it for the machine's architecture and for the generic fallback).
  * Exit status 0 iff every check passed.
  */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * csrc/engine/arch/generic.h - barriers from the compiler's __atomic builtins.
+ *
+ * Mirrors include/asm-generic/barrier.h.  Correct on every architecture
+ * GCC and Clang support, if not always the cheapest.  Also used for
+ * ThreadSanitizer builds on every architecture: TSan models __atomic
+ * loads, stores and RMWs, but not inline asm, so the sanitizer build
+ * expresses acquire/release through the builtins it understands.
+ *
+ * Included only through csrc/engine/arch/barrier.h.
+ */
+#ifndef KB_ARCH_GENERIC_H
+#define KB_ARCH_GENERIC_H
+
+#define KB_ARCH_NAME "generic"
+
+#define kb_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* A sequentially consistent fence orders everything against everything. */
+#define kb_smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+/* An acquire fence orders earlier loads before later loads and stores. */
+#define kb_smp_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+/* A release fence orders earlier loads and stores before later stores. */
+#define kb_smp_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+
+/* Relaxed RMWs order nothing: full ordering needs a fence on each side. */
+#define kb_smp_mb__before_atomic() kb_smp_mb()
+#define kb_smp_mb__after_atomic() kb_smp_mb()
+
+#define kb_smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define kb_smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+#define kb_cpu_relax() kb_barrier()
+
+#define kb_smp_mb_mfence() kb_smp_mb()
+
+#endif /* KB_ARCH_GENERIC_H */

@@ -1,0 +1,234 @@
+"""What every ``kbind`` command does the same way: usage checks, errors, warnings, JSON.
+
+The command line keeps one contract (tests/test_cli.py checks it in
+subprocesses): exit status 0 on success, 1 when a test found a failure, 2
+for bad usage or a tool error - then exactly one line on stderr, never a
+traceback.  This module holds the pieces every command shares:
+
+* argparse ``type=`` functions that refuse out-of-range values while the
+  arguments are parsed, before any work starts;
+* :class:`CliError`, raised by a command for a usage or tool error and
+  printed by ``main()`` as ``kbind COMMAND: error: MESSAGE``;
+* :func:`check_output_path`, run before a test so that an unwritable
+  ``--plot`` path or a missing matplotlib is refused up front;
+* :func:`require_rcu_backend`, asked by the commands that use RCU;
+* :func:`run_interruptibly`, which runs a test that blocks in C so that
+  Ctrl-C stops it with the results so far, and :func:`draw_picture`;
+* :func:`envelope`, the one top-level shape of every ``--json`` report:
+  ``{"command", "arguments", "machine": {"cpus", "arch", "backend"},
+  "duration", "interrupted", "result"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kbind._bridge.interruptible import run_stoppable
+
+__all__ = [
+    "JSON_KEYS",
+    "CliError",
+    "bounded_float",
+    "bounded_int",
+    "check_output_path",
+    "draw_picture",
+    "envelope",
+    "machine",
+    "one_line",
+    "progress",
+    "require_rcu_backend",
+    "run_interruptibly",
+    "usable_cpus",
+    "warn",
+]
+
+#: The top-level keys of every ``--json`` report, in order.
+JSON_KEYS = ("command", "arguments", "machine", "duration", "interrupted", "result")
+
+
+class CliError(Exception):
+    """A usage or tool error of a ``kbind`` command: one line on stderr, exit status 2."""
+
+
+def one_line(exc: BaseException) -> str:
+    """Return an exception's message folded into one line (hints joined with ``; ``)."""
+    parts = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(parts) or type(exc).__name__
+
+
+def warn(message: str) -> None:
+    """Print ``warning: MESSAGE`` on stderr."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def usable_cpus() -> int:
+    """Return how many CPUs this process may run on (its affinity mask, not the machine's)."""
+    return len(os.sched_getaffinity(0))
+
+
+def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
+    """Return an argparse ``type=`` function accepting whole numbers in ``[lo, hi]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be in [{lo}, {hi:,}]: {value:,}")
+        return value
+
+    return parse
+
+
+def bounded_float(hi: float, what: str = "seconds") -> Callable[[str], float]:
+    """Return an argparse ``type=`` function accepting numbers in ``(0, hi]``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of {what}: {text!r}") from None
+        if not 0 < value <= hi:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be in (0, {hi:g}] {what}: {text}")
+        return value
+
+    return parse
+
+
+def check_output_path(path: str, option: str) -> None:
+    """Refuse, before any work, a picture that could not be written to ``path``.
+
+    Checks that matplotlib can be imported and that ``path`` names a file in
+    an existing, writable directory (and, if the file exists, that it is
+    writable).
+
+    Raises:
+        CliError: the reason, with ``pip install 'kbind[plot]'`` when
+            matplotlib is missing.
+    """
+    from kbind.plot import PlotUnavailableError, require
+
+    try:
+        require()
+    except PlotUnavailableError as exc:
+        raise CliError(f"{option} {exc}") from None
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CliError(f"{option} {path}: is a directory, not a file name")
+    if not os.path.isdir(directory):
+        raise CliError(f"{option} {path}: no such directory {directory}")
+    if not os.access(directory, os.W_OK | os.X_OK) or (
+        os.path.exists(path) and not os.access(path, os.W_OK)
+    ):
+        raise CliError(f"{option} {path}: not writable")
+
+
+def _json_value(value: Any) -> Any:
+    """Return ``value`` as JSON can hold it (lists for sequences, text for anything else)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return str(value)
+
+
+def machine() -> dict[str, Any]:
+    """Return what the run depends on: usable CPUs, architecture, RCU backend."""
+    from kbind.barrier import arch
+    from kbind.rcu_backend import current_backend
+
+    return {"cpus": usable_cpus(), "arch": arch(), "backend": current_backend()}
+
+
+def envelope(
+    args: argparse.Namespace, duration: float, interrupted: bool, result: Any
+) -> dict[str, Any]:
+    """Return a ``--json`` report in the one shape every command uses (:data:`JSON_KEYS`).
+
+    ``arguments`` holds the parsed options (JSON-ready; the handler left out),
+    ``duration`` the command's wall time in seconds, ``result`` what the
+    command found.
+    """
+    arguments = {k: _json_value(v) for k, v in vars(args).items() if k not in ("func", "command")}
+    return {
+        "command": args.command,
+        "arguments": arguments,
+        "machine": machine(),
+        "duration": round(duration, 4),
+        "interrupted": interrupted,
+        "result": result,
+    }
+
+
+def require_rcu_backend() -> None:
+    """Refuse to run a command that uses RCU when ``KBIND_RCU_BACKEND`` could not be applied."""
+    from kbind.rcu_backend import environment_error
+
+    exc = environment_error()
+    if exc is not None:
+        raise CliError(one_line(exc))
+
+
+def draw_picture(draw: Callable[[], None], path: str, to_stderr: bool) -> None:
+    """Draw a picture to ``path`` and say ``wrote PATH``; remove a half-written file."""
+    try:
+        draw()
+    except Exception as exc:
+        if os.path.exists(path):
+            os.unlink(path)
+        raise CliError(f"could not draw {path}: {one_line(exc)}") from None
+    print(f"wrote {path}", file=sys.stderr if to_stderr else sys.stdout)
+
+
+def progress(stop: threading.Event, duration: float, label: str) -> None:
+    """Draw a progress bar on stderr until ``stop`` is set (only on a terminal)."""
+    t0 = time.monotonic()
+    width = 30
+    while not stop.wait(0.1):
+        frac = min(1.0, (time.monotonic() - t0) / duration)
+        bar = "#" * int(frac * width)
+        sys.stderr.write(f"\r{label} [{bar:<{width}}] {frac * 100:5.1f} %")
+        sys.stderr.flush()
+    sys.stderr.write("\r" + " " * (len(label) + width + 12) + "\r")
+    sys.stderr.flush()
+
+
+def run_interruptibly(
+    fn: Callable[[], Any], announce: str, duration: float | None, bar_label: str
+) -> tuple[Any, bool]:
+    """Run ``fn`` (which blocks in C) on a worker thread; Ctrl-C asks C to stop early.
+
+    Returns ``(result, interrupted)``; ``result`` is None if the interrupt came
+    before the run started.  Errors raised by ``fn`` are re-raised here.  A
+    progress bar is drawn on stderr when it is a terminal and ``duration`` is
+    known; ``announce`` is printed to stderr once the run has started.  The
+    worker and the stop request are :func:`kbind._bridge.interruptible.run_stoppable`'s.
+    """
+    stop_bar = threading.Event()
+    bar = None
+
+    def started() -> None:
+        if announce:
+            print(announce, file=sys.stderr, flush=True)
+
+    try:
+        if duration is not None and sys.stderr.isatty():
+            bar = threading.Thread(
+                target=progress, args=(stop_bar, duration, bar_label), daemon=True
+            )
+            bar.start()
+        try:
+            return run_stoppable(fn, "run", on_start=started)
+        except KeyboardInterrupt:
+            return None, True  # before the run began
+    finally:
+        stop_bar.set()
+        if bar is not None:
+            bar.join(timeout=5)

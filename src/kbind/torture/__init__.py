@@ -1,0 +1,53 @@
+"""kbind's native torture tests, one module per primitive (a tool on top of the primitives).
+
+Each runs a C driver from ``csrc/tools/`` with the GIL released, on real
+threads, against a real engine, and reports what the kernel's torture suites
+report; each has deliberately broken ("busted") variants that it must catch.
+
+* :mod:`kbind.torture.rcu` -- rcutorture for the QSBR RCU engine
+  (``kernel/rcu/rcutorture.c``, ``Documentation/RCU/torture.rst``);
+* :mod:`kbind.torture.seqlock` -- sequence-lock readers against writers
+  (``include/linux/seqlock.h``);
+* :mod:`kbind.torture.atomic` -- the LKMM atomics and their orderings
+  (``Documentation/atomic_t.txt``).
+
+Everything is re-exported here: ``from kbind.torture import rcu_torture``.
+"""
+
+from __future__ import annotations
+
+from kbind.torture.atomic import (
+    AtomicBustedVariant,
+    AtomicTortureResult,
+    atomic_torture,
+    format_atomic_report,
+)
+from kbind.torture.rcu import (
+    BUSTED_VARIANTS,
+    RECLAIM_MODES,
+    RcuTortureResult,
+    format_rcu_report,
+    rcu_torture,
+)
+from kbind.torture.seqlock import (
+    BustedVariant,
+    SeqlockTortureResult,
+    format_seqlock_report,
+    seqlock_torture,
+)
+
+__all__ = [
+    "BUSTED_VARIANTS",
+    "RECLAIM_MODES",
+    "AtomicBustedVariant",
+    "AtomicTortureResult",
+    "BustedVariant",
+    "RcuTortureResult",
+    "SeqlockTortureResult",
+    "atomic_torture",
+    "format_atomic_report",
+    "format_rcu_report",
+    "format_seqlock_report",
+    "rcu_torture",
+    "seqlock_torture",
+]
