@@ -20,14 +20,20 @@ Rules enforced at run time (compile time in Rust):
 
 from __future__ import annotations
 
-import warnings
-import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NoReturn, TypeVar, final
+from typing import TYPE_CHECKING, ClassVar, Final, Generic, NoReturn, TypeVar, final
 
-from kbind._bridge.guard import NotClone, Site, ThreadToken, user_frame
+from kbind._bridge.guard import (
+    LiveRegistry,
+    NotClone,
+    Site,
+    ThreadToken,
+    leak_warning,
+    refuse_as_guard,
+    user_frame,
+)
 from kbind._bridge.native import ffi, hot, lib
-from kbind.errors import DeadlockError, GuardError, GuardLeakWarning
+from kbind.errors import DeadlockError
 from kbind.lifetime import Scope
 
 __all__ = ["LockGuard", "Mutex", "SpinLock", "track_guards", "tracked_guards"]
@@ -41,27 +47,20 @@ _WAIT_SLICE_NS: Final = 50_000_000
 #: Picks a successful C status (KB_OK) out of a C-only call chain (see _Lock._take).
 _OK: Final = lib.KB_OK.__eq__
 
-#: Live-guard registry for leak checks (kbind.pytest_plugin's strict mode):
-#: None (the default: costs one global test per lock()) or a WeakSet that
-#: every new LockGuard joins.  See :func:`track_guards`.
-_tracked: weakref.WeakSet[LockGuard[object]] | None = None
-
 
 def track_guards(on: bool) -> None:
     """Start (``on=True``, with an empty registry) or stop recording every new LockGuard.
 
     For leak checks: :func:`tracked_guards` then lists the guards created
-    since, that are still held.  Used by kbind's pytest strict mode.
+    since, that are still held.  Used by kbind's pytest strict mode; off, it
+    costs nothing (the registry is the observer of LockGuard's hooks).
     """
-    global _tracked
-    _tracked = weakref.WeakSet() if on else None
-    LockGuard._kb_hooks.observer = None if _tracked is None else _Tracker(_tracked)
+    _registry.track(on)
 
 
 def tracked_guards() -> list[LockGuard[object]]:
     """Return the LockGuards created since :func:`track_guards` that are still held."""
-    reg = _tracked
-    return [] if reg is None else [g for g in list(reg) if g.alive]
+    return _registry.live()
 
 
 class _Lock(NotClone, Generic[T]):
@@ -217,17 +216,13 @@ class Mutex(_Lock[T]):
     _c_unlock = lib.kb_mutex_unlock
 
 
-def _guard_leaked(g: LockGuard[Any], ended: bool) -> None:
-    # kbind.lifetime: a held guard was collected; its end (on any thread:
-    # end_anywhere) released the lock.
-    warnings.warn(
-        GuardLeakWarning(
-            f"{g.name} was garbage-collected while still holding the lock; "
-            f"kbind released it. The guard was created at {g.created_at}. "
-            "Use `with lock.lock() as g:` or call g.unlock()."
-        ),
-        stacklevel=1,
-    )
+# kbind.lifetime: a held guard was collected; its end (on any thread:
+# end_anywhere) released the lock.
+_guard_leaked: Final = leak_warning(
+    "while still holding the lock",
+    "released it",
+    "Use `with lock.lock() as g:` or call g.unlock().",
+)
 
 
 @final
@@ -286,24 +281,17 @@ class LockGuard(
         self.end()
 
     def _kb_refuse(self, what: str, how: str) -> object:
-        if what == "thread":
-            self.check_owner(f"unlock {self.name}")
-        if what == "ended":
-            raise GuardError(
-                f"unlock {self.name}",
-                f"{self.name} was already dropped; a guard is dropped exactly once",
-                guard=self.name,
-                created_at=self.created_at,
-                dropped_at=self.dropped_at,
-                sites=[("second drop at", Site.from_frame(user_frame(), how))],
-                hint="drop it either explicitly or by leaving its with block, not both",
-            )
-        if what == "enter":
-            self.check_alive(f"enter a with block on {self.name}")
+        refuse_as_guard(self, f"unlock {self.name}", what, how)
         return super()._kb_refuse(what, how)
 
 
 _LOCK_NAMES: Final = {"spin": "SpinLock", "mutex": "Mutex"}
+
+#: Live-guard registry for leak checks (kbind.pytest_plugin's strict mode),
+#: off by default; see :func:`track_guards`.
+_registry: Final[LiveRegistry[LockGuard[object]]] = LiveRegistry(
+    lambda g: g.alive, LockGuard._kb_hooks
+)
 
 # lock() and try_lock() are C method descriptors (kbind._bridge._hotpath.lock_method):
 # trylock and the guard in one C call; the Python lock() (as _lock_wait) and
@@ -315,18 +303,3 @@ _Lock.lock = hot.lock_method(  # type: ignore[method-assign]
 _Lock.try_lock = hot.lock_method(  # type: ignore[method-assign]
     "try_lock", _TRY_LOCK_DOC, LockGuard, "_word", None, None
 )
-
-
-class _Tracker:
-    """The observer of LockGuard's hooks while tracking: every new guard joins the registry."""
-
-    __slots__ = ("registry",)
-
-    def __init__(self, registry: weakref.WeakSet[LockGuard[object]]) -> None:
-        self.registry = registry
-
-    def _scope_begin(self, guard: LockGuard[object], depth: int) -> None:
-        self.registry.add(guard)
-
-    def _scope_end(self, guard: object) -> None:
-        pass

@@ -1,38 +1,46 @@
-"""Shared guard bookkeeping: call sites, owner threads, drop state.
+"""Guard bookkeeping every primitive shares, beside kbind.lifetime's scopes.
 
 Every kbind guard (lock guards, RCU read guards, drop guards, seqlock views)
 records where and on which thread it was created, and where it was dropped,
-so misuse errors can name both sites.  Recording a site costs one frame
-lookup; nothing here formats text until an error is built.
+so misuse errors can name both sites (kbind.lifetime's :class:`Scope` does
+that in C).  What is left for the primitives, written once here: the error
+for a guard used off its owner thread, the refusal to clone or pickle
+(:class:`NotClone`, :class:`Sealed`), the warning a leaked guard gives
+(:func:`leak_warning`), and the opt-in registries of live guards that
+kbind's pytest strict mode reads (:class:`LiveRegistry`).  Nothing here
+formats text until an error or a warning is built.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
-from typing import Any, ClassVar, Final, NoReturn, Self, SupportsIndex
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any, ClassVar, Final, Generic, NoReturn, Protocol, SupportsIndex, TypeVar
 
 from kbind._bridge.site import (
     RawSite,
     Site,
     ThreadToken,
-    _tls,
     capture,
     thread_name,
     thread_token,
     user_frame,
 )
-from kbind.errors import CloneError, GuardError, LifetimeError
+from kbind.errors import CloneError, GuardError, GuardLeakWarning
 
 __all__ = [
-    "GuardBase",
+    "LiveRegistry",
     "NotClone",
     "RawSite",
     "Sealed",
     "Site",
     "ThreadToken",
     "capture",
+    "leak_warning",
     "owner_thread_error",
+    "refuse_as_guard",
     "thread_name",
     "thread_token",
     "user_frame",
@@ -158,91 +166,106 @@ class NotClone(Sealed):
         raise clone_error(self, "pickle")
 
 
-class GuardBase(NotClone):
-    """Bookkeeping common to every guard: identity, owner thread, sites, drop state.
+def refuse_as_guard(guard: Any, op: str, what: str, how: str, rule: str = "") -> None:
+    """Raise the refusals every guard's ``_kb_refuse`` shares (a Scope's hook, kbind.lifetime).
 
-    Invariants:
-        ``created_at`` and ``owner`` are set once, at creation, on the creating
-        thread.  ``dropped_at`` is None while the guard is live and set exactly
-        once, by the owner thread, when it is dropped.
+    ``thread``: the owner-thread error for ``op``; ``ended``: a second drop,
+    naming both drop sites; ``enter``: a ``with`` block on a dropped guard.
+    For any other ``what``, return (the Scope's own refusal then applies).
+    ``rule`` prefixes the second-drop reason with its rule code ("R10: ").
+    """
+    if what == "thread":
+        guard.check_owner(op)
+    if what == "ended":
+        raise GuardError(
+            op,
+            f"{rule}{guard.name} was already dropped; a guard is dropped exactly once",
+            guard=guard.name,
+            created_at=guard.created_at,
+            dropped_at=guard.dropped_at,
+            sites=[("second drop at", Site.from_frame(user_frame(), how))],
+            hint="drop it either explicitly or by leaving its with block, not both",
+        )
+    if what == "enter":
+        guard.check_alive(f"enter a with block on {guard.name}")
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def created_at(self) -> Site | None: ...
+
+
+def leak_warning(
+    inside: str, repair: str, fix: str, *, who: str | None = None, only_when_ended: bool = False
+) -> Callable[[Any, bool], None]:
+    """Return a Scope's ``on_leak`` hook: warn that an open guard was garbage-collected.
+
+    The warning (:class:`GuardLeakWarning`) reads "<who> was garbage-collected
+    <inside>; kbind <repair>. The guard was created at <site>. <fix>"; ``who``
+    defaults to the guard's name.  With ``only_when_ended``, a leak the C core
+    could not end on this thread (``ended`` False) stays silent: the engine
+    counts it until the owner thread exits, and the thread-exit hook reports it.
     """
 
-    __slots__ = ("__weakref__", "created_at", "dropped_at", "number", "owner")
+    def on_leak(guard: _Named, ended: bool) -> None:
+        if only_when_ended and not ended:
+            return
+        warnings.warn(
+            GuardLeakWarning(
+                f"{who or guard.name} was garbage-collected {inside}; kbind {repair}. "
+                f"The guard was created at {guard.created_at}. {fix}"
+            ),
+            stacklevel=1,
+        )
 
-    #: The name used in messages ("LockGuard", "RcuReadGuard", ...).
-    KIND: ClassVar[str] = "Guard"
-    _numbers: ClassVar[itertools.count[int]] = itertools.count(1)
+    return on_leak
 
-    def __init__(self, depth: int = 2) -> None:
-        self.number = next(GuardBase._numbers)
-        self.owner: ThreadToken = _tls.me
-        self.created_at = Site.here(depth + 1)
-        self.dropped_at: Site | None = None
 
-    @property
-    def name(self) -> str:
-        """``KIND#number``, unique in the process."""
-        return f"{self.KIND}#{self.number}"
+G = TypeVar("G")
 
-    @property
-    def alive(self) -> bool:
-        """True until the guard is dropped (False for a guard that was never created properly)."""
-        try:
-            return self.dropped_at is None
-        except AttributeError:
-            return False
 
-    def __enter__(self) -> Self:
-        """Enter a ``with`` block on the guard (it must still be alive)."""
-        if self.dropped_at is not None:  # message built only for the error
-            self.check_alive(f"enter a with block on {self.name}")
-        return self
+class LiveRegistry(Generic[G]):
+    """An opt-in registry of live guards, for leak checks (kbind's pytest strict mode).
 
-    def check_alive(self, op: str, hint: str | None = None) -> None:
-        """Raise LifetimeError if the guard was dropped; ``op`` says what was attempted."""
-        if self.dropped_at is not None:
-            raise LifetimeError(
-                op,
-                f"{self.name} was dropped, so what it protected may no longer be used",
-                guard=self.name,
-                created_at=self.created_at,
-                dropped_at=self.dropped_at,
-                hint=hint or "copy what you need out while the guard is held",
-            )
+    Off by default: ``members`` is None, and a guard's constructor pays one
+    test (``if registry.members is not None``).  :meth:`track` (True) starts
+    an empty weak set that every new guard joins -- through ``add`` or, for a
+    kbind.lifetime Scope class, through its hooks' observer -- and
+    :meth:`live` lists the members still ``pending`` (not yet released).
+    """
 
-    def check_owner(self, op: str) -> None:
-        """Raise GuardError unless called on the thread that created the guard."""
-        if _tls.me is not self.owner:
-            raise owner_thread_error(
-                op,
-                self.name,
-                self.owner,
-                self.created_at,
-                "guards cannot move between threads (Rust: the guard is !Send)",
-                "create a guard on the thread that needs it",
-                dropped_at=self.dropped_at,
-            )
+    __slots__ = ("_hooks", "_pending", "members")
 
-    def mark_dropped(self, verb: str, depth: int = 2, how: str = "") -> None:
-        """Check this drop is legal (owner thread, first drop) and record its site.
+    def __init__(self, pending: Callable[[G], bool], hooks: Any = None) -> None:
+        #: The weak set of tracked guards, or None while tracking is off.
+        self.members: weakref.WeakSet[Any] | None = None
+        self._pending = pending
+        self._hooks = hooks  # a Scope class's _kb_hooks, whose observer sees every begin
 
-        ``verb`` names the drop in messages ("unlock", "drop"); ``how``
-        qualifies the site, e.g. "leaving its with block".  Nothing is
-        formatted unless the drop is refused.
+    def track(self, on: bool) -> None:
+        """Start (with an empty registry) or stop recording every new guard."""
+        self.members = weakref.WeakSet() if on else None
+        if self._hooks is not None:
+            self._hooks.observer = None if self.members is None else _Joiner(self.members)
 
-        Raises:
-            GuardError: on another thread, or if already dropped.
-        """
-        if _tls.me is not self.owner:
-            self.check_owner(f"{verb} {self.name}")
-        if self.dropped_at is not None:
-            raise GuardError(
-                f"{verb} {self.name}",
-                f"{self.name} was already dropped; a guard is dropped exactly once",
-                guard=self.name,
-                created_at=self.created_at,
-                dropped_at=self.dropped_at,
-                sites=[("second drop at", Site.here(depth + 1, how))],
-                hint="drop it either explicitly or by leaving its with block, not both",
-            )
-        self.dropped_at = Site.here(depth + 1, how)
+    def live(self) -> list[G]:
+        """Return the guards recorded since :meth:`track` that are still pending."""
+        reg = self.members
+        return [] if reg is None else [g for g in list(reg) if self._pending(g)]
+
+
+class _Joiner:
+    """A Scope hooks' observer while a registry tracks: every scope that begins joins it."""
+
+    __slots__ = ("registry",)
+
+    def __init__(self, registry: weakref.WeakSet[Any]) -> None:
+        self.registry = registry
+
+    def _scope_begin(self, scope: object, depth: int) -> None:
+        self.registry.add(scope)
+
+    def _scope_end(self, scope: object) -> None:
+        pass

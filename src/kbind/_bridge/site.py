@@ -86,10 +86,7 @@ class Site:
         site._code = code
         site._lasti = frame.f_lasti
         site._lineno = 0  # 0: not computed yet
-        try:
-            site.thread = _tls.name
-        except AttributeError:
-            site.thread = _tls.name = threading.current_thread().name
+        site.thread = _tls.me.name
         site.how = how
         return site
 
@@ -160,17 +157,16 @@ ThreadToken = hot.ThreadToken
 
 
 class _ThreadLocal(threading.local):
-    """Per-thread state: the thread's name (threading.current_thread() is slow) and its token.
+    """Per-thread state: the thread's token, which also carries its name.
 
     ``threading.local`` runs ``__init__`` once in each thread on first use,
-    so ``_tls.me`` and ``_tls.name`` are always there.
+    so ``_tls.me`` is always there; ``_tls.me.name`` is the thread's name
+    when its token was made (``threading.current_thread()`` is slow).
     """
 
-    name: str
     me: ThreadToken
 
     def __init__(self) -> None:
-        self.name = threading.current_thread().name
         self.me = hot.current_thread()
 
 
@@ -187,12 +183,8 @@ RawSite = tuple[CodeType, int, str, str]
 
 
 def thread_name() -> str:
-    """Return the calling thread's name, cached per thread (as recorded in sites)."""
-    try:
-        name: str = _tls.name
-    except AttributeError:
-        name = _tls.name = threading.current_thread().name
-    return name
+    """Return the calling thread's name, as its token recorded it (and as sites record it)."""
+    return _tls.me.name
 
 
 def capture(depth: int = 1, how: str = "") -> RawSite:
