@@ -1,4 +1,4 @@
-"""docs/ARCHITECTURE.md's name map matches the code: every kbind C name and Python name it gives exists.
+"""docs/ARCHITECTURE.md's name map matches the code: each kbind C and Python name it gives exists.
 
 The map pairs each kernel C item and its Rust-for-Linux binding with kbind's
 C function and Python name.  Here every ``kb_*`` name of the "kbind C"
