@@ -1,267 +1,137 @@
-"""Torture tests of kbind's C core, run in threads created in C (no GIL).
+"""What the three torture wrappers share: argument checks, the run step, the report's lines.
 
-:func:`rcu_torture` runs the rcutorture-style test of the QSBR RCU engine
-(csrc/tools/rcu_torture.c): reader threads watch the elements they reach inside
-read-side sections, updater threads publish and retire elements and reclaim
-them after grace periods.  A reader that sees an element freed under it, or
-aged by two grace periods while it held it, proves the engine broken.  The
-``busted`` argument selects a deliberately broken engine to show the test
-catches it.
-
-The test runs over the RCU backend in use (:mod:`kbind.rcu_backend`):
-kbind's own engine or liburcu's QSBR flavour.  The ``early_cb`` variant
-exists only on the builtin backend (liburcu's call_rcu thread always waits).
-
-Kernel: kernel/rcu/rcutorture.c.  C: kb_rcu_torture().
+Each wrapper (:mod:`kbind.torture.rcu`, :mod:`kbind.torture.seqlock`,
+:mod:`kbind.torture.atomic`) checks its arguments, runs its C driver from
+``csrc/tools/`` with the GIL released so that Ctrl-C stops it early, builds its
+result from the C result struct and renders an rcutorture-style report.  The
+common parts are here: the one duration bound and the argument checks (their
+messages name the function), :func:`run_driver` and the struct readers, and the
+report's verdict, rates and last lines; each primitive's own parts stay in its
+module.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Final, Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 from kbind._bridge.interruptible import run_stoppable
 from kbind._bridge.native import ffi, lib
-from kbind.rcu_backend import current_backend
 
 __all__ = [
-    "BUSTED_VARIANTS",
-    "RECLAIM_MODES",
-    "RcuTortureResult",
-    "format_rcu_report",
-    "rcu_torture",
+    "MAX_DURATION",
+    "busted_arg",
+    "counts",
+    "duration_arg",
+    "elapsed",
+    "finish_report",
+    "int_arg",
+    "rate",
+    "result_dict",
+    "run_driver",
+    "verdict",
 ]
 
-Reclaim = Literal["sync", "call", "mix"]
-Busted = Literal["no_wait", "reader", "early_cb"]
-
-#: How retired elements are reclaimed: ``synchronize_rcu()``, ``call_rcu()``, or both.
-RECLAIM_MODES: Final[dict[str, int]] = {
-    "sync": lib.KB_RCU_TORTURE_SYNC,
-    "call": lib.KB_RCU_TORTURE_CALL,
-    "mix": lib.KB_RCU_TORTURE_MIX,
-}
-
-#: The broken engines: grace periods that do not wait (``no_wait``); readers
-#: invisible to grace periods (``reader``); call_rcu callbacks run before the
-#: grace period (``early_cb``, caught only when ``reclaim`` uses call_rcu).
-BUSTED_VARIANTS: Final[dict[str, int]] = {
-    "no_wait": lib.KB_RCU_BUSTED_NO_WAIT,
-    "reader": lib.KB_RCU_BUSTED_READER,
-    "early_cb": lib.KB_RCU_BUSTED_EARLY_CB,
-}
-
-MAX_THREADS: Final = int(lib.KB_RCU_TORTURE_MAX_THREADS)
-MAX_DURATION: Final = 3600.0  # the same bound for every torture (seqlock, atomic)
-PIPE_LEN: Final = int(lib.KB_RCU_TORTURE_PIPE_LEN)
+#: The same duration bound, in seconds, for every torture.
+MAX_DURATION: Final = 3600.0
 
 
-@dataclasses.dataclass(frozen=True)
-class RcuTortureResult:
-    """What one :func:`rcu_torture` run observed.
-
-    Attributes:
-        readers: reader threads.
-        updaters: updater threads.
-        reclaim: the reclamation mode.
-        busted: the broken engine variant, or None for the real engine.
-        reads: read-side sections completed.
-        updates: elements published.
-        grace_periods: grace periods completed during the run.
-        callbacks: call_rcu callbacks the test's elements went through.
-        barriers: times an updater found the pool empty and forced reclamation.
-        pipe: the "Reader Pipe" histogram: how many sections saw each element
-            age (the last bucket counts ages >= 9); only ages 0 and 1 are legal.
-        freed_seen: sections that reached an element freed or reused under them.
-        too_old: sections that saw an element age >= 2.
-        errors: ``freed_seen + too_old``.
-        elapsed: wall time of the run in seconds.
-        backend: the RCU backend the run used (``"builtin"`` or ``"liburcu"``).
-        stopped_early: the run was interrupted (Ctrl-C) and reports what it
-            saw until then.
-    """
-
-    readers: int
-    updaters: int
-    reclaim: str
-    busted: str | None
-    reads: int
-    updates: int
-    grace_periods: int
-    callbacks: int
-    barriers: int
-    pipe: tuple[int, ...]
-    freed_seen: int
-    too_old: int
-    errors: int
-    elapsed: float
-    backend: str = "builtin"
-    stopped_early: bool = False
-
-    @property
-    def passed(self) -> bool:
-        """True if no reader saw a freed or too-old element."""
-        return self.errors == 0
-
-    def as_dict(self) -> dict[str, object]:
-        """Return the result as a plain dict (JSON-serialisable)."""
-        d = dataclasses.asdict(self)
-        d["pipe"] = list(self.pipe)
-        d["passed"] = self.passed
-        return d
-
-
-def _check_count(name: str, value: object) -> int:
+def int_arg(fn: str, name: str, value: object, lo: int, hi: int) -> int:
+    """Return ``value`` if it is an int in ``[lo, hi]`` (TypeError, ValueError if not)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not 1 <= value <= MAX_THREADS:
-        raise ValueError(f"{name} must be between 1 and {MAX_THREADS}, got {value}")
+        raise TypeError(f"{fn}(): {name} must be an int, not {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{fn}(): {name} must be in [{lo}, {hi}], not {value}")
     return value
 
 
-def rcu_torture(
-    readers: int = 2,
-    updaters: int = 1,
-    duration: float = 0.5,
-    reclaim: Reclaim = "mix",
-    busted: Busted | None = None,
+def duration_arg(fn: str, value: object) -> float:
+    """Return ``value`` as seconds if in ``(0, MAX_DURATION]`` (TypeError, ValueError if not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{fn}(): duration must be a number of seconds, not {type(value).__name__}")
+    if not 0 < value <= MAX_DURATION:  # also rejects NaN
+        raise ValueError(f"{fn}(): duration must be in (0, {MAX_DURATION:g}] seconds, not {value}")
+    return float(value)
+
+
+def busted_arg(fn: str, value: object, variants: Iterable[str]) -> None:
+    """Refuse a ``busted`` that is neither None nor one of ``variants`` (ValueError)."""
+    names = tuple(variants)
+    if value is not None and value not in names:
+        listed = ", ".join(repr(v) for v in names)
+        raise ValueError(f"{fn}(): busted must be None or one of {listed}, not {value!r}")
+
+
+def run_driver(
+    fn: str,
+    driver: Callable[[Any, Any], int],
+    cfg: Any,
+    result_type: str,
     *,
-    max_updates: int | None = None,
-    read_spin: int | None = None,
-    seed: int = 1,
-) -> RcuTortureResult:
-    """Run the rcutorture-style test of the C RCU engine.
+    failure: type[Exception] = RuntimeError,
+    refused: Callable[[int], Exception | None] = lambda rc: None,
+) -> tuple[Any, bool]:
+    """Run ``driver(cfg, res)`` interruptibly; return the filled ``res`` and ``stopped_early``.
 
-    Args:
-        readers: reader threads (1..64).
-        updaters: updater threads (1..64).
-        duration: seconds to run (0 < duration <= 3600).
-        reclaim: ``"sync"`` (synchronize_rcu), ``"call"`` (call_rcu) or ``"mix"``.
-        busted: None for the real engine, or a broken variant from
-            :data:`BUSTED_VARIANTS` (process-wide for the run's duration).
-        max_updates: stop earlier, after this many updates (None: no bound).
-        read_spin: loads per read-side section (None: the default, 256).
-        seed: seeds the updaters' choices in ``"mix"`` mode.
-
-    Returns:
-        The observations; ``result.passed`` is False if the engine was caught.
-
-    Raises:
-        TypeError: an argument has the wrong type.
-        ValueError: an argument is out of range or unknown, or ``busted``
-            names a variant the backend in use does not have.
-        RuntimeError: the C side could not create its threads or memory.
-
-    Context:
-        Blocks the calling thread for ``duration`` (the GIL is released).
-        Ctrl-C stops the run early: the result then reports what it saw so
-        far, with ``stopped_early`` set.  Must not run inside a read-side
-        section.
-
-    Examples:
-        >>> r = rcu_torture(duration=0.1)
-        >>> r.passed
-        True
+    The worker thread is named ``kbind-rcu-torture`` for ``fn="rcu_torture"``.
+    Raises the error ``refused(status)`` returns, if any; ValueError if the C
+    side rejected the configuration (a bug: the Python checks match the C
+    ones); ``failure`` if the driver could not start its threads.
     """
-    readers = _check_count("readers", readers)
-    updaters = _check_count("updaters", updaters)
-    if isinstance(duration, bool) or not isinstance(duration, int | float):
-        raise TypeError(f"duration must be a number of seconds, not {type(duration).__name__}")
-    if not 0 < duration <= MAX_DURATION:
-        raise ValueError(f"duration must be > 0 and <= {MAX_DURATION} seconds, got {duration}")
-    if reclaim not in RECLAIM_MODES:
-        raise ValueError(f"reclaim must be one of {sorted(RECLAIM_MODES)}, got {reclaim!r}")
-    if busted is not None and busted not in BUSTED_VARIANTS:
-        raise ValueError(f"busted must be None or one of {sorted(BUSTED_VARIANTS)}, got {busted!r}")
-    if max_updates is not None and (
-        isinstance(max_updates, bool) or not isinstance(max_updates, int) or max_updates < 1
-    ):
-        raise ValueError(f"max_updates must be None or a positive int, got {max_updates!r}")
-    if read_spin is not None and (
-        isinstance(read_spin, bool)
-        or not isinstance(read_spin, int)
-        or not 1 <= read_spin <= 1_000_000
-    ):
-        raise ValueError(f"read_spin must be None or an int in 1..1000000, got {read_spin!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, not {type(seed).__name__}")
-    if lib.kb_rcu_read_lock_nesting() > 0:
-        raise RuntimeError("rcu_torture() cannot run inside an RCU read-side critical section")
-
-    cfg = ffi.new("kb_rcu_torture_config_t *")
-    cfg.readers = readers
-    cfg.updaters = updaters
-    cfg.duration_ms = max(1, round(duration * 1000))
-    cfg.max_updates = max_updates or 0
-    cfg.reclaim = RECLAIM_MODES[reclaim]
-    cfg.busted = BUSTED_VARIANTS[busted] if busted is not None else lib.KB_RCU_BUSTED_NONE
-    cfg.read_spin = read_spin or 0
-    cfg.seed = seed & 0xFFFF_FFFF_FFFF_FFFF
-    res = ffi.new("kb_rcu_torture_result_t *")
-    rc, stopped = run_stoppable(lambda: int(lib.kb_rcu_torture(cfg, res)), "rcu-torture")
-    if rc == lib.KB_ENOTSUP:
-        raise ValueError(
-            f"busted variant {busted!r} does not exist on the {current_backend()!r} RCU backend"
-        )
-    if rc == lib.KB_EINVAL:  # pragma: no cover - the checks above match the C ones
-        raise ValueError("kb_rcu_torture() rejected its configuration")
+    res = ffi.new(result_type)
+    tag = fn.replace("_", "-")
+    rc, stopped = run_stoppable(lambda: int(driver(cfg, res)), tag)
+    own = refused(rc)
+    if own is not None:
+        raise own
+    if rc == lib.KB_EINVAL:  # pragma: no cover - the checks in Python match the C ones
+        raise ValueError(f"{fn}(): the C core rejected the configuration")
     if rc != lib.KB_OK:
-        raise RuntimeError(
-            f"kb_rcu_torture() could not run (status {rc}): out of threads or memory"
+        raise failure(
+            f"{fn}(): could not start the threads (status {rc}): out of threads or memory"
         )
-    return RcuTortureResult(
-        readers=readers,
-        updaters=updaters,
-        reclaim=reclaim,
-        busted=busted,
-        reads=int(res.reads),
-        updates=int(res.updates),
-        grace_periods=int(res.grace_periods),
-        callbacks=int(res.callbacks),
-        barriers=int(res.barriers),
-        pipe=tuple(int(res.pipe[i]) for i in range(PIPE_LEN)),
-        freed_seen=int(res.freed_seen),
-        too_old=int(res.too_old),
-        errors=int(res.errors),
-        elapsed=int(res.elapsed_ns) / 1e9,
-        backend=current_backend(),
-        stopped_early=stopped,
-    )
+    return res, stopped
 
 
-def format_rcu_report(result: RcuTortureResult) -> str:
-    """Return an rcutorture-like text report of ``result``.
+def counts(res: Any, *fields: str) -> dict[str, int]:
+    """Return the named counters of a C result struct as Python ints."""
+    return {name: int(getattr(res, name)) for name in fields}
 
-    The ``Reader Pipe:`` line is rcutorture's: how many read-side sections
-    saw each element age; anything past the second bucket is an error.
 
-    Examples:
-        >>> r = rcu_torture(duration=0.1)
-        >>> "Reader Pipe:" in format_rcu_report(r)
-        True
+def elapsed(res: Any) -> float:
+    """Return a C result struct's ``elapsed_ns`` in seconds."""
+    return int(res.elapsed_ns) / 1e9
+
+
+def result_dict(result: Any, **extra: object) -> dict[str, object]:
+    """Return a result dataclass as a plain dict (JSON-serialisable), with ``extra`` added."""
+    d = dataclasses.asdict(result)
+    d.update(extra)
+    return d
+
+
+def verdict(passed: bool) -> str:
+    """Return ``"SUCCESS"`` or ``"FAILURE"``, the word a torture report ends with."""
+    return "SUCCESS" if passed else "FAILURE"
+
+
+def rate(n: int, seconds: float) -> str:
+    """Return ``n`` per second, scaled (``1.25M/s``)."""
+    r = n / seconds if seconds > 0 else 0.0
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if r >= scale:
+            return f"{r / scale:.2f}{unit}/s"
+    return f"{r:.0f}/s"
+
+
+def finish_report(tag: str, lines: list[str], end: str, *, stopped_early: bool = False) -> str:
+    """Join ``lines``, the "stopped early" line if so, and rcutorture's last line.
+
+    The last line is ``TAG:--- End of test: END`` (``rcu-torture:--- End of test: SUCCESS``).
     """
-    flavour = "kbind-qsbr" if result.backend == "builtin" else f"{result.backend}-qsbr"
-    # The command line's spelling of the variant (no-wait), as in `kbind torture --busted`.
-    busted = None if result.busted is None else result.busted.replace("_", "-")
-    engine = flavour if busted is None else f"{flavour}-busted-{busted}"
-    pipe = " ".join(str(n) for n in result.pipe)
-    verdict = "SUCCESS" if result.passed else "FAILURE"
-    lines = [
-        f"rcu-torture: torture_type={engine} reclaim={result.reclaim} "
-        f"nreaders={result.readers} nupdaters={result.updaters} "
-        f"duration={result.elapsed:.3f}s",
-        f"rcu-torture: reads: {result.reads} updates: {result.updates} "
-        f"grace-periods: {result.grace_periods} callbacks: {result.callbacks} "
-        f"pool-empty: {result.barriers}",
-        f"rcu-torture: freed-seen: {result.freed_seen} too-old: {result.too_old}",
-        f"rcu-torture: Reader Pipe:  {pipe}",
-    ]
-    if not result.passed:
-        lines.append(
-            "rcu-torture: !!! readers saw elements freed or aged >= 2 grace periods "
-            "inside their read-side sections: the grace period did not wait for them"
-        )
-    if result.stopped_early:
-        lines.append("rcu-torture: stopped early (interrupted): the counts are partial")
-    lines.append(f"rcu-torture:--- End of test: {verdict}")
-    return "\n".join(lines)
+    out = list(lines)
+    if stopped_early:
+        out.append(f"{tag}: stopped early (interrupted): the counts are partial")
+    out.append(f"{tag}:--- End of test: {end}")
+    return "\n".join(out)
