@@ -5,15 +5,21 @@ subprocesses): exit status 0 on success, 1 when a test found a failure, 2
 for bad usage or a tool error - then exactly one line on stderr, never a
 traceback.  This module holds the pieces every command shares:
 
+* :func:`command`, the runner each subcommand is wrapped in: it checks the
+  output paths and the RCU backend before any work, prints the command's
+  :class:`Outcome` (the ``--json`` envelope or the text, then its pictures),
+  turns it into the exit status (0, 1, or 130 when interrupted), and prints
+  a usage or tool error as one line, exit status 2;
 * argparse ``type=`` functions that refuse out-of-range values while the
   arguments are parsed, before any work starts;
 * :class:`CliError`, raised by a command for a usage or tool error and
-  printed by ``main()`` as ``kbind COMMAND: error: MESSAGE``;
+  printed by the runner as ``kbind COMMAND: error: MESSAGE``;
 * :func:`check_output_path`, run before a test so that an unwritable
   ``--plot`` path or a missing matplotlib is refused up front;
 * :func:`require_rcu_backend`, asked by the commands that use RCU;
 * :func:`run_interruptibly`, which runs a test that blocks in C so that
   Ctrl-C stops it with the results so far, and :func:`draw_picture`;
+* :class:`Warnings`, which prints each warning and keeps it for ``--json``;
 * :func:`envelope`, the one top-level shape of every ``--json`` report:
   ``{"command", "arguments", "machine": {"cpus", "arch", "backend"},
   "duration", "interrupted", "result"}``.
@@ -22,21 +28,28 @@ traceback.  This module holds the pieces every command shares:
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
+import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kbind._bridge.interruptible import run_stoppable
+from kbind.errors import KbindError
 
 __all__ = [
     "JSON_KEYS",
     "CliError",
+    "Outcome",
+    "Warnings",
     "bounded_float",
     "bounded_int",
     "check_output_path",
+    "command",
     "draw_picture",
     "envelope",
     "machine",
@@ -65,6 +78,15 @@ def one_line(exc: BaseException) -> str:
 def warn(message: str) -> None:
     """Print ``warning: MESSAGE`` on stderr."""
     print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+class Warnings(list[str]):
+    """A run's warnings: each printed on stderr as it is added, all kept for ``--json``."""
+
+    def add(self, message: str) -> None:
+        """Print ``message`` as a warning and keep it."""
+        warn(message)
+        self.append(message)
 
 
 def usable_cpus() -> int:
@@ -232,3 +254,106 @@ def run_interruptibly(
         stop_bar.set()
         if bar is not None:
             bar.join(timeout=5)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What one run of a command found; :func:`command` prints it and picks the exit status.
+
+    Attributes:
+        result: the ``--json`` report's ``result`` (None: no JSON report).
+        text: printed once the run is over, unless a JSON report is.
+        pictures: ``(path, draw)`` pairs drawn after that; ``draw`` None means
+            nothing ran, and the picture is skipped with a warning.
+        closing: printed last, without ``--json``.
+        failed: the test found a failure: exit status 1.
+        interrupted: Ctrl-C stopped the run: exit status 130 (unless failed).
+    """
+
+    result: Any = None
+    text: str = ""
+    pictures: list[tuple[str, Callable[[], None] | None]] = dataclasses.field(default_factory=list)
+    closing: str = ""
+    failed: bool = False
+    interrupted: bool = False
+
+    @property
+    def status(self) -> int:
+        """The exit status: 1 if the test found a failure, else 130 if interrupted, else 0."""
+        return 1 if self.failed else 130 if self.interrupted else 0
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def command(
+    *,
+    outputs: Sequence[str] = (),
+    uses_rcu: bool = False,
+    usage_errors: tuple[type[Exception], ...] = (),
+) -> Callable[[Callable[[argparse.Namespace], Outcome]], Command]:
+    """Wrap a subcommand's body in the runner that keeps the command line's contract.
+
+    Before the body runs, each option in ``outputs`` (``"--plot"``) that names
+    a file is checked with :func:`check_output_path`, then the RCU backend if
+    ``uses_rcu``.  The body returns an :class:`Outcome`; the runner prints it
+    (with ``--json``, the :func:`envelope` of its ``result``, timed over the
+    body) and returns its exit status.  A :class:`CliError`, a
+    :class:`~kbind.errors.KbindError`, an :class:`OSError` or one of
+    ``usage_errors`` is one line on stderr and exit status 2; Ctrl-C outside
+    a run is 130.
+    """
+
+    def wrap(body: Callable[[argparse.Namespace], Outcome]) -> Command:
+        @functools.wraps(body)
+        def run(args: argparse.Namespace) -> int:
+            try:
+                return _run(args, body, outputs, uses_rcu, usage_errors)
+            except CliError as exc:
+                print(f"kbind {args.command}: error: {exc}", file=sys.stderr)
+                return 2
+            except (KbindError, OSError) as exc:
+                print(f"kbind {args.command}: error: {one_line(exc)}", file=sys.stderr)
+                return 2
+            except KeyboardInterrupt:
+                print("\ninterrupted", file=sys.stderr)
+                return 130
+
+        return run
+
+    return wrap
+
+
+def _run(
+    args: argparse.Namespace,
+    body: Callable[[argparse.Namespace], Outcome],
+    outputs: Sequence[str],
+    uses_rcu: bool,
+    usage_errors: tuple[type[Exception], ...],
+) -> int:
+    """Check, run ``body``, print its outcome; return the exit status (errors propagate)."""
+    for option in outputs:
+        path = getattr(args, option.lstrip("-").replace("-", "_"))
+        if path:
+            check_output_path(path, option)
+    if uses_rcu:
+        require_rcu_backend()
+    json_report = bool(getattr(args, "json", False))
+    t0 = time.monotonic()
+    try:
+        outcome = body(args)
+    except usage_errors as exc:
+        raise CliError(one_line(exc)) from None
+    if json_report and outcome.result is not None:
+        report = envelope(args, time.monotonic() - t0, outcome.interrupted, outcome.result)
+        print(json.dumps(report, indent=2))
+    elif outcome.text:
+        print(outcome.text)
+    for path, draw in outcome.pictures:
+        if draw is None:
+            warn(f"nothing ran, so {path} was not drawn")
+        else:
+            draw_picture(draw, path, json_report)
+    if outcome.closing and not json_report:
+        print(outcome.closing)
+    return outcome.status

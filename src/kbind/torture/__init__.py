@@ -11,6 +11,8 @@ report; each has deliberately broken ("busted") variants that it must catch.
 * :mod:`kbind.torture.atomic` -- the LKMM atomics and their orderings
   (``Documentation/atomic_t.txt``).
 
+What the three share (the duration bound, the argument checks, the run step,
+the report's verdict, rates and last lines) is in ``kbind/torture/_common.py``.
 Everything is re-exported here: ``from kbind.torture import rcu_torture``.
 """
 

@@ -21,8 +21,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Final, Literal, get_args
 
-from kbind._bridge.interruptible import run_stoppable
 from kbind._bridge.native import ffi, lib
+from kbind.torture._common import (
+    busted_arg,
+    counts,
+    duration_arg,
+    elapsed,
+    finish_report,
+    int_arg,
+    result_dict,
+    run_driver,
+    verdict,
+)
 
 __all__ = ["AtomicBustedVariant", "AtomicTortureResult", "atomic_torture", "format_atomic_report"]
 
@@ -84,9 +94,9 @@ class AtomicTortureResult:
 
     def as_dict(self) -> dict[str, object]:
         """Return the result as a JSON-ready dict."""
-        d = dataclasses.asdict(self)
-        d.update(lost_updates=self.lost_updates, errors=self.errors, passed=self.passed)
-        return d
+        return result_dict(
+            self, lost_updates=self.lost_updates, errors=self.errors, passed=self.passed
+        )
 
 
 def atomic_torture(
@@ -106,18 +116,12 @@ def atomic_torture(
     Raises:
         ValueError / TypeError: an argument out of range or of the wrong type.
     """
-    if not isinstance(threads, int) or isinstance(threads, bool):
-        raise TypeError(f"threads must be an int, not {type(threads).__name__}")
-    if not 2 <= threads <= _MAX_THREADS:
-        raise ValueError(f"threads must be in [2, {_MAX_THREADS}], not {threads}")
-    if not isinstance(duration, (int, float)) or isinstance(duration, bool):
-        raise TypeError(f"duration must be a number of seconds, not {type(duration).__name__}")
-    if not 0 < duration <= 3600:
-        raise ValueError(f"duration must be in (0, 3600] seconds, not {duration}")
-    if busted not in _BUSTED:
-        raise ValueError(f"busted must be None or one of {get_args(AtomicBustedVariant)}")
+    fn = "atomic_torture"
+    int_arg(fn, "threads", threads, 2, _MAX_THREADS)
+    duration = duration_arg(fn, duration)
+    busted_arg(fn, busted, get_args(AtomicBustedVariant))
     if not isinstance(max_ops, int) or max_ops < 0:
-        raise ValueError(f"max_ops must be an int >= 0, not {max_ops!r}")
+        raise ValueError(f"{fn}(): max_ops must be an int >= 0, not {max_ops!r}")
     cfg = ffi.new(
         "kb_atomic_torture_config_t *",
         {
@@ -127,23 +131,14 @@ def atomic_torture(
             "max_ops": max_ops,
         },
     )
-    res = ffi.new("kb_atomic_torture_result_t *")
-    rc, stopped = run_stoppable(lambda: int(lib.kb_atomic_torture(cfg, res)), "atomic-torture")
-    if rc != lib.KB_OK:
-        raise RuntimeError(f"atomic torture could not start its threads (status {rc})")
+    res, stopped = run_driver(fn, lib.kb_atomic_torture, cfg, "kb_atomic_torture_result_t *")
     return AtomicTortureResult(
         threads=threads,
-        duration=float(duration),
+        duration=duration,
         busted=busted,
-        increments=int(res.increments),
-        counter=int(res.counter),
-        cmpxchg_increments=int(res.cmpxchg_increments),
-        cmpxchg_counter=int(res.cmpxchg_counter),
-        cmpxchg_failures=int(res.cmpxchg_failures),
-        messages=int(res.messages),
-        message_checks=int(res.message_checks),
-        message_violations=int(res.message_violations),
-        elapsed=res.elapsed_ns / 1e9,
+        **counts(res, "increments", "counter", "cmpxchg_increments", "cmpxchg_counter"),
+        **counts(res, "cmpxchg_failures", "messages", "message_checks", "message_violations"),
+        elapsed=elapsed(res),
         stopped_early=stopped or bool(res.stopped_early),
     )
 
@@ -151,15 +146,15 @@ def atomic_torture(
 def format_atomic_report(r: AtomicTortureResult) -> str:
     """Render a result as a locktorture-style text report."""
     flavor = f"busted:{r.busted}" if r.busted else "real"
-    state = "SUCCESS" if r.passed else "FAILURE"
+    tag = "atomic-torture"
     lines = [
-        f"atomic-torture: flavor {flavor}, {r.threads} threads, {r.elapsed:.2f} s"
+        f"{tag}: flavor {flavor}, {r.threads} threads, {r.elapsed:.2f} s"
         + (" (stopped early)" if r.stopped_early else ""),
         f"  increments: {r.increments} done, counter {r.counter} (lost {r.increments - r.counter})",
         f"  try_cmpxchg: {r.cmpxchg_increments} done, counter {r.cmpxchg_counter} "
         f"(lost {r.cmpxchg_increments - r.cmpxchg_counter}; {r.cmpxchg_failures} retries)",
         f"  release/acquire messages: {r.messages} published, {r.message_checks} checked, "
         f"{r.message_violations} stale payloads",
-        f"atomic-torture: --- End of test: {state}",
     ]
-    return "\n".join(lines)
+    # The header says "(stopped early)": no second line for it.
+    return finish_report(tag, lines, verdict(r.passed))

@@ -20,9 +20,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Final, Literal
 
-from kbind._bridge.interruptible import run_stoppable
 from kbind._bridge.native import ffi, lib
 from kbind.rcu_backend import current_backend
+from kbind.torture._common import MAX_DURATION as MAX_DURATION  # still importable from here
+from kbind.torture._common import (
+    busted_arg,
+    counts,
+    duration_arg,
+    elapsed,
+    finish_report,
+    int_arg,
+    result_dict,
+    run_driver,
+    verdict,
+)
 
 __all__ = [
     "BUSTED_VARIANTS",
@@ -52,7 +63,6 @@ BUSTED_VARIANTS: Final[dict[str, int]] = {
 }
 
 MAX_THREADS: Final = int(lib.KB_RCU_TORTURE_MAX_THREADS)
-MAX_DURATION: Final = 3600.0  # the same bound for every torture (seqlock, atomic)
 PIPE_LEN: Final = int(lib.KB_RCU_TORTURE_PIPE_LEN)
 
 
@@ -105,18 +115,7 @@ class RcuTortureResult:
 
     def as_dict(self) -> dict[str, object]:
         """Return the result as a plain dict (JSON-serialisable)."""
-        d = dataclasses.asdict(self)
-        d["pipe"] = list(self.pipe)
-        d["passed"] = self.passed
-        return d
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not 1 <= value <= MAX_THREADS:
-        raise ValueError(f"{name} must be between 1 and {MAX_THREADS}, got {value}")
-    return value
+        return result_dict(self, pipe=list(self.pipe), passed=self.passed)
 
 
 def rcu_torture(
@@ -163,30 +162,30 @@ def rcu_torture(
         >>> r.passed
         True
     """
-    readers = _check_count("readers", readers)
-    updaters = _check_count("updaters", updaters)
-    if isinstance(duration, bool) or not isinstance(duration, int | float):
-        raise TypeError(f"duration must be a number of seconds, not {type(duration).__name__}")
-    if not 0 < duration <= MAX_DURATION:
-        raise ValueError(f"duration must be > 0 and <= {MAX_DURATION} seconds, got {duration}")
+    fn = "rcu_torture"
+    readers = int_arg(fn, "readers", readers, 1, MAX_THREADS)
+    updaters = int_arg(fn, "updaters", updaters, 1, MAX_THREADS)
+    duration = duration_arg(fn, duration)
     if reclaim not in RECLAIM_MODES:
-        raise ValueError(f"reclaim must be one of {sorted(RECLAIM_MODES)}, got {reclaim!r}")
-    if busted is not None and busted not in BUSTED_VARIANTS:
-        raise ValueError(f"busted must be None or one of {sorted(BUSTED_VARIANTS)}, got {busted!r}")
+        names = ", ".join(repr(v) for v in RECLAIM_MODES)
+        raise ValueError(f"{fn}(): reclaim must be one of {names}, not {reclaim!r}")
+    busted_arg(fn, busted, BUSTED_VARIANTS)
     if max_updates is not None and (
         isinstance(max_updates, bool) or not isinstance(max_updates, int) or max_updates < 1
     ):
-        raise ValueError(f"max_updates must be None or a positive int, got {max_updates!r}")
+        raise ValueError(f"{fn}(): max_updates must be None or a positive int, not {max_updates!r}")
     if read_spin is not None and (
         isinstance(read_spin, bool)
         or not isinstance(read_spin, int)
         or not 1 <= read_spin <= 1_000_000
     ):
-        raise ValueError(f"read_spin must be None or an int in 1..1000000, got {read_spin!r}")
+        raise ValueError(
+            f"{fn}(): read_spin must be None or an int in 1..1000000, not {read_spin!r}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        raise TypeError(f"{fn}(): seed must be an int, not {type(seed).__name__}")
     if lib.kb_rcu_read_lock_nesting() > 0:
-        raise RuntimeError("rcu_torture() cannot run inside an RCU read-side critical section")
+        raise RuntimeError(f"{fn}() cannot run inside an RCU read-side critical section")
 
     cfg = ffi.new("kb_rcu_torture_config_t *")
     cfg.readers = readers
@@ -197,33 +196,26 @@ def rcu_torture(
     cfg.busted = BUSTED_VARIANTS[busted] if busted is not None else lib.KB_RCU_BUSTED_NONE
     cfg.read_spin = read_spin or 0
     cfg.seed = seed & 0xFFFF_FFFF_FFFF_FFFF
-    res = ffi.new("kb_rcu_torture_result_t *")
-    rc, stopped = run_stoppable(lambda: int(lib.kb_rcu_torture(cfg, res)), "rcu-torture")
-    if rc == lib.KB_ENOTSUP:
-        raise ValueError(
+
+    def refused(rc: int) -> Exception | None:
+        if rc != lib.KB_ENOTSUP:
+            return None
+        return ValueError(
             f"busted variant {busted!r} does not exist on the {current_backend()!r} RCU backend"
         )
-    if rc == lib.KB_EINVAL:  # pragma: no cover - the checks above match the C ones
-        raise ValueError("kb_rcu_torture() rejected its configuration")
-    if rc != lib.KB_OK:
-        raise RuntimeError(
-            f"kb_rcu_torture() could not run (status {rc}): out of threads or memory"
-        )
+
+    res, stopped = run_driver(
+        fn, lib.kb_rcu_torture, cfg, "kb_rcu_torture_result_t *", refused=refused
+    )
     return RcuTortureResult(
         readers=readers,
         updaters=updaters,
         reclaim=reclaim,
         busted=busted,
-        reads=int(res.reads),
-        updates=int(res.updates),
-        grace_periods=int(res.grace_periods),
-        callbacks=int(res.callbacks),
-        barriers=int(res.barriers),
+        **counts(res, "reads", "updates", "grace_periods", "callbacks", "barriers"),
         pipe=tuple(int(res.pipe[i]) for i in range(PIPE_LEN)),
-        freed_seen=int(res.freed_seen),
-        too_old=int(res.too_old),
-        errors=int(res.errors),
-        elapsed=int(res.elapsed_ns) / 1e9,
+        **counts(res, "freed_seen", "too_old", "errors"),
+        elapsed=elapsed(res),
         backend=current_backend(),
         stopped_early=stopped,
     )
@@ -245,23 +237,20 @@ def format_rcu_report(result: RcuTortureResult) -> str:
     busted = None if result.busted is None else result.busted.replace("_", "-")
     engine = flavour if busted is None else f"{flavour}-busted-{busted}"
     pipe = " ".join(str(n) for n in result.pipe)
-    verdict = "SUCCESS" if result.passed else "FAILURE"
+    tag = "rcu-torture"
     lines = [
-        f"rcu-torture: torture_type={engine} reclaim={result.reclaim} "
+        f"{tag}: torture_type={engine} reclaim={result.reclaim} "
         f"nreaders={result.readers} nupdaters={result.updaters} "
         f"duration={result.elapsed:.3f}s",
-        f"rcu-torture: reads: {result.reads} updates: {result.updates} "
+        f"{tag}: reads: {result.reads} updates: {result.updates} "
         f"grace-periods: {result.grace_periods} callbacks: {result.callbacks} "
         f"pool-empty: {result.barriers}",
-        f"rcu-torture: freed-seen: {result.freed_seen} too-old: {result.too_old}",
-        f"rcu-torture: Reader Pipe:  {pipe}",
+        f"{tag}: freed-seen: {result.freed_seen} too-old: {result.too_old}",
+        f"{tag}: Reader Pipe:  {pipe}",
     ]
     if not result.passed:
         lines.append(
-            "rcu-torture: !!! readers saw elements freed or aged >= 2 grace periods "
+            f"{tag}: !!! readers saw elements freed or aged >= 2 grace periods "
             "inside their read-side sections: the grace period did not wait for them"
         )
-    if result.stopped_early:
-        lines.append("rcu-torture: stopped early (interrupted): the counts are partial")
-    lines.append(f"rcu-torture:--- End of test: {verdict}")
-    return "\n".join(lines)
+    return finish_report(tag, lines, verdict(result.passed), stopped_early=result.stopped_early)

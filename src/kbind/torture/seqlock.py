@@ -26,8 +26,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Final, Literal, get_args
 
-from kbind._bridge.interruptible import run_stoppable
 from kbind._bridge.native import ffi, lib
+from kbind.torture._common import (
+    busted_arg,
+    counts,
+    duration_arg,
+    elapsed,
+    finish_report,
+    int_arg,
+    rate,
+    run_driver,
+    verdict,
+)
 
 __all__ = ["BustedVariant", "SeqlockTortureResult", "format_seqlock_report", "seqlock_torture"]
 
@@ -43,7 +53,6 @@ _BUSTED: Final[dict[str | None, int]] = {
 _MAX_THREADS: Final = int(lib.KB_SEQ_TORTURE_MAX_THREADS)
 _MAX_WORDS: Final = int(lib.KB_SEQ_TORTURE_MAX_WORDS)
 _MAX_SPINS: Final = 100_000
-_MAX_DURATION: Final = 3600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,14 +94,6 @@ class SeqlockTortureResult:
         return self.violations == 0
 
 
-def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"seqlock_torture(): {name} must be an int, not {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"seqlock_torture(): {name} must be in [{lo}, {hi}], not {value}")
-    return value
-
-
 def seqlock_torture(
     readers: int = 2,
     writers: int = 1,
@@ -124,28 +125,19 @@ def seqlock_torture(
         TypeError, ValueError: an argument is of the wrong type or out of range
             (nothing runs).
     """
-    _int_arg("readers", readers, 0, _MAX_THREADS)
-    _int_arg("writers", writers, 0, _MAX_THREADS)
+    fn = "seqlock_torture"
+    int_arg(fn, "readers", readers, 0, _MAX_THREADS)
+    int_arg(fn, "writers", writers, 0, _MAX_THREADS)
     if readers + writers < 1:
-        raise ValueError("seqlock_torture(): needs at least one reader or writer")
-    _int_arg("words", words, 2, _MAX_WORDS)
-    _int_arg("writer_spins", writer_spins, 0, _MAX_SPINS)
-    _int_arg("reader_spins", reader_spins, 0, _MAX_SPINS)
-    _int_arg("max_reads", max_reads, 0, 2**62)
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
-        raise TypeError(
-            "seqlock_torture(): duration must be a number of seconds, "
-            f"not {type(duration).__name__}"
-        )
-    if not 0 < duration <= _MAX_DURATION:  # also rejects NaN
-        raise ValueError(f"seqlock_torture(): duration must be in (0, {_MAX_DURATION}] seconds")
-    if busted not in _BUSTED:
-        names = ", ".join(repr(v) for v in get_args(BustedVariant))
-        raise ValueError(
-            f"seqlock_torture(): busted must be None or one of {names}, not {busted!r}"
-        )
+        raise ValueError(f"{fn}(): needs at least one reader or writer")
+    int_arg(fn, "words", words, 2, _MAX_WORDS)
+    int_arg(fn, "writer_spins", writer_spins, 0, _MAX_SPINS)
+    int_arg(fn, "reader_spins", reader_spins, 0, _MAX_SPINS)
+    int_arg(fn, "max_reads", max_reads, 0, 2**62)
+    duration = duration_arg(fn, duration)
+    busted_arg(fn, busted, get_args(BustedVariant))
     if not isinstance(check, bool):
-        raise TypeError("seqlock_torture(): check must be a bool")
+        raise TypeError(f"{fn}(): check must be a bool")
 
     cfg = ffi.new("kb_seqlock_torture_config_t *")
     cfg.readers = readers
@@ -157,63 +149,43 @@ def seqlock_torture(
     cfg.check = int(check)
     cfg.duration_ns = max(1, int(duration * 1e9))
     cfg.max_reads = max_reads
-    res = ffi.new("kb_seqlock_torture_result_t *")
-    rc, stopped = run_stoppable(lambda: int(lib.kb_seqlock_torture(cfg, res)), "seqlock-torture")
-    if rc == lib.KB_EINVAL:  # pragma: no cover - Python validated everything already
-        raise ValueError("seqlock_torture(): the C core rejected the configuration")
-    if rc != lib.KB_OK:
-        raise OSError(rc, "seqlock_torture(): could not start the threads")
+    res, stopped = run_driver(
+        fn, lib.kb_seqlock_torture, cfg, "kb_seqlock_torture_result_t *", failure=OSError
+    )
     return SeqlockTortureResult(
         readers=readers,
         writers=writers,
         words=words,
-        duration=float(duration),
+        duration=duration,
         busted=busted,
-        reads=int(res.reads),
-        successful_reads=int(res.successful_reads),
-        retries=int(res.retries),
-        writes=int(res.writes),
-        violations=int(res.violations),
-        first_violation_word=int(res.first_violation_word),
-        max_retries_in_a_row=int(res.max_retries_in_a_row),
-        elapsed=res.elapsed_ns / 1e9,
+        **counts(res, "reads", "successful_reads", "retries", "writes", "violations"),
+        **counts(res, "first_violation_word", "max_retries_in_a_row"),
+        elapsed=elapsed(res),
         stopped_early=stopped,
     )
-
-
-def _rate(n: int, seconds: float) -> str:
-    r = n / seconds if seconds > 0 else 0.0
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if r >= scale:
-            return f"{r / scale:.2f}{unit}/s"
-    return f"{r:.0f}/s"
 
 
 def format_seqlock_report(result: SeqlockTortureResult) -> str:
     """Render a result as rcutorture-style text; the last line says SUCCESS or FAILURE."""
     r = result
-    tag = "seqlock-torture:"
+    tag = "seqlock-torture"
     retry_pct = 100.0 * r.retries / r.reads if r.reads else 0.0
     lines = [
-        f"{tag} readers={r.readers} writers={r.writers} words={r.words} "
+        f"{tag}: readers={r.readers} writers={r.writers} words={r.words} "
         f"duration={r.duration:g}s busted={r.busted or 'none'}",
-        f"{tag} reads {r.reads} ({_rate(r.reads, r.elapsed)}) successful {r.successful_reads} "
+        f"{tag}: reads {r.reads} ({rate(r.reads, r.elapsed)}) successful {r.successful_reads} "
         f"retries {r.retries} ({retry_pct:.2f}%) max-retries-in-a-row {r.max_retries_in_a_row}",
-        f"{tag} writes {r.writes} ({_rate(r.writes, r.elapsed)}) elapsed {r.elapsed:.3f}s",
-        f"{tag} invariant violations {r.violations}",
+        f"{tag}: writes {r.writes} ({rate(r.writes, r.elapsed)}) elapsed {r.elapsed:.3f}s",
+        f"{tag}: invariant violations {r.violations}",
     ]
-    if r.passed:
-        verdict = "SUCCESS"
-        if r.busted:
-            verdict += f" (but busted={r.busted} was expected to fail: the test is too weak)"
-    else:
-        verdict = (
-            f"FAILURE: {r.violations} torn records accepted, first mismatch at word "
+    end = verdict(r.passed)
+    if r.passed and r.busted:
+        end += f" (but busted={r.busted} was expected to fail: the test is too weak)"
+    elif not r.passed:
+        end += (
+            f": {r.violations} torn records accepted, first mismatch at word "
             f"{r.first_violation_word}"
         )
         if r.busted:
-            verdict += f" (expected: busted={r.busted})"
-    if r.stopped_early:
-        lines.append(f"{tag} stopped early (interrupted): the counts are partial")
-    lines.append(f"{tag} {verdict}")
-    return "\n".join(lines)
+            end += f" (expected: busted={r.busted})"
+    return finish_report(tag, lines, end, stopped_early=r.stopped_early)
