@@ -765,7 +765,7 @@ void kb_rcu_read_unlock(void);
 int kb_rcu_read_lock_nesting(void);
 bool kb_rcu_read_lock_held(void);
 
-/* The Python API's guards: one call to enter, one to leave (kbind/rcu/__init__.py). */
+/* The Python API's guards: one call to enter, one to leave (kbind/rcu/guard.py). */
 int kb_rcu_py_read_enter(void);
 int kb_rcu_py_read_exit(bool go_offline);
 

@@ -14,7 +14,7 @@ from kbind import rcu
 from kbind._bridge.native import ffi, lib
 from kbind.errors import RcuDropGuardLeakWarning
 from kbind.rcu import Rcu
-from kbind.rcu._runtime import callbacks
+from kbind.rcu._callbacks import callbacks
 from tests.support import child_env, reader_held
 
 pytestmark = pytest.mark.rcu_backends

@@ -167,8 +167,8 @@ LOCK_HELD = textwrap.dedent(
     held = threading.Event()
 
     def holder():
-        from kbind.rcu import _runtime as _rcu_runtime
-        with _rcu_runtime.callbacks.cond:   # frozen at finalization, lock held
+        from kbind.rcu import _callbacks as _rcu_callbacks
+        with _rcu_callbacks.callbacks.cond:   # frozen at finalization, lock held
             held.set()
             threading.Event().wait()
 

@@ -198,13 +198,13 @@ def test_trace_to_text_has_a_row_per_thread_and_grace_period() -> None:
 def test_trace_hooks_off_outside_record_and_one_at_a_time() -> None:
     """Outside a record block the hooks are off; a nested record raises RuntimeError."""
     with trace.record() as rec:
-        assert trace.active() is rec and rcu._tracer is rec
+        assert trace.active() is rec and rcu._rt.tracer is rec
         with pytest.raises(RuntimeError), trace.record():
             pass
         with RcuReadGuard():
             pass
         synchronize_rcu()
-    assert trace.active() is None and rcu._tracer is None and rcu._rt.tracer is None
+    assert trace.active() is None and rcu._rt.tracer is None
     assert len(rec.sections) == 1 and len(rec.grace_periods) == 1
     with RcuReadGuard():  # not recorded
         pass

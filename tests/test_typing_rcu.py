@@ -133,6 +133,6 @@ def test_typing_rcu_reveals_what_readers_and_closures_receive(tmp_path: pathlib.
         "snippet.Config",
         "tuple[int, list[str], fallback=snippet.Summary]",
         "snippet.Config",
-        "kbind.rcu.RcuDropGuard[dict[str, list[int]]]",
+        "kbind.rcu.drop.RcuDropGuard[dict[str, list[int]]]",  # mypy names the defining module
         "int",
     ], out

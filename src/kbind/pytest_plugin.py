@@ -118,6 +118,7 @@ def strict_findings(caught: list[warnings.WarningMessage], before_guards: set[in
     """
     from kbind import rcu, sync
     from kbind._bridge.guard import Site
+    from kbind.rcu import _callbacks as _cb
     from kbind.rcu import _runtime as _rt
 
     lines: list[str] = []
@@ -147,9 +148,9 @@ def strict_findings(caught: list[warnings.WarningMessage], before_guards: set[in
             [(f"the RcuDropGuard of the old {g._box.label} value", g.retired_at)
              for g in undropped],
         )  # fmt: skip
-    with _rt.callbacks.cond:
-        _rt.callbacks._adopt_late()
-        pending = [Site.from_raw(cb.queued_at) for cb in _rt.callbacks.pending.values()]
+    with _cb.callbacks.cond:
+        _cb.callbacks._adopt_late()
+        pending = [Site.from_raw(cb.queued_at) for cb in _cb.callbacks.pending.values()]
     if pending:
         lines += _sites(
             f"{len(pending)} call_rcu callback(s) still pending at the end of the test "

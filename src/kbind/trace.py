@@ -387,7 +387,6 @@ def _install(rec: Recording | None) -> None:
     from kbind.rcu import _runtime as _rcu_runtime
 
     _current = rec
-    rcu._tracer = rec
     rcu.RcuReadGuard._kb_hooks.observer = rec
     _rcu_runtime.tracer = rec
 

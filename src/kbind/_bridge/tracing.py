@@ -3,8 +3,8 @@
 kbind.trace records read-side sections, grace periods and callbacks.  The
 primitives below it must not import it (a lower layer never imports a tool,
 not even for types), so they talk to "a tracer" through this protocol, and
-kbind.trace installs its recording at run time (``kbind.rcu._tracer``,
-``kbind.rcu._runtime.tracer`` and the read guards' scope observer).
+kbind.trace installs its recording at run time (``kbind.rcu._runtime.tracer``
+and the read guards' scope observer).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["Tracer"]
 
 
 class Tracer(Protocol):
-    """What kbind.rcu and kbind.rcu._runtime call on an active recording.
+    """What the modules of kbind.rcu call on an active recording.
 
     Grace periods are the tracer's own objects: the primitives only hand
     back what ``_gp``/``_drop_start`` returned.
