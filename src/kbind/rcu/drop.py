@@ -13,12 +13,11 @@ re-exported by :mod:`kbind.rcu`.
 from __future__ import annotations
 
 import warnings
-import weakref
 from types import TracebackType
-from typing import Any, Generic, TypeVar, final
+from typing import Any, Final, Generic, TypeVar, final
 
 import kbind.rcu._runtime as _rt
-from kbind._bridge.guard import Site, capture
+from kbind._bridge.guard import LiveRegistry, Site, capture
 from kbind.errors import GuardError, RcuDropGuardLeakWarning
 from kbind.lifetime import MustUse
 from kbind.rcu._callbacks import call_rcu, callbacks
@@ -54,7 +53,7 @@ class RcuDropGuard(MustUse, Generic[T]):
         super().__init__(retired_at)
         self._box = box
         self._cookie = cookie
-        reg = _tracked_drop_guards
+        reg = _registry.members
         if reg is not None:
             reg.add(self)
 
@@ -179,19 +178,16 @@ class RcuDropGuard(MustUse, Generic[T]):
         )
 
 
-#: Drop-guard registry for leak checks (kbind.pytest_plugin's strict mode):
-#: None by default, else a WeakSet every new RcuDropGuard joins.  Rebound by
-#: track_drop_guards(), so it is read only here, as this module's global.
-_tracked_drop_guards: weakref.WeakSet[RcuDropGuard[Any]] | None = None
+#: Drop-guard registry for leak checks (kbind.pytest_plugin's strict mode),
+#: off by default; see :func:`track_drop_guards`.
+_registry: Final[LiveRegistry[RcuDropGuard[Any]]] = LiveRegistry(lambda g: g.pending)
 
 
 def track_drop_guards(on: bool) -> None:
     """Start (with an empty registry) or stop recording every new RcuDropGuard (leak checks)."""
-    global _tracked_drop_guards
-    _tracked_drop_guards = weakref.WeakSet() if on else None
+    _registry.track(on)
 
 
 def tracked_drop_guards() -> list[RcuDropGuard[Any]]:
     """Return the RcuDropGuards created since tracking began and neither dropped nor deferred."""
-    reg = _tracked_drop_guards
-    return [] if reg is None else [g for g in list(reg) if g.pending]
+    return _registry.live()

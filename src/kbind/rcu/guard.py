@@ -17,30 +17,24 @@ from __future__ import annotations
 import threading
 import types
 import warnings
-from typing import final
+from typing import Final, final
 
 import kbind.rcu._runtime as _rt
-from kbind._bridge.guard import Site, user_frame
+from kbind._bridge.guard import Site, leak_warning, refuse_as_guard, user_frame
 from kbind.errors import GuardError, GuardLeakWarning
 from kbind.lifetime import Scope
 
-
-def _guard_leaked(g: RcuReadGuard, ended: bool) -> None:
-    # kbind.lifetime: an open guard was collected.  On its own thread (the
-    # usual case: refcounting frees it where it was dropped) the C core ended
-    # its section; elsewhere (a collection cycle on another thread) only the
-    # owner could, so the engine counts it until the thread exits.
-    if not ended:
-        return
-    warnings.warn(
-        GuardLeakWarning(
-            "an RcuReadGuard was garbage-collected inside its read-side critical section "
-            f"(or abandoned by an exception before its with block); kbind ended the "
-            f"section. The guard was created at {g.created_at}. Use `with RcuReadGuard() as g:` "
-            "or call g.drop()."
-        ),
-        stacklevel=1,
-    )
+# kbind.lifetime: an open guard was collected.  On its own thread (the usual
+# case: refcounting frees it where it was dropped) the C core ended its
+# section; elsewhere (a collection cycle on another thread) only the owner
+# could, so the engine counts it until the thread exits (_thread_exited).
+_guard_leaked: Final = leak_warning(
+    "inside its read-side critical section (or abandoned by an exception before its with block)",
+    "ended the section",
+    "Use `with RcuReadGuard() as g:` or call g.drop().",
+    who="an RcuReadGuard",
+    only_when_ended=True,
+)
 
 
 def _thread_exited(guards: list[RcuReadGuard]) -> None:
@@ -116,7 +110,7 @@ class RcuReadGuard(
         if what == "never":
             raise self._never("leave the read-side section")
         if what == "ended":
-            self._refuse_dropped(f"drop {self.name}", user_frame(), how)
+            refuse_as_guard(self, f"drop {self.name}", what, how, rule="R10: ")
         if what == "thread":
             self._refuse_thread(f"drop {self.name}", user_frame(), how)
         if what == "engine":
@@ -131,17 +125,6 @@ class RcuReadGuard(
             guard=self.name,
             created_at=self.created_at,
             hint="leave sections only through their guards",
-        )
-
-    def _refuse_dropped(self, op: str, f: types.FrameType, how: str = "") -> None:
-        raise GuardError(
-            op,
-            f"R10: {self.name} was already dropped; a guard is dropped exactly once",
-            guard=self.name,
-            created_at=self.created_at,
-            dropped_at=self.dropped_at,
-            sites=[("second drop at", Site.from_frame(f, how))],
-            hint="drop it either explicitly or by leaving its with block, not both",
         )
 
     def _refuse_thread(self, op: str, f: types.FrameType, how: str = "") -> None:
