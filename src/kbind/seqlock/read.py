@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Generic, NoReturn, TypeVar, final
 
-from kbind._bridge.guard import NotClone, Site, user_frame
+from kbind._bridge.guard import NotClone, Site, refuse_as_guard
 from kbind._bridge.native import hot
 from kbind.errors import GuardError, LifetimeError, TentativeValueError
 from kbind.lifetime import Scope
@@ -185,25 +185,6 @@ class SeqReadToken(_Attempt, Generic[T], kind="SeqReadToken", keep_at_thread_exi
 
     def _kb_refuse(self, what: str, how: str) -> object:
         op = f"call read_retry() again (MISUSE S08: each token is checked once) with {self.name}"
-        _refuse_end(self, op, what, how)
+        if what != "enter":  # a with block on an ended token gets the Scope's own refusal
+            refuse_as_guard(self, op, what, how)
         return super()._kb_refuse(what, how)
-
-
-def _refuse_end(scope: Scope, op: str, what: str, how: str) -> None:
-    """Raise for ending ``scope`` on another thread or a second time (``what``); ``op`` says what.
-
-    The wording a token and a write guard (kbind/seqlock/write.py) share;
-    other refusals are left to the caller.
-    """
-    if what == "thread":
-        scope.check_owner(op)
-    if what == "ended":
-        raise GuardError(
-            op,
-            f"{scope.name} was already dropped; a guard is dropped exactly once",
-            guard=scope.name,
-            created_at=scope.created_at,
-            dropped_at=scope.dropped_at,
-            sites=[("second drop at", Site.from_frame(user_frame(), how))],
-            hint="drop it either explicitly or by leaving its with block, not both",
-        )

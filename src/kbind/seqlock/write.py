@@ -13,30 +13,24 @@ inside its write section ends it and warns (L10: ``GuardLeakWarning``).
 
 from __future__ import annotations
 
-import warnings
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, Self, TypeVar, cast, final
+from typing import TYPE_CHECKING, ClassVar, Final, Generic, NoReturn, Self, TypeVar, cast, final
 
+from kbind._bridge.guard import leak_warning, refuse_as_guard
 from kbind._bridge.native import hot
-from kbind.errors import GuardLeakWarning
 from kbind.lifetime import Scope
 from kbind.seqlock.layout import _Data, _missing
-from kbind.seqlock.read import _refuse_end
 
 T = TypeVar("T")
 
 
-def _write_leaked(w: SeqWriteGuard[Any], ended: bool) -> None:
-    # kbind.lifetime: a guard collected inside its write section (its thread
-    # exited with it in a local, it was dropped on the floor, or Ctrl-C
-    # abandoned it before it reached the caller).  C ended the section first.
-    warnings.warn(
-        GuardLeakWarning(
-            f"{w.name} was garbage-collected inside its write section; kbind ended "
-            f"the section (the sequence is even again). The guard was created at "
-            f"{w.created_at}. Use `with sl.write() as w:` or call w.unlock()."
-        ),
-        stacklevel=1,
-    )
+# kbind.lifetime: a guard collected inside its write section (its thread
+# exited with it in a local, it was dropped on the floor, or Ctrl-C abandoned
+# it before it reached the caller).  C ended the section first.
+_write_leaked: Final = leak_warning(
+    "inside its write section",
+    "ended the section (the sequence is even again)",
+    "Use `with sl.write() as w:` or call w.unlock().",
+)
 
 
 class _Writer(hot.SeqWriterCore, Scope):
@@ -114,7 +108,5 @@ class SeqWriteGuard(
         self.end()
 
     def _kb_refuse(self, what: str, how: str) -> object:
-        _refuse_end(self, f"end the write section of {self.name}", what, how)
-        if what == "enter":
-            self.check_alive(f"enter a with block on {self.name}")
+        refuse_as_guard(self, f"end the write section of {self.name}", what, how)
         return super()._kb_refuse(what, how)
