@@ -29,9 +29,15 @@ from mypy.types import AnyType, Instance, Type, TypedDictType, TypeOfAny, get_pr
 
 __all__ = ["KbindPlugin", "plugin"]
 
-#: The classes whose ``__getattr__`` reads a sequence-lock field.
+#: The classes whose ``__getattr__`` reads a sequence-lock field, by the full
+#: name mypy knows them by: that of the module defining them (``kbind.seqlock``
+#: re-exports them from its modules).
 _FIELD_VIEWS = frozenset(
-    {"kbind.seqlock.SeqView", "kbind.seqlock.SeqWriteGuard", "kbind.seqlock.SeqLatchWriteView"}
+    {
+        "kbind.seqlock.read.SeqView",
+        "kbind.seqlock.write.SeqWriteGuard",
+        "kbind.seqlock.latch.SeqLatchWriteView",
+    }
 )
 
 
