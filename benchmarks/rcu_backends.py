@@ -34,7 +34,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import rcu_vs_liburcu  # noqa: E402  (a sibling script, not a package)
-from _util import fmt, render, run_native  # noqa: E402
+from _util import core_sources, fmt, render, run_native  # noqa: E402
 
 ROOT = HERE.parent
 CSRC = ROOT / "csrc"
@@ -50,7 +50,7 @@ def build() -> pathlib.Path:
     """Compile the kbind core (no liburcu at link time) and the API benchmark."""
     BIN_DIR.mkdir(parents=True, exist_ok=True)
     exe = BIN_DIR / "rcu_backend_bench"
-    sources = [str(p) for p in sorted(CSRC.glob("[a-z]*.c"))]
+    sources = [str(p) for p in core_sources()]
     subprocess.run(
         ["gcc", *FLAGS, f"-I{CSRC}", *sources, str(BENCH), "-o", str(exe), "-pthread", "-ldl"],
         check=True,

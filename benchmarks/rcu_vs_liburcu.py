@@ -69,7 +69,7 @@ def build() -> pathlib.Path:
     """Compile the kbind core and the benchmark; return the executable's path."""
     BIN_DIR.mkdir(parents=True, exist_ok=True)
     objs = []
-    for src in sorted(CSRC.glob("[a-z]*.c")):
+    for src in _util.core_sources():
         obj = BIN_DIR / (src.stem + ".o")
         subprocess.run(
             ["gcc", *CORE_FLAGS, f"-I{CSRC}", "-c", str(src), "-o", str(obj)], check=True

@@ -20,7 +20,7 @@
  *  - barrier: rcu_barrier() with nothing queued.
  */
 #define _LGPL_SOURCE 1
-#include "rcu_inline.h"
+#include "engine/rcu_inline.h"
 
 #include <urcu-qsbr.h>
 

@@ -1,0 +1,58 @@
+"""The native benchmark programs build from the current tree (a moved C file cannot break them).
+
+``python benchmarks/run.py`` compiles three C programs with kbind's C core:
+the barrier benchmark, the RCU backend benchmark and the inlined read-side
+comparison with liburcu (only where liburcu's development files are
+installed).  Each is built here through the benchmark's own build function,
+so the sources it lists and the headers it includes are the tree's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+
+from tests.support import ROOT
+
+BENCHMARKS = ROOT / "benchmarks"
+
+
+@pytest.fixture
+def bench() -> Iterator[None]:
+    """The benchmark scripts import each other as siblings: put their folder on sys.path."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield None
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(name)
+
+
+def test_barrier_benchmark_builds(bench: None) -> None:
+    """benchmarks/native/barrier_bench.c compiles and links with the C core."""
+    util = _module("_util")
+    exe = util.build_native("barrier_bench", [BENCHMARKS / "native" / "barrier_bench.c"])
+    assert exe.exists() and os.access(exe, os.X_OK)
+
+
+def test_rcu_backend_benchmark_builds(bench: None) -> None:
+    """benchmarks/native/rcu_backend_bench.c compiles and links with the C core."""
+    exe = _module("rcu_backends").build()
+    assert exe.exists() and os.access(exe, os.X_OK)
+
+
+def test_rcu_vs_liburcu_benchmark_builds(bench: None) -> None:
+    """benchmarks/native/rcu_bench.c (kbind's inlined read side against liburcu's) builds."""
+    mod = _module("rcu_vs_liburcu")
+    if not mod.have_liburcu():
+        pytest.skip("liburcu's development files are not installed (apt-get install liburcu-dev)")
+    exe = mod.build()
+    assert exe.exists() and os.access(exe, os.X_OK)
