@@ -25,7 +25,7 @@
 static const char *const reclaim_names[] = { "sync", "call", "mix" };
 static const char *const busted_names[] = { "none", "no_wait", "reader", "early_cb" };
 
-static int run(int reclaim, int busted, int64_t ms, bool expect_errors)
+static int run(int reclaim, int busted, int64_t ms, bool expect_errors, bool last_try)
 {
 	kb_rcu_torture_config_t cfg = {
 		.readers = 2, .updaters = 1, .duration_ms = ms,
@@ -47,11 +47,33 @@ static int run(int reclaim, int busted, int64_t ms, bool expect_errors)
 	for (i = 0; i < KB_RCU_TORTURE_PIPE_LEN; i++)
 		printf(" %llu", (unsigned long long)res.pipe[i]);
 	printf("\n");
+	if (expect_errors && res.errors == 0 && !last_try) {
+		printf("not caught yet: run again, longer\n");
+		return 1;
+	}
 	if (expect_errors ? res.errors == 0 : res.errors != 0 || res.reads == 0 || res.updates == 0) {
 		printf("UNEXPECTED: %s\n", expect_errors ? "busted engine not caught" : "real engine failed");
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * A busted engine shows itself through an error, which takes updates: on a
+ * loaded machine (sanitizers, other jobs) a short run may make too few.  Run
+ * it again, twice as long each time, at most BUSTED_TRIES times (bounded:
+ * 15x the first duration in all).
+ */
+#define BUSTED_TRIES 4
+
+static int run_busted(int reclaim, int busted, int64_t ms)
+{
+	int i;
+
+	for (i = 0; i < BUSTED_TRIES; i++, ms *= 2)
+		if (run(reclaim, busted, ms, true, i == BUSTED_TRIES - 1) == 0)
+			return 0;
+	return 1;
 }
 
 static int exercise_callbacks(void)
@@ -93,14 +115,14 @@ int main(int argc, char **argv)
 
 	for (rep = 0; rep < repeat; rep++) {
 		for (m = KB_RCU_TORTURE_SYNC; m <= KB_RCU_TORTURE_MIX; m++)
-			failures += run(m, KB_RCU_BUSTED_NONE, ms, false);
+			failures += run(m, KB_RCU_BUSTED_NONE, ms, false, true);
 		/* synchronize_rcu() grace periods catch these within a few
 		 * updates on every backend (liburcu's call_rcu batches are
 		 * 10 ms apart: too few for a short run). */
-		failures += run(KB_RCU_TORTURE_SYNC, KB_RCU_BUSTED_NO_WAIT, ms, true);
-		failures += run(KB_RCU_TORTURE_SYNC, KB_RCU_BUSTED_READER, ms, true);
+		failures += run_busted(KB_RCU_TORTURE_SYNC, KB_RCU_BUSTED_NO_WAIT, ms);
+		failures += run_busted(KB_RCU_TORTURE_SYNC, KB_RCU_BUSTED_READER, ms);
 		if (kb_rcu_busted_supported(KB_RCU_BUSTED_EARLY_CB))
-			failures += run(KB_RCU_TORTURE_MIX, KB_RCU_BUSTED_EARLY_CB, ms, true);
+			failures += run_busted(KB_RCU_TORTURE_MIX, KB_RCU_BUSTED_EARLY_CB, ms);
 		else
 			printf("torture busted=early_cb: does not exist on this backend\n");
 	}
