@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kbind._bridge.site import Site
 
 __all__ = [
+    "AtomicContextError",
     "BackendError",
     "BackendForkError",
     "BackendUnavailableError",
@@ -156,6 +157,16 @@ class DeadlockError(KbindError, RuntimeError):
     Raised instead of hanging: re-locking a lock this thread holds, waiting
     for a grace period inside a read-side critical section, and the like.
     The kernel's lockdep reports the same at run time.
+    """
+
+
+class AtomicContextError(KbindError, RuntimeError):
+    """A call that may sleep was made where nothing may sleep (an atomic section).
+
+    Kernel: ``might_sleep()`` under ``CONFIG_DEBUG_ATOMIC_SLEEP`` ("BUG:
+    sleeping function called from invalid context"): inside an RCU read-side
+    section, a spinlock, an interrupt-disabled section or an RCU callback.
+    Rust-for-Linux leaves it to the ``klint`` lint.  See :mod:`kbind.context`.
     """
 
 

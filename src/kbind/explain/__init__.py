@@ -231,6 +231,29 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         "not caught at compile time; lockdep reports it at run time in the kernel.",
     ),
     _E(
+        "AtomicContextError",
+        "a call that may sleep was made inside an atomic section.",
+        "Inside an RCU read-side critical section, a spinlock section, an "
+        "interrupt-disabled section or an RCU callback, nothing may sleep: the CPU "
+        "cannot be given up there.  Mutex.lock(), CondVar.wait(), synchronize_rcu(), "
+        "Srcu.synchronize() and kbind.context.sleep() may sleep, so they raise there, "
+        "naming where the section began and where the call was made.  SRCU readers may "
+        "sleep.",
+        """
+        with kernel.sync.rcu.Guard():
+            mutex.lock()               # AtomicContextError: may sleep in an RCU reader
+        """,
+        """
+        with mutex.lock() as g:        # take the sleeping lock first
+            with kernel.sync.rcu.Guard():
+                ...
+        """,
+        (),
+        ("include/linux/kernel.h (might_sleep())", "kernel/sched/core.c (__might_sleep())",
+         "Documentation/RCU/whatisRCU.rst"),
+        "not checked at compile time (documentation, and the klint lint out of tree).",
+    ),
+    _E(
         "OrderingError",
         "a memory ordering the operation does not have was asked for.",
         "Each atomic operation exists only with certain orderings: a load can be Relaxed "

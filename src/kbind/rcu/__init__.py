@@ -68,10 +68,12 @@ from typing import cast
 
 import kbind.rcu._callbacks as _cb
 import kbind.rcu._runtime as _rt
+from kbind import context as _context
 from kbind._bridge import present_as
 from kbind._bridge.guard import capture
 from kbind._bridge.immutable import immutable
 from kbind._bridge.native import lib
+from kbind._bridge.site import Site
 from kbind.errors import GuardError
 from kbind.rcu.drop import RcuDropGuard
 from kbind.rcu.drop import track_drop_guards as track_drop_guards
@@ -305,5 +307,19 @@ def get_stall_timeout() -> float:
 
 #: Public but not in __all__: the leak-check registry kbind.pytest_plugin's strict mode uses.
 _LEAK_CHECKS = ("track_drop_guards", "tracked_drop_guards")
+
+
+def _reader_probe() -> tuple[str, Site | None] | None:
+    # kbind.context: an RCU read-side section is atomic (non-preemptible RCU:
+    # nothing may sleep in it).  Every RCU design's read guard is an engine
+    # "rcu_read" scope, so the thread's open guards are all of them.
+    ts = _rt.current_state()
+    if ts is None or not ts.guards:
+        return None
+    name, site = ts.oldest_guard()
+    return f"an RCU read-side critical section ({name})", site
+
+
+_context.register_probe(_reader_probe)
 
 present_as(__name__, globals(), [*__all__, *_LEAK_CHECKS])

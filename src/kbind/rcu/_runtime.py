@@ -43,8 +43,18 @@ WAIT_SLICE_NS: Final = 50_000_000
 MAX_STALLED: Final = 16
 
 
-#: The kind of scope of RCU read guards (kbind.rcu.RcuReadGuard, set by kbind.rcu.guard).
-GUARD_KIND: type = object
+#: The classes of the RCU designs' read guards, each an engine "rcu_read"
+#: scope (kbind.rcu.RcuReadGuard, kbind.kernel.sync.rcu.Guard, ...): every
+#: design registers its class with register_guard_kind().
+GUARD_KINDS: tuple[type, ...] = ()
+
+
+def register_guard_kind(cls: type) -> None:
+    """Count ``cls``'s open scopes as the thread's RCU read-side sections."""
+    global GUARD_KINDS
+    GUARD_KINDS = (*GUARD_KINDS, cls)
+
+
 _RCU_READY: Final = 1  # token bits (csrc/pyext/lifetime.h: KB_THREAD_RCU_*)
 _RCU_QSBR: Final = 2
 
@@ -102,8 +112,11 @@ class ThreadState:
     @property
     def guards(self) -> list[Scope]:
         """The thread's open read guards, oldest first (a snapshot)."""
-        guards: list[Scope] = hot.open_scopes(self.token, GUARD_KIND)
-        return guards
+        kinds = GUARD_KINDS
+        if len(kinds) == 1:
+            guards: list[Scope] = hot.open_scopes(self.token, kinds[0])
+            return guards
+        return [s for s in hot.open_scopes(self.token) if type(s) in kinds]
 
     def first(self) -> Scope | None:
         """Return the oldest open guard (None if there is none)."""
