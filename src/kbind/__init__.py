@@ -23,6 +23,7 @@ from kbind import explain as _explain  # noqa: F401  (registers KbindError.expla
 from kbind._bridge.guard import Site
 from kbind.atomic import AtomicI32, AtomicI64, AtomicUsize
 from kbind.errors import (
+    AtomicContextError,
     BackendError,
     BackendForkError,
     BackendUnavailableError,
@@ -86,6 +87,7 @@ __all__ = [
     "AcquireOrRelaxed",
     "AcquireOrdering",
     "AnyOrdering",
+    "AtomicContextError",
     "AtomicI32",
     "AtomicI64",
     "AtomicUsize",
