@@ -6,8 +6,9 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import time
 import timeit
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CSRC = ROOT / "csrc"
@@ -23,6 +24,25 @@ def per_call_ns(stmt: str, env: dict[str, object], number: int = 200_000, repeat
     """Best-of-``repeat`` cost of ``stmt`` in nanoseconds per execution."""
     times = timeit.repeat(stmt, globals=env, number=number, repeat=repeat)
     return min(times) / number * 1e9
+
+
+def interleaved_best(
+    fns: dict[str, Callable[[], object]], n: int, rounds: int, reps: dict[str, int] | None = None
+) -> dict[str, float]:
+    """Best ns per call of each fn, measured in interleaved rounds (noise hits all alike).
+
+    Each round calls every fn ``n`` times in a loop (``reps[name]`` times for the
+    names given there: slow bodies need fewer).
+    """
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            count = (reps or {}).get(name, n)
+            t0 = time.perf_counter_ns()
+            for _ in range(count):
+                fn()
+            best[name] = min(best[name], (time.perf_counter_ns() - t0) / count)
+    return best
 
 
 def build_native(

@@ -15,10 +15,10 @@ import os
 import pathlib
 import sys
 import threading
-import time
-from collections.abc import Callable
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from _util import interleaved_best
 
 from kbind import Mutex, SpinLock
 
@@ -30,18 +30,6 @@ class Plain:
 
     def __init__(self) -> None:
         self.attr = 1
-
-
-def per_call(fns: dict[str, Callable[[], object]], n: int, rounds: int) -> dict[str, float]:
-    """Best ns per call of each fn, in interleaved rounds (noise hits all alike)."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            t0 = time.perf_counter_ns()
-            for _ in range(n):
-                fn()
-            best[name] = min(best[name], (time.perf_counter_ns() - t0) / n)
-    return best
 
 
 def main() -> int:
@@ -70,7 +58,7 @@ def main() -> int:
         with mutex.lock() as g:
             return g.value
 
-    t = per_call(
+    t = interleaved_best(
         {"empty": empty, "lock": lock_attr, "spin": spin_value, "mutex": mutex_value}, n, rounds
     )
     base = t.pop("empty")

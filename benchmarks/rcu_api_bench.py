@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+from _util import interleaved_best
+
 from kbind import trace
 from kbind.rcu import Rcu, RcuReadGuard
 
@@ -41,18 +43,6 @@ class Plain:
 
     def __init__(self, attr: int = 1) -> None:
         self.attr = attr
-
-
-def per_call(fns: dict[str, Callable[[], object]], n: int, rounds: int) -> dict[str, float]:
-    """Best ns per call of each fn, measured in interleaved rounds (noise hits all alike)."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            t0 = time.perf_counter_ns()
-            for _ in range(n):
-                fn()
-            best[name] = min(best[name], (time.perf_counter_ns() - t0) / n)
-    return best
 
 
 def reader_rate(rcu: Rcu[Plain], duration: float, updater: bool) -> tuple[float, int]:
@@ -151,9 +141,9 @@ def main() -> int:
                 return obj.attr
 
         fns["rwlock"] = rw_read
-    t = per_call(fns, n, rounds)
+    t = interleaved_best(fns, n, rounds)
     with trace.record():  # the cost of a guard+read while a recording is active
-        traced = per_call({"empty": empty, "traced": guard_read}, n // 4 or 1, rounds)
+        traced = interleaved_best({"empty": empty, "traced": guard_read}, n // 4 or 1, rounds)
     base = t.pop("empty")
     t = {k: v - base for k, v in t.items()}
     t["traced"] = traced["traced"] - traced["empty"]

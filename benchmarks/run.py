@@ -27,6 +27,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
     "rcu-api": ("rcu_api_bench.py", []),
     "seqlock": ("seqlock_bench.py", []),
     "locks": ("lock_bench.py", []),
+    "designs": ("designs_bench.py", []),
     "rcu-backends": ("rcu_backends.py", ["--reps", "3", "--markdown"]),
 }
 

@@ -20,10 +20,10 @@ import os
 import pathlib
 import sys
 import threading
-import time
-from collections.abc import Callable
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from _util import interleaved_best
 
 from kbind import SeqLock, seqlock_torture
 
@@ -33,19 +33,6 @@ class Plain:
 
     def __init__(self) -> None:
         self.a, self.b, self.c = 1, 2, 3
-
-
-def per_call(fns: dict[str, Callable[[], object]], n: int, rounds: int) -> dict[str, float]:
-    """Best ns per call of each fn, measured in interleaved rounds (noise hits all alike)."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            reps = n // 4 if name == "loop" else n  # the loop body is the slowest
-            t0 = time.perf_counter_ns()
-            for _ in range(reps):
-                fn()
-            best[name] = min(best[name], (time.perf_counter_ns() - t0) / reps)
-    return best
 
 
 #: (label, key, target ratio to the Lock baseline or None) of the rows printed.
@@ -87,7 +74,7 @@ def main() -> int:
 
     fns = {"empty": empty, "lock": with_lock, "closure": closure, "loop": loop,
            "snapshot": sl.snapshot}  # fmt: skip
-    t = per_call(fns, n, rounds)
+    t = interleaved_best(fns, n, rounds, reps={"loop": n // 4})
     base = t.pop("empty")
     t = {k: v - base for k, v in t.items()}
     t_lock = t["lock"]

@@ -56,3 +56,18 @@ def test_rcu_vs_liburcu_benchmark_builds(bench: None) -> None:
         pytest.skip("liburcu's development files are not installed (apt-get install liburcu-dev)")
     exe = mod.build()
     assert exe.exists() and os.access(exe, os.X_OK)
+
+
+def test_designs_benchmark_runs_and_prints_each_design() -> None:
+    """benchmarks/designs_bench.py --quick runs and prints a ratio row for every RCU design."""
+    import subprocess
+
+    from tests.support import child_env
+
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "designs_bench.py"), "--quick"],
+        capture_output=True, text=True, timeout=300, env=child_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for design in ("kbind.rcu", "kbind.kernel.sync.rcu", "kbind.kernel_c"):
+        assert f"| `{design}` |" in proc.stdout, proc.stdout

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, final
 
 from kbind import context
+from kbind._bridge.native import lib
 from kbind._bridge.site import Site, user_frame
 from kbind.errors import DeadlockError, GuardError, LifetimeError, UseAfterFreeError
 from kbind.lifetime import Scope
@@ -153,8 +154,7 @@ def rcu_read_unlock() -> None:
 
 def rcu_read_lock_held() -> bool:
     """Whether this thread is in a read-side section (any design's).  Kernel: same name."""
-    ts = _rt.current_state()
-    return ts is not None and bool(ts.guards)
+    return bool(lib.kb_rcu_read_lock_nesting())
 
 
 # ------------------------------------------------------------- allocations

@@ -313,6 +313,8 @@ def _reader_probe() -> tuple[str, Site | None] | None:
     # kbind.context: an RCU read-side section is atomic (non-preemptible RCU:
     # nothing may sleep in it).  Every RCU design's read guard is an engine
     # "rcu_read" scope, so the thread's open guards are all of them.
+    if not lib.kb_rcu_read_lock_nesting():  # the engine's count: one C call
+        return None
     ts = _rt.current_state()
     if ts is None or not ts.guards:
         return None
