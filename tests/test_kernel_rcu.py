@@ -1,4 +1,4 @@
-"""kbind.kernel.sync.rcu, the merged ``kernel::sync::rcu``: Guard, read_lock, synchronize, barrier."""
+"""kbind.kernel.sync.rcu, the merged ``kernel::sync::rcu``: Guard, read_lock, synchronize."""
 
 from __future__ import annotations
 
