@@ -131,3 +131,30 @@ def test_packaging_mypy_outside_tree_types_rcu_and_seqlock_fields(tmp_path: path
     assert proc.returncode == 0, out
     revealed = [re.sub(r"builtins\.", "", t) for t in re.findall(r'Revealed type is "(.*)"', out)]
     assert revealed == ["int", "float"], out
+
+
+def test_packaging_build_ships_every_module_and_stub(tmp_path: pathlib.Path) -> None:
+    """A (non-editable) build copies every module, stub and py.typed of src/kbind, subpackages too.
+
+    ``setup.py build_py`` is the step of a wheel build that collects the Python
+    files from the package list in pyproject.toml; a subpackage missing from
+    that list would be absent from an installed kbind.
+    """
+    proc = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    src = ROOT / "src"
+    want = {
+        p.relative_to(src).as_posix()
+        for p in (src / "kbind").rglob("*")
+        if p.suffix in (".py", ".pyi") or p.name == "py.typed"
+    }
+    got = {
+        p.relative_to(tmp_path).as_posix()
+        for p in (tmp_path / "kbind").rglob("*")
+        if p.suffix in (".py", ".pyi") or p.name == "py.typed"
+    }
+    assert want - got == set(), "not shipped"
+    assert "kbind/kernel_c.py" in got and "kbind/_bridge/_hotpath.pyi" in got
