@@ -1,4 +1,4 @@
-"""kbind.kernel.sync.barrier: the generic ``smp_mb(Full | Read | Write)``, ``mb()``, ``dma_mb()``."""
+"""kbind.kernel.sync.barrier: the generic ``smp_mb(Full | Read | Write)``, ``mb``, ``dma_mb``."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_markers_are_sealed_singletons() -> None:
     """Read and Write cannot be subclassed elsewhere; they pickle as themselves."""
     with pytest.raises(TypeError):
 
-        class Mine(barrier._BarrierMarker):  # noqa: F841 - defining it must fail
+        class Mine(barrier._BarrierMarker):
             pass
 
     assert repr(Read) == "kbind.kernel.sync.barrier.Read"

@@ -43,7 +43,7 @@ def on_thread(fn: Callable[[], object]) -> BaseException | None:
     def body() -> None:
         try:
             fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+        except BaseException as exc:
             out[0] = exc
 
     t = threading.Thread(target=body, name="other")
@@ -153,7 +153,10 @@ def test_locks_exclude_each_other_across_threads() -> None:
     for lock in (SpinLock(0), Mutex(0), SpinLockIrq(0)):
         start = threading.Barrier(4)
 
-        def work(lk: SpinLock[int] | Mutex[int] | SpinLockIrq[int] = lock) -> None:
+        def work(
+            lk: SpinLock[int] | Mutex[int] | SpinLockIrq[int] = lock,
+            start: threading.Barrier = start,
+        ) -> None:
             start.wait(10)
             for _ in range(500):
                 with lk.lock() as g:
@@ -170,7 +173,7 @@ def test_locks_exclude_each_other_across_threads() -> None:
 
 
 def test_mutex_lock_in_atomic_context_raises_naming_both_sites() -> None:
-    """Mutex.lock() inside a SpinLock, an RCU reader of each design or irqs-off: AtomicContextError."""
+    """Mutex.lock() in a SpinLock, an RCU reader (both designs) or irqs-off: AtomicContextError."""
     m = Mutex(0)
     spin = SpinLock(0)
     openers: list[tuple[Callable[[], object], str]] = [
@@ -196,7 +199,7 @@ def test_mutex_lock_in_atomic_context_raises_naming_both_sites() -> None:
 
 
 def test_leaked_spinlock_guard_warns_releases_and_ends_its_section() -> None:
-    """A held guard collected (on its thread or another) warns, releases the lock, ends the section."""
+    """A held guard collected (on any thread) warns, releases the lock and ends its section."""
     lock = SpinLock(0)
     g = lock.lock()
     with pytest.warns(GuardLeakWarning, match="created at"):
@@ -214,9 +217,8 @@ def test_leaked_spinlock_guard_warns_releases_and_ends_its_section() -> None:
 def test_locks_and_guards_refuse_copying() -> None:
     """Locks and guards are not Clone: copy and pickle raise CloneError."""
     lock = SpinLock(0)
-    with lock.lock() as g:
-        with pytest.raises(CloneError):
-            copy.copy(g)
+    with lock.lock() as g, pytest.raises(CloneError):
+        copy.copy(g)
     with pytest.raises(CloneError):
         copy.deepcopy(lock)
 
@@ -255,7 +257,7 @@ def test_locked_by_wrong_owner_raises_guard_error_naming_both_sites() -> None:
 
 
 def test_locked_by_dead_or_foreign_guard_is_refused() -> None:
-    """A released guard: LifetimeError; another thread's guard: GuardError; not a guard: TypeError."""
+    """Released guard: LifetimeError; another thread's: GuardError; not a guard: TypeError."""
     owner = SpinLock(0)
     data = LockedBy(owner, 1)
     g = owner.lock()
@@ -274,7 +276,7 @@ def test_locked_by_dead_or_foreign_guard_is_refused() -> None:
 
 
 def test_condvar_producer_consumer_bounded_in_time() -> None:
-    """A consumer waits on a CondVar under a Mutex; a producer's notify wakes it with the lock held."""
+    """A consumer waits on a CondVar under a Mutex; a notify wakes it with the lock held."""
     queue: Mutex[list[int]] = Mutex([])
     ready = CondVar()
     got: list[int] = []
@@ -347,7 +349,7 @@ def test_condvar_wait_timeout_times_out_with_the_lock_held() -> None:
 
 
 def test_condvar_wait_in_another_atomic_section_raises() -> None:
-    """Waiting while another spinlock or an RCU reader is held: AtomicContextError, nothing released."""
+    """Waiting under another spinlock or an RCU reader: AtomicContextError, nothing released."""
     m, spin, cv = Mutex(0), SpinLock(0), CondVar()
     with m.lock() as g:
         for opener in (spin.lock, rcu.Guard):
@@ -404,7 +406,7 @@ def test_spinlock_irq_lock_counts_interrupt_disabling() -> None:
 
 
 def test_lock_with_takes_a_live_token_of_this_thread() -> None:
-    """lock_with(token) works under the token; a dropped or foreign token, or another type, raises."""
+    """lock_with(token) works under its token; a dropped, foreign or non-token token raises."""
     lock = SpinLockIrq(0)
     with local_interrupt_disable() as token:
         assert type(token) is LocalInterruptDisabled and irqs_disabled()

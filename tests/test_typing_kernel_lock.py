@@ -65,7 +65,7 @@ def test_typing_kernel_locks_correct_usage_passes_strict(tmp_path: pathlib.Path)
 
 
 def test_typing_rejects_wrong_token_and_wrong_barrier_marker(tmp_path: pathlib.Path) -> None:
-    """mypy rejects lock_with() without a LocalInterruptDisabled and smp_mb() with a wrong marker."""
+    """mypy rejects lock_with() without a token and smp_mb() with a wrong marker."""
     lines = list(BAD)
     out, status = run_mypy(tmp_path, HEADER + "\n".join(lines) + "\n")
     assert status == 1

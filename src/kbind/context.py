@@ -72,7 +72,7 @@ class AtomicSection:
         return False
 
     def reopen(self) -> None:
-        """Open the section again on the calling thread (after a close(): a wait that retook a lock)."""
+        """Open the section again on this thread (after close(): a wait that retook its lock)."""
         stack = _tls.open
         self._stack = stack
         stack.append(self)

@@ -1,9 +1,9 @@
-"""``kernel::sync::barrier``: the generic barriers ``smp_mb(Full | Read | Write)``, ``mb()``, ``dma_mb()``.
+"""``kernel::sync::barrier``: generic barriers ``smp_mb(Full | Read | Write)``, ``mb``, ``dma_mb``.
 
 Rust: rust/kernel/sync/barrier.rs; the generic form, which takes a marker
 type so users state what the barrier orders, replaced the old
-``smp_mb()``/``smp_rmb()``/``smp_wmb()`` functions in 2026-08 (per the 2026
-survey in the shared reference; confirm the release before quoting one).
+``smp_mb()``/``smp_rmb()``/``smp_wmb()`` functions in 2026-08 (the
+kernel release that carries it is not confirmed here).
 
 Each call runs the engine's C barrier (csrc/engine/barrier.c, the
 instructions of csrc/engine/arch/<arch>.h).  The markers are sealed: ``Full``
@@ -101,7 +101,7 @@ _DMA: Final[dict[type, Callable[[], None]]] = {
 
 
 def smp_mb(kind: BarrierKind) -> None:
-    """A barrier between CPUs: ``Full`` orders all accesses, ``Read`` loads, ``Write`` stores.
+    """Order memory between CPUs: ``Full`` all accesses, ``Read`` loads, ``Write`` stores.
 
     Rust: ``kernel::sync::barrier::smp_mb(Full | Read | Write)`` (2026-08).
     Kernel: ``smp_mb()`` / ``smp_rmb()`` / ``smp_wmb()``.  C: ``kb_smp_mb()``,
@@ -120,7 +120,7 @@ def smp_mb(kind: BarrierKind) -> None:
 
 
 def mb(kind: BarrierKind) -> None:
-    """A mandatory barrier, ordering device (MMIO) accesses too.
+    """Order memory with a mandatory barrier, device (MMIO) accesses too.
 
     Rust: ``kernel::sync::barrier::mb(..)`` (2026-08).  Kernel: ``mb()`` /
     ``rmb()`` / ``wmb()``.  C: ``kb_mb()``, ``kb_rmb()``, ``kb_wmb()`` (x86-64:
@@ -133,7 +133,7 @@ def mb(kind: BarrierKind) -> None:
 
 
 def dma_mb(kind: BarrierKind) -> None:
-    """A barrier for memory shared with a device (coherent DMA buffers).
+    """Order memory shared with a device (coherent DMA buffers).
 
     Rust: ``kernel::sync::barrier::dma_mb(..)`` (2026-08).  Kernel:
     ``dma_mb()`` / ``dma_rmb()`` / ``dma_wmb()``.  C: ``kb_dma_mb()``,

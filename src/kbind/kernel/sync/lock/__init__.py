@@ -1,12 +1,12 @@
-"""``kernel::sync::lock`` and its neighbours: SpinLock, Mutex, Guard, LockedBy, CondVar, SpinLockIrq.
+"""``kernel::sync::lock`` and neighbours: SpinLock, Mutex, Guard, LockedBy, CondVar, SpinLockIrq.
 
 Rust: rust/kernel/sync/lock.rs (``Lock<T, B>``, ``Guard``), lock/spinlock.rs
 (``SpinLock<T>``), lock/mutex.rs (``Mutex<T>``), rust/kernel/sync/locked_by.rs
 (``LockedBy<T, U>``), rust/kernel/sync/condvar.rs (``CondVar``) and the
-``SpinLockIrq<T>`` / ``LocalInterruptDisabled`` series (merged 2026-08, per
-the 2026 survey in the shared reference; confirm the release before quoting
-one).  Beside the 2021-API design :mod:`kbind.sync` (``LockGuard``), which
-keeps its behaviour; both run on the engine's C locks.
+``SpinLockIrq<T>`` / ``LocalInterruptDisabled`` series (merged 2026-08;
+the kernel release that carries it is not confirmed here).  Beside the
+2021-API design :mod:`kbind.sync` (``LockGuard``), which keeps its
+behaviour; both run on the engine's C locks.
 
 The context model (:mod:`kbind.context`, the kernel's ``might_sleep()``):
 a held SpinLock or SpinLockIrq, and a live ``LocalInterruptDisabled`` token,

@@ -125,7 +125,9 @@ class CondVar(NotClone):
 
     def _wait(self, guard: Guard[Any], timeout: float | None, op: str) -> bool:
         if type(guard) is not Guard:
-            raise TypeError(f"{op} needs a kbind.kernel.sync.lock.Guard, not {type(guard).__name__}")
+            raise TypeError(
+                f"{op} needs a kbind.kernel.sync.lock.Guard, not {type(guard).__name__}"
+            )
         refuse_off_thread(guard, f"{op} with {guard.name}")
         guard.check_alive(f"{op} with {guard.name}", hint="wait while the guard is held")
         context.might_sleep(op, ignore=guard._section)

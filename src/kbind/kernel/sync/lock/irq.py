@@ -1,9 +1,9 @@
 """``SpinLockIrq<T>`` and the ``LocalInterruptDisabled`` token (merged 2026-08).
 
-Rust: the ``SpinLockIrq`` series in rust/kernel/sync/lock/ (merged 2026-08,
-per the 2026 survey in the shared reference; confirm the release before
-quoting one): ``SpinLockIrq::lock()`` disables local interrupts (counted, so
-sections nest) and re-enables them when the guard drops; ``lock_with(&
+Rust: the ``SpinLockIrq`` series in rust/kernel/sync/lock/ (merged 2026-08;
+the kernel release that carries it is not confirmed here):
+``SpinLockIrq::lock()`` disables local interrupts (counted, so sections
+nest) and re-enables them when the guard drops; ``lock_with(&
 LocalInterruptDisabled)`` takes a token proving that interrupts are already
 disabled, and the guard borrows the token (checked at compile time).
 Kernel: ``spin_lock_irqsave()`` / ``spin_unlock_irqrestore()``,

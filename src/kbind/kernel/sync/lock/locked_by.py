@@ -70,7 +70,9 @@ class LockedBy(NotClone, Generic[T]):
 
     def _check(self, guard: Guard[Any], op: str) -> None:
         if type(guard) is not Guard:
-            raise TypeError(f"{op} needs a kbind.kernel.sync.lock.Guard, not {type(guard).__name__}")
+            raise TypeError(
+                f"{op} needs a kbind.kernel.sync.lock.Guard, not {type(guard).__name__}"
+            )
         refuse_off_thread(guard, op)
         guard.check_alive(op, hint="access the data while the owner's guard is held")
         if guard._data is not self._owner_word:
