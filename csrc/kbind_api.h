@@ -43,6 +43,17 @@ void kb_smp_rmb(void);
 void kb_smp_wmb(void);
 void kb_smp_mb__before_atomic(void);
 void kb_smp_mb__after_atomic(void);
+/*
+ * Mandatory barriers (kernel: mb(), rmb(), wmb()): they order accesses for
+ * devices too, not only between CPUs; and the DMA barriers (dma_mb(),
+ * dma_rmb(), dma_wmb()) for memory shared with a device.
+ */
+void kb_mb(void);
+void kb_rmb(void);
+void kb_wmb(void);
+void kb_dma_mb(void);
+void kb_dma_rmb(void);
+void kb_dma_wmb(void);
 
 /* ------------------------------------------- marked accesses on a word */
 /**

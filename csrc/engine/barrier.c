@@ -49,6 +49,42 @@ void(kb_smp_mb__after_atomic)(void)
 	kb_smp_mb__after_atomic();
 }
 
+/** kb_mb() - mandatory full barrier (kernel: mb()), orders device accesses too. */
+void(kb_mb)(void)
+{
+	kb_mb();
+}
+
+/** kb_rmb() - mandatory read barrier (kernel: rmb()). */
+void(kb_rmb)(void)
+{
+	kb_rmb();
+}
+
+/** kb_wmb() - mandatory write barrier (kernel: wmb()). */
+void(kb_wmb)(void)
+{
+	kb_wmb();
+}
+
+/** kb_dma_mb() - full barrier for memory shared with a device (kernel: dma_mb()). */
+void(kb_dma_mb)(void)
+{
+	kb_dma_mb();
+}
+
+/** kb_dma_rmb() - read barrier for memory shared with a device (kernel: dma_rmb()). */
+void(kb_dma_rmb)(void)
+{
+	kb_dma_rmb();
+}
+
+/** kb_dma_wmb() - write barrier for memory shared with a device (kernel: dma_wmb()). */
+void(kb_dma_wmb)(void)
+{
+	kb_dma_wmb();
+}
+
 /**
  * kb_word_read_once() - READ_ONCE() of a shared word.
  * @w: the word.

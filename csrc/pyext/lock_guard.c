@@ -8,6 +8,9 @@
  * half of kbind.sync.LockGuard, a kbind.lifetime scope whose end unlocks
  * (hooks "lock" in kinds.c) and whose .value is checked here.
  *
+ * lock_park()/lock_unpark(): a CondVar wait releases the C lock and takes it
+ * again while its guard stays open (kbind.kernel.sync.lock.CondVar).
+ *
  * lock_method(): the descriptor behind SpinLock.lock() and try_lock(): it
  * takes the lock with the engine's non-blocking trylock and builds the guard
  * in one C sequence (no bytecode in between, so Ctrl-C cannot split the
@@ -426,6 +429,60 @@ static PyObject *py_lock_commit(PyObject *self, PyObject *const *args, Py_ssize_
 	return commit((kb_lockword *)args[0], (PyTypeObject *)args[1]);
 }
 
+/* The guard's lock word, if @arg is an open guard of this thread holding it; else NULL with
+ * RuntimeError (the Python callers check every rule first, so this only guards the C state). */
+static kb_lockword *parked_word(PyObject *arg, int held)
+{
+	kb_scope *s = (kb_scope *)arg;
+	kb_lockword *lw;
+
+	if (!PyObject_TypeCheck(arg, &kb_lockguard_type)) {
+		PyErr_SetString(PyExc_TypeError, "lock_park()/lock_unpark(): not a lock guard");
+		return NULL;
+	}
+	lw = (kb_lockword *)s->data;
+	if (s->state != KB_SCOPE_OPEN || s->owner != kb_hp_thread_if_any() || lw == NULL ||
+	    !PyObject_TypeCheck((PyObject *)lw, &kb_lockword_type) ||
+	    (held ? lw->holder != s : lw->holder != NULL)) {
+		PyErr_SetString(PyExc_RuntimeError,
+				held ? "lock_park(): the guard does not hold its lock"
+				     : "lock_unpark(): the guard's lock is recorded as held");
+		return NULL;
+	}
+	return lw;
+}
+
+/* lock_park(guard): a condition-variable wait releases the lock its guard holds; the guard
+ * stays open (Rust: CondVar::wait(&mut guard) unlocks the backend and relocks it). */
+static PyObject *py_lock_park(PyObject *self, PyObject *arg)
+{
+	kb_lockword *lw = parked_word(arg, 1);
+
+	(void)self;
+	if (lw == NULL)
+		return NULL;
+	/* Stores, then the C unlock as the one call (as kb_hp_lock_end). */
+	lw->holder = NULL;
+	Py_CLEAR(lw->owner);
+	lw_unlock(lw);
+	Py_RETURN_NONE;
+}
+
+/* lock_unpark(guard): this thread has taken the C lock again (a wait in cffi); the guard
+ * holds it once more. */
+static PyObject *py_lock_unpark(PyObject *self, PyObject *arg)
+{
+	kb_lockword *lw = parked_word(arg, 0);
+	kb_scope *s = (kb_scope *)arg;
+
+	(void)self;
+	if (lw == NULL)
+		return NULL;
+	lw->owner = (kb_thread *)Py_NewRef((PyObject *)s->owner);
+	lw->holder = s;
+	Py_RETURN_NONE;
+}
+
 static PyMethodDef lock_methods[] = {
 	{ "lock_method", py_lock_method, METH_VARARGS,
 	  "lock_method(name, doc, guard_type, word_attr, busy, recursive): the descriptor of "
@@ -434,6 +491,12 @@ static PyMethodDef lock_methods[] = {
 	{ "lock_commit", (PyCFunction)(void (*)(void))py_lock_commit, METH_FASTCALL,
 	  "lock_commit(word, guard_type): make the guard of a lock this thread has just taken "
 	  "(on failure the lock is released)." },
+	{ "lock_park", py_lock_park, METH_O,
+	  "lock_park(guard): release the C lock the guard holds, the guard staying open (a "
+	  "condition-variable wait)." },
+	{ "lock_unpark", py_lock_unpark, METH_O,
+	  "lock_unpark(guard): record the guard as the holder again, once this thread has "
+	  "retaken the C lock." },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -48,11 +48,34 @@ __all__ = [
 class AtomicSection:
     """One open atomic section of a thread: what it is and where it began."""
 
-    __slots__ = ("site", "what")
+    __slots__ = ("_stack", "site", "what")
 
     def __init__(self, what: str, site: Site) -> None:
         self.what = what
         self.site = site
+        #: the open sections of the thread that entered it (set by enter_atomic)
+        self._stack: list[AtomicSection] | None = None
+
+    def close(self) -> bool:
+        """End the section from any thread; return whether it was still open.
+
+        For sections whose end may run elsewhere (a lock guard collected on
+        another thread): :func:`exit_atomic` is the call on its own thread.
+        """
+        stack = self._stack
+        if stack is None:
+            return False
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is self:
+                del stack[i]
+                return True
+        return False
+
+    def reopen(self) -> None:
+        """Open the section again on this thread (after close(): a wait that retook its lock)."""
+        stack = _tls.open
+        self._stack = stack
+        stack.append(self)
 
     def __repr__(self) -> str:
         return f"<AtomicSection {self.what} entered at {self.site.location}>"
@@ -81,7 +104,8 @@ def enter_atomic(what: str, site: Site | None = None) -> AtomicSection:
     ``site`` defaults to the caller's user frame.  End it with :func:`exit_atomic`.
     """
     section = AtomicSection(what, site if site is not None else Site.from_frame(user_frame()))
-    _tls.open.append(section)
+    section._stack = stack = _tls.open
+    stack.append(section)
     return section
 
 
@@ -111,15 +135,19 @@ def in_atomic() -> bool:
     return bool(_tls.open) or any(probe() is not None for probe in _probes)
 
 
-def might_sleep(op: str) -> None:
+def might_sleep(op: str, ignore: AtomicSection | None = None) -> None:
     """Say that ``op`` may sleep: raise AtomicContextError inside an atomic section.
 
     Kernel: ``might_sleep()``.  The error names the oldest open section (its
-    kind and where it was entered) and the call.
+    kind and where it was entered) and the call.  ``ignore``: a section the
+    call itself ends before it sleeps (a condition variable's wait releases
+    the spinlock it was called under).
     """
     if not _tls.open and not _probes:
         return
     sections = atomic_sections()
+    if ignore is not None:
+        sections = [s for s in sections if s[1] is not ignore.site or s[0] != ignore.what]
     if not sections:
         return
     what, entered = sections[0]

@@ -63,4 +63,16 @@
 /* arm64 has no separate "mfence"; the benchmark's comparison uses dmb ish. */
 #define kb_smp_mb_mfence() kb_smp_mb()
 
+/*
+ * Mandatory barriers (arch/arm64/include/asm/barrier.h): full-system DSBs,
+ * which also wait for device accesses to complete.
+ */
+#define kb_mb() __asm__ __volatile__("dsb sy" ::: "memory")
+#define kb_rmb() __asm__ __volatile__("dsb ld" ::: "memory")
+#define kb_wmb() __asm__ __volatile__("dsb st" ::: "memory")
+/* DMA barriers: outer-shareable DMBs, ordering memory a device observes. */
+#define kb_dma_mb() __asm__ __volatile__("dmb osh" ::: "memory")
+#define kb_dma_rmb() __asm__ __volatile__("dmb oshld" ::: "memory")
+#define kb_dma_wmb() __asm__ __volatile__("dmb oshst" ::: "memory")
+
 #endif /* KB_ARCH_AARCH64_H */

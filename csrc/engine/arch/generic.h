@@ -35,4 +35,12 @@
 
 #define kb_smp_mb_mfence() kb_smp_mb()
 
+/* Mandatory and DMA barriers: no device model in C11; the fences above. */
+#define kb_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define kb_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define kb_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define kb_dma_mb() kb_mb()
+#define kb_dma_rmb() kb_rmb()
+#define kb_dma_wmb() kb_wmb()
+
 #endif /* KB_ARCH_GENERIC_H */

@@ -63,4 +63,21 @@
  */
 #define kb_smp_mb_mfence() __asm__ __volatile__("mfence" ::: "memory")
 
+/*
+ * Mandatory barriers (arch/x86/include/asm/barrier.h): mb() is mfence,
+ * rmb() lfence, wmb() sfence; they also order non-temporal stores and
+ * device (WC/UC) memory, which smp_mb() does not.
+ */
+#define kb_mb() __asm__ __volatile__("mfence" ::: "memory")
+#define kb_rmb() __asm__ __volatile__("lfence" ::: "memory")
+#define kb_wmb() __asm__ __volatile__("sfence" ::: "memory")
+/*
+ * DMA barriers: coherent DMA memory is write-back, so TSO applies and
+ * dma_rmb()/dma_wmb() are compiler barriers; dma_mb() falls back to mb()
+ * (asm-generic/barrier.h), as on x86 in the kernel.
+ */
+#define kb_dma_mb() kb_mb()
+#define kb_dma_rmb() kb_barrier()
+#define kb_dma_wmb() kb_barrier()
+
 #endif /* KB_ARCH_X86_64_H */
