@@ -212,7 +212,7 @@ class Revocable(NotClone, Generic[T]):
         with the section.  Nothing in ``fn`` may sleep.
         """
         try:
-            return cast("R | None", _scoped(self, fn))
+            return _scoped(self, fn)  # type: ignore[no-any-return]
         except AttributeError as e:
             if is_missing(e, self, _SLOT):
                 return None
@@ -230,7 +230,7 @@ class Revocable(NotClone, Generic[T]):
             GuardError: ``guard`` belongs to another thread.
         """
         try:
-            return cast("T | None", _deref(self, guard))
+            return _deref(self, guard)  # type: ignore[no-any-return]
         except AttributeError as e:
             if is_missing(e, self, _SLOT):
                 return None

@@ -98,7 +98,7 @@ class _RcuBoxBase(MustUse, Generic[T]):
             GuardError: ``guard`` belongs to another thread.
         """
         try:
-            return cast(T, _borrow(self, guard))
+            return _borrow(self, guard)  # type: ignore[no-any-return]
         except AttributeError as e:
             if not is_missing(e, self, _SLOT):
                 raise

@@ -140,7 +140,7 @@ class Rcu(NotClone, Generic[P]):
             GuardError: ``guard`` belongs to another thread (``!Send``).
         """
         try:
-            return cast("P | None", _deref(self, guard))
+            return _deref(self, guard)  # type: ignore[no-any-return]
         except AttributeError as e:
             if is_missing(e, self, _SLOT):
                 return None
@@ -201,7 +201,7 @@ def _check_lock_guard(rcu: Rcu[Any], g: object, op: str) -> None:
             f"{op} on {rcu._label}: needs the LockGuard of the lock that owns it, not "
             f"{type(g).__name__}"
         )
-    lock_guard = cast("LockGuard[Any]", g)
+    lock_guard: LockGuard[Any] = g
     if not lock_guard.alive:
         raise LifetimeError(
             f"{op} on {rcu._label} under {lock_guard.name}",
@@ -249,6 +249,8 @@ class RcuExclusive(
     """
 
     __slots__ = ("_lock_guard", "_rcu")
+    _lock_guard: LockGuard[Any] | None
+    _rcu: Rcu[P]
 
     def _check(self, op: str) -> Rcu[P]:
         self.check_alive(f"{op} through {self.name}", "update inside the handle's with block")
