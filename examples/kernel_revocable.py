@@ -99,7 +99,7 @@ def main() -> None:
 
     def locked() -> None:
         with lock:
-            obj.base
+            _ = obj.base
 
     def revocable() -> None:
         res.try_access_with(f)

@@ -1,4 +1,4 @@
-"""The RFC Rcu<P>/RcuOld<P> (Boqun Feng, RFC v3, April 2025): dereference, exclusive updates, RcuOld.
+"""The RFC Rcu<P>/RcuOld<P> (Boqun Feng, RFC v3, April 2025): readers, exclusive updaters.
 
 :mod:`kbind.rfc.rcu_pointer` mirrors it on the merged ``rcu::Guard``.
 Readers ``dereference(&guard)`` (None when null); updaters need
@@ -86,11 +86,11 @@ def main() -> None:
 
     def locked() -> None:
         with lock:
-            obj.mtu
+            _ = obj.mtu
 
     def rcu_read() -> None:
         with rcu.Guard() as g:
-            route.dereference(g).mtu  # type: ignore[union-attr]
+            _ = route.dereference(g).mtu  # type: ignore[union-attr]
 
     base_ns, deref_ns = per_op_ns(locked), per_op_ns(rcu_read)
     print(f"Guard + dereference + attr: {deref_ns:.0f} ns, with Lock(): obj.attr {base_ns:.0f} "

@@ -1,4 +1,4 @@
-"""kbind.kernel.sync.rcu: the merged ``kernel::sync::rcu`` (Guard, read_lock, synchronize_rcu, rcu_barrier)."""
+"""kbind.kernel.sync.rcu, the merged ``kernel::sync::rcu``: Guard, read_lock, synchronize."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_guard_enters_and_unlock_leaves_the_section() -> None:
 
 
 def test_guards_of_both_designs_nest_and_grace_periods_wait_for_both() -> None:
-    """rcu::Guard and RcuReadGuard are sections of one engine: they nest, and a GP waits for each."""
+    """rcu::Guard and RcuReadGuard are sections of one engine: they nest; a GP waits for each."""
     cfg = Rcu({"v": 1})
     with rcu.Guard():
         with RcuReadGuard() as g:

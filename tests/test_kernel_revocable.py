@@ -1,4 +1,4 @@
-"""kbind.kernel.revocable: the merged ``kernel::revocable::Revocable<T>`` on the merged rcu::Guard."""
+"""kbind.kernel.revocable: the merged ``kernel::revocable::Revocable<T>``, on the merged Guard."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_try_access_returns_a_guard_whose_value_dies_with_it() -> None:
         value["base"]
     assert e.value.created_at is not None and e.value.dropped_at is not None
     with pytest.raises(LifetimeError):
-        guard.value
+        _ = guard.value
     with pytest.raises(GuardError):
         guard.drop()
     with res.try_access() as g2:  # type: ignore[union-attr]

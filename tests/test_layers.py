@@ -34,7 +34,9 @@ LAYERS: dict[int, frozenset[str]] = {
     # orderings, backend selection
     2: frozenset({"_bridge", "lifetime", "context", "errors", "ordering", "rcu_backend"}),
     # the primitives, each mirroring one kernel/Rust unit
-    3: frozenset({"atomic", "barrier", "word", "sync", "seqlock", "rcu", "kernel", "rfc", "kernel_c"}),
+    3: frozenset(
+        {"atomic", "barrier", "word", "sync", "seqlock", "rcu", "kernel", "rfc", "kernel_c"}
+    ),
     # the tools built on them
     4: frozenset({
         "torture", "litmus", "trace", "plot", "cli", "explain", "pytest_plugin",

@@ -83,7 +83,7 @@ def test_rcu_box_borrow_and_non_blocking_drop(unraisable: list[BaseException]) -
     rcu.rcu_barrier()
     assert box.freed and f.dropped_in == [("kbind-rcu-callbacks", True)]
     with pytest.raises(LifetimeError):
-        ref.dropped_in
+        _ = ref.dropped_in
     assert unraisable == []
 
 

@@ -121,5 +121,5 @@ def wait_allowed(op: str) -> None:
 
 
 def here() -> Site:
-    """The user's line that called into the design (kbind's own frames skipped)."""
+    """Return the user's line that called into the design (kbind's own frames skipped)."""
     return Site.here(2)

@@ -1,7 +1,7 @@
 """``kernel::revocable`` (merged): ``Revocable<T>`` and ``RevocableGuard<'a, T>``.
 
-Rust: rust/kernel/revocable.rs (mainline; the survey in ``../shared`` gives
-no release for it: confirm before quoting one).  A ``Revocable<T>`` owns a
+Rust: rust/kernel/revocable.rs (mainline; no release is quoted here: the
+survey of late 2026 this mirror follows gives none).  A ``Revocable<T>`` owns a
 value that users reach only while it is available; ``revoke()`` makes it
 unavailable, waits for a grace period (``synchronize_rcu()``) and drops it.
 Readers: ``try_access()`` (a ``RevocableGuard`` holding an ``rcu::Guard``,

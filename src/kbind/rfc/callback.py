@@ -1,4 +1,4 @@
-"""The RFC ``rcu::Callback``: ``call_rcu()`` takes data, dropped after a grace period (Philipp Stanner, May 2026).
+"""The RFC ``rcu::Callback`` (Philipp Stanner, May 2026): ``call_rcu()`` takes data, not code.
 
 Mirrors the May 2026 posting.  Where the original proposals' (and liburcu's)
 ``call_rcu(fn)`` runs any callable (:func:`kbind.rcu.call_rcu`), the Rust

@@ -29,7 +29,7 @@ dropped as Rust would drop it: after a grace period, without a warning.
 
 from __future__ import annotations
 
-from typing import Any, Final, Generic, TypeVar, cast, final
+from typing import Any, Final, Generic, TypeVar, final
 
 from kbind._bridge.guard import Site, capture
 from kbind._bridge.native import hot
@@ -185,7 +185,9 @@ class RcuBox(_RcuBoxBase[T]):
         Raises:
             GuardError: already dropped.
         """
-        site = Site.here(2, "dropped here; the value's drop ran in an RCU callback after a grace period")
+        site = Site.here(
+            2, "dropped here; the value's drop ran in an RCU callback after a grace period"
+        )
         cell = self._unshare(site)
         _free_later(self, cell, site, before=True)
 

@@ -1,4 +1,4 @@
-"""The RFC RCU pointer: ``Rcu<P: ForeignOwnable>`` and ``RcuOld<P>`` (Boqun Feng, RFC v3, April 2025).
+"""The RFC RCU pointer ``Rcu<P: ForeignOwnable>`` and ``RcuOld<P>`` (Boqun Feng, RFC v3, 2025-04).
 
 Mirrors the latest posted version, RFC v3 (April 2025; called "almost
 ready" in January 2026; ``read_copy_update`` is ``copy_update`` in the
@@ -36,7 +36,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar, cast, final
+from typing import Any, Final, Generic, TypeVar, final
 
 import kbind.rcu._runtime as _rt
 from kbind._bridge.guard import NotClone, Site, capture
@@ -118,7 +118,7 @@ class Rcu(NotClone, Generic[P]):
 
     @classmethod
     def null(cls) -> Rcu[P]:
-        """A null pointer (Rust: ``Rcu::null()``); :meth:`dereference` returns None."""
+        """Return a null pointer (Rust: ``Rcu::null()``); :meth:`dereference` gives None."""
         return cls(None)
 
     def __repr__(self) -> str:

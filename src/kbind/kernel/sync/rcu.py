@@ -3,7 +3,7 @@
 Rust: rust/kernel/sync/rcu.rs.  ``Guard`` entered the kernel with the first
 RCU abstraction (Linux 6.12-era); the safe free functions
 ``synchronize_rcu()`` and ``rcu_barrier()`` were merged in August 2026 (per
-the 2026 survey in ``../shared``; confirm the release before quoting it).
+the late-2026 survey this mirror follows; confirm the release before quoting it).
 The Rust guard is ``!Send`` (checked at compile time), is released by drop or
 ``unlock(self)``, is not ``#[must_use]`` and carries no lifetime tied to any
 data: it only proves that the thread is in a read-side critical section.
