@@ -32,6 +32,7 @@ __all__ = [
     "LifetimeError",
     "OrderingError",
     "RcuDropGuardLeakWarning",
+    "RcuOldLeakWarning",
     "RcuStallWarning",
     "ReadOnlyError",
     "TentativeValueError",
@@ -297,6 +298,17 @@ class RcuDropGuardLeakWarning(GuardLeakWarning):
     period (as ``defer()`` would).  Rust frees it when the guard is dropped;
     in Python, call ``drop()``/``defer()`` or use ``with`` so the point where
     the old value dies is explicit.
+    """
+
+
+class RcuOldLeakWarning(GuardLeakWarning):
+    """An ``RcuOld`` (:mod:`kbind.rfc.rcu_pointer`) was garbage-collected without ``drop()``.
+
+    Rust: ``RcuOld<P>`` (Boqun Feng, RFC v3, April 2025) waits for a grace
+    period and frees when dropped.  kbind did not leak the old pointee: it
+    freed it after a grace period without waiting (a finalizer must not
+    block).  Call ``drop()`` or use ``with`` so the point where it dies is
+    explicit.
     """
 
 

@@ -431,6 +431,26 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         "RcuDropGuard<T> synchronizes and frees when dropped.",
     ),
     _E(
+        "RcuOldLeakWarning",
+        "an RcuOld (kbind.rfc.rcu_pointer) was garbage-collected without drop().",
+        "An RcuOld owns the pointee an update unpublished until a grace period has passed; "
+        "its drop waits for that grace period, then frees.  Forgetting it leaves the moment "
+        "the old pointee dies up to the collector, which must not block: kbind frees it after "
+        "a grace period without waiting and warns with the update's site.",
+        """
+        with p.exclusive() as w:
+            w.replace(new)              # RcuOld discarded
+        """,
+        """
+        with p.exclusive() as w:
+            old = w.replace(new)
+        old.drop()                      # synchronize_rcu() + free, outside any reader
+        """,
+        (),
+        ("Documentation/RCU/whatisRCU.rst", "Documentation/RCU/checklist.rst"),
+        "RcuOld<P> (RFC v3, April 2025) waits for a grace period and frees when dropped.",
+    ),
+    _E(
         "RcuStallWarning",
         "a grace period was held up longer than the stall threshold.",
         "A grace period ends only when every thread has left the read-side sections that "
