@@ -34,6 +34,7 @@ __all__ = [
     "RcuDropGuardLeakWarning",
     "RcuStallWarning",
     "ReadOnlyError",
+    "SrcuActiveReadersWarning",
     "TentativeValueError",
     "UseAfterFreeError",
 ]
@@ -297,6 +298,16 @@ class RcuDropGuardLeakWarning(GuardLeakWarning):
     period (as ``defer()`` would).  Rust frees it when the guard is dropped;
     in Python, call ``drop()``/``defer()`` or use ``with`` so the point where
     the old value dies is explicit.
+    """
+
+
+class SrcuActiveReadersWarning(KbindWarning, RuntimeWarning):
+    """An SRCU domain was closed or collected while readers were still active.
+
+    Kernel: ``cleanup_srcu_struct()`` WARNs ("Active srcu_struct ... read
+    state") and leaks the domain.  Rust (``kernel::sync::srcu::Srcu``'s drop,
+    2026-07) WARNs, waits in ``synchronize_srcu()``, then runs
+    ``srcu_barrier()``; so does kbind (:mod:`kbind.kernel.sync.srcu`).
     """
 
 
