@@ -38,7 +38,7 @@ def new_domain() -> object:
 
 
 def test_engine_read_lock_counts_and_synchronize_completes_a_grace_period() -> None:
-    """read_lock returns the current index and counts a reader; synchronize ends one grace period."""
+    """read_lock returns the index and counts a reader; synchronize ends a grace period."""
     d = new_domain()
     assert not lib.kb_srcu_readers_active(d)
     idx = lib.kb_srcu_read_lock(d)
@@ -64,7 +64,7 @@ def test_engine_flip_moves_new_readers_to_the_other_index() -> None:
 
 
 def test_engine_wait_times_out_on_a_reader_and_keeps_its_progress() -> None:
-    """A held reader makes the timed wait return ETIMEDOUT; after unlock the same cookie completes."""
+    """A held reader times the wait out (ETIMEDOUT); after unlock the same cookie completes."""
     d = new_domain()
     idx = lib.kb_srcu_read_lock(d)
     cookie = lib.kb_get_state_synchronize_srcu(d)
@@ -79,7 +79,7 @@ def test_engine_wait_times_out_on_a_reader_and_keeps_its_progress() -> None:
 
 
 def test_engine_reader_of_a_new_grace_period_does_not_hold_up_an_old_cookie() -> None:
-    """A cookie taken before a reader began is not held up forever by it... unless it was inside."""
+    """A cookie whose grace period ended is satisfied at once, even with a reader inside."""
     d = new_domain()
     cookie = lib.kb_get_state_synchronize_srcu(d)
     assert lib.kb_srcu_wait_gp(d, cookie, 1_000_000_000, False) == lib.KB_OK
@@ -158,7 +158,7 @@ def test_guard_second_unlock_raises_naming_both_sites() -> None:
 
 
 def test_guard_collected_while_held_warns_and_unlocks() -> None:
-    """A guard collected while held warns GuardLeakWarning naming its site and unlocks the reader."""
+    """A guard collected while held warns GuardLeakWarning (its site) and unlocks the reader."""
     d = Srcu()
 
     def leak() -> None:
@@ -172,7 +172,7 @@ def test_guard_collected_while_held_warns_and_unlocks() -> None:
 
 
 def test_r17_guard_of_another_domain_refused() -> None:
-    """Srcu.check() with another domain's guard raises GuardError naming both domains and the guard."""
+    """Srcu.check() with another domain's guard: GuardError naming both domains and the guard."""
     a, b = Srcu(), Srcu()
     with a.read_lock() as g:
         a.check(g)
@@ -188,7 +188,7 @@ def test_r17_guard_of_another_domain_refused() -> None:
 
 
 def test_closed_domain_refuses_readers_waits_and_guards_naming_both_sites() -> None:
-    """After close(), read_lock, synchronize, check and Guard.domain raise LifetimeError (both sites)."""
+    """After close(): read_lock, synchronize, check, Guard.domain raise LifetimeError."""
     d = Srcu()
     g = d.read_lock()
     g.unlock()
@@ -218,7 +218,7 @@ def test_domain_is_not_clone() -> None:
 
 
 def test_synchronize_inside_own_reader_raises_deadlock_error_naming_both_sites() -> None:
-    """synchronize() (and the expedited form, and close()) in a reader of the same domain: DeadlockError."""
+    """synchronize(), its expedited form and close() in a reader of the domain: DeadlockError."""
     d = Srcu()
     with d.read_lock():
         for action in (d.synchronize, d.synchronize_expedited, d.close):
@@ -312,7 +312,7 @@ def test_synchronize_releases_the_gil_while_it_waits() -> None:
 
 
 def test_close_with_active_reader_warns_and_waits() -> None:
-    """close() while another thread reads warns SrcuActiveReadersWarning naming it, then waits."""
+    """close() while another thread reads warns (SrcuActiveReadersWarning), then waits."""
     d = Srcu()
     entered = threading.Event()
     left: list[float] = []

@@ -1,7 +1,7 @@
 """``kernel::sync::srcu`` (merged 2026-07): ``Srcu``, ``Guard``, ``synchronize()``.
 
-Rust: rust/kernel/sync/srcu.rs, merged in July 2026 (per the 2026 survey in
-``../shared``; the series' last posting was v7, May 2026).  A pinned
+Rust: rust/kernel/sync/srcu.rs, merged in July 2026 (the ``Srcu`` series'
+last posting was v7, May 2026).  A pinned
 ``Srcu`` (built with ``new_srcu!``) is one sleepable-RCU domain;
 ``read_lock(&self)`` returns an ``srcu::Guard<'_>`` that is ``#[must_use]``
 and ``!Send``, holds the SRCU index and borrows its domain, so it can neither
@@ -259,7 +259,9 @@ class Srcu(NotClone):
             LifetimeError: it was unlocked, or this domain is closed.
         """
         if not isinstance(guard, Guard):
-            raise TypeError(f"Srcu.check(guard): expected an srcu::Guard, not {type(guard).__name__}")
+            raise TypeError(
+                f"Srcu.check(guard): expected an srcu::Guard, not {type(guard).__name__}"
+            )
         op = f"use {guard.name} with {self._name}"
         self._check_open(op, guard)
         guard.check_alive(op)
@@ -337,7 +339,7 @@ class Srcu(NotClone):
         self._wait("synchronize_expedited()", expedited=True)
 
     def readers_active(self) -> bool:
-        """Whether any reader is inside this domain now (a snapshot; kernel: ``srcu_readers_active()``)."""
+        """Whether any reader is in this domain now (a snapshot; ``srcu_readers_active()``)."""
         return bool(lib.kb_srcu_readers_active(self._sp))
 
     def grace_periods(self) -> int:
