@@ -882,3 +882,134 @@ typedef struct kb_rcu_torture_result {
 
 int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *res);
 /* ------------------------------------------------------------ end rcu */
+
+/* ===================================================================== BEGIN SRCU */
+/*
+ * Sleepable RCU (csrc/engine/srcu.c), as the kernel's classic SRCU
+ * (kernel/rcu/srcutree.c; Documentation/RCU/whatisRCU.rst): a domain whose
+ * readers may sleep, and whose grace periods wait only for that domain's
+ * readers.  A reader increments lock_count[idx] of its slot (a thread picks
+ * one of KB_SRCU_SLOTS cache-line-padded slots) for the current index; a
+ * grace period waits for the inactive index to drain, flips the index, and
+ * waits for the old one to drain (the two-index flip).  Grace periods are
+ * numbered: gp_seq's low two bits are the phase (0 idle, 1 scan of the
+ * inactive index, 2 scan of the old index), the rest counts completed ones.
+ */
+#define KB_SRCU_SLOTS 16
+
+/* Busted variants, for the torture test (kb_srcu_set_busted()). */
+#define KB_SRCU_BUSTED_NONE 0
+/* synchronize never flips the index: it waits for an index no reader uses. */
+#define KB_SRCU_BUSTED_NO_FLIP 1
+/* synchronize flips, then waits for the new index instead of the old one. */
+#define KB_SRCU_BUSTED_WRONG_INDEX 2
+#define KB_SRCU_BUSTED_MAX 2
+
+/**
+ * struct kb_srcu_slot - the reader counters of one slot (srcu_data).
+ * @lock_count: read_lock()s per index (relaxed RMW, then smp_mb()).
+ * @unlock_count: read_unlock()s per index (smp_mb(), then relaxed RMW).
+ * @pad: keeps two slots' counters on different cache lines.
+ */
+typedef struct kb_srcu_slot {
+	uint64_t lock_count[2];
+	uint64_t unlock_count[2];
+	uint64_t pad[12];
+} kb_srcu_slot_t;
+
+/**
+ * struct kb_srcu - one SRCU domain (struct srcu_struct).
+ * @slots: the striped reader counters.
+ * @idx: bumped by each flip; readers use index idx & 1.
+ * @gp_seq: grace-period sequence (phase in the low two bits).
+ * @lock: serializes grace periods (srcu_gp_mutex).
+ * @busted: KB_SRCU_BUSTED_* taken from kb_srcu_set_busted() at init.
+ * @initialized: 1 after kb_srcu_init().
+ * @pad: keeps @idx, read by every reader, off the updaters' other lines.
+ */
+typedef struct kb_srcu {
+	kb_srcu_slot_t slots[16];
+	uint64_t idx;
+	uint64_t pad[7];
+	uint64_t gp_seq;
+	kb_mutex_t lock;
+	int32_t busted;
+	int32_t initialized;
+	int32_t reserved;
+} kb_srcu_t;
+
+int kb_srcu_set_busted(int mode);
+int kb_srcu_get_busted(void);
+
+int kb_srcu_init(kb_srcu_t *d);
+int kb_srcu_read_lock(kb_srcu_t *d);
+int kb_srcu_read_unlock(kb_srcu_t *d, int idx);
+bool kb_srcu_readers_active(kb_srcu_t *d);
+uint64_t kb_srcu_gp_count(kb_srcu_t *d);
+
+uint64_t kb_get_state_synchronize_srcu(kb_srcu_t *d);
+bool kb_poll_state_synchronize_srcu(kb_srcu_t *d, uint64_t cookie);
+int kb_srcu_wait_gp(kb_srcu_t *d, uint64_t cookie, int64_t timeout_ns, bool expedited);
+int kb_synchronize_srcu_timeout(kb_srcu_t *d, int64_t timeout_ns);
+int kb_synchronize_srcu_expedited_timeout(kb_srcu_t *d, int64_t timeout_ns);
+void kb_synchronize_srcu(kb_srcu_t *d);
+void kb_synchronize_srcu_expedited(kb_srcu_t *d);
+int kb_srcu_barrier_timeout(kb_srcu_t *d, int64_t timeout_ns);
+int kb_cleanup_srcu_struct(kb_srcu_t *d);
+
+/* SRCU torture (csrc/tools/srcu_torture.c). */
+#define KB_SRCU_TORTURE_MAX_THREADS 64
+/* Which synchronize the updaters use. */
+#define KB_SRCU_TORTURE_NORMAL 0
+#define KB_SRCU_TORTURE_EXPEDITED 1
+#define KB_SRCU_TORTURE_MIX 2
+
+/**
+ * struct kb_srcu_torture_config - one run of kb_srcu_torture().
+ * @readers: reader threads, 1..KB_SRCU_TORTURE_MAX_THREADS.
+ * @updaters: updater threads, 1..KB_SRCU_TORTURE_MAX_THREADS.
+ * @busted: KB_SRCU_BUSTED_* for this run's domain.
+ * @gp: KB_SRCU_TORTURE_NORMAL, _EXPEDITED or _MIX.
+ * @sleep_every: one read section in this many sleeps (1..1000000).
+ * @sleep_us: how long a sleeping reader sleeps (0..100000 microseconds).
+ * @duration_ns: how long to run (1 ns .. one hour).
+ * @max_updates: stop after this many updates (0: only @duration_ns).
+ */
+typedef struct kb_srcu_torture_config {
+	int32_t readers;
+	int32_t updaters;
+	int32_t busted;
+	int32_t gp;
+	int32_t sleep_every;
+	int32_t sleep_us;
+	int64_t duration_ns;
+	int64_t max_updates;
+} kb_srcu_torture_config_t;
+
+/**
+ * struct kb_srcu_torture_result - what a run observed.
+ * @reads: read sections completed.
+ * @sleeping_reads: of those, sections that slept.
+ * @updates: elements replaced (and freed after a grace period).
+ * @grace_periods: grace periods the run's domain completed.
+ * @expedited: of the updates, those that used synchronize_expedited.
+ * @freed_seen: sections whose element was freed (poisoned) or reused under them.
+ * @errors: @freed_seen (a correct SRCU shows none).
+ * @elapsed_ns: wall time of the run.
+ * @stopped_early: nonzero if kb_torture_request_stop() ended the run.
+ */
+typedef struct kb_srcu_torture_result {
+	uint64_t reads;
+	uint64_t sleeping_reads;
+	uint64_t updates;
+	uint64_t grace_periods;
+	uint64_t expedited;
+	uint64_t freed_seen;
+	uint64_t errors;
+	int64_t elapsed_ns;
+	int32_t stopped_early;
+	int32_t reserved;
+} kb_srcu_torture_result_t;
+
+int kb_srcu_torture(const kb_srcu_torture_config_t *cfg, kb_srcu_torture_result_t *res);
+/* ======================================================================= END SRCU */

@@ -44,6 +44,7 @@ DRIVERS = {
     "rcu_torture_main.c liburcu": (["200", "1", "liburcu"], "PASS (0 failures)"),
     "seqlock_torture_main.c": (["300"], ""),
     "atomic_torture_main.c": (["200"], "PASS (0 failures)"),
+    "srcu_torture_main.c": (["200"], "PASS (0 failures)"),
 }
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")

@@ -35,6 +35,7 @@ __all__ = [
     "RcuOldLeakWarning",
     "RcuStallWarning",
     "ReadOnlyError",
+    "SrcuActiveReadersWarning",
     "TentativeValueError",
     "UseAfterFreeError",
 ]
@@ -309,6 +310,16 @@ class RcuOldLeakWarning(GuardLeakWarning):
     freed it after a grace period without waiting (a finalizer must not
     block).  Call ``drop()`` or use ``with`` so the point where it dies is
     explicit.
+    """
+
+
+class SrcuActiveReadersWarning(KbindWarning, RuntimeWarning):
+    """An SRCU domain was closed or collected while readers were still active.
+
+    Kernel: ``cleanup_srcu_struct()`` WARNs ("Active srcu_struct ... read
+    state") and leaks the domain.  Rust (``kernel::sync::srcu::Srcu``'s drop,
+    2026-07) WARNs, waits in ``synchronize_srcu()``, then runs
+    ``srcu_barrier()``; so does kbind (:mod:`kbind.kernel.sync.srcu`).
     """
 
 

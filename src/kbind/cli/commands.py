@@ -28,6 +28,7 @@ from kbind.explain import UnknownNameError, explain, listing
 from kbind.torture.atomic import atomic_torture, format_atomic_report
 from kbind.torture.rcu import format_rcu_report, rcu_torture
 from kbind.torture.seqlock import format_seqlock_report, seqlock_torture
+from kbind.torture.srcu import format_srcu_report, srcu_torture
 
 __all__ = [
     "LITTLE",
@@ -107,6 +108,14 @@ TORTURES: dict[str, TortureKind] = {
         about="sequence locks: readers check a multi-word invariant writers keep",
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(writes=res.writes, checked_reads=res.successful_reads),
+    ),
+    "srcu": TortureKind(
+        run=lambda r, u, d, b: srcu_torture(readers=r, updaters=u, duration=d, busted=b),
+        report=format_srcu_report,
+        busted=("no-flip", "wrong-index"),
+        about="sleepable RCU: sleeping readers check their element is not freed under them",
+        threads=lambda r, u: r + u,
+        little=lambda res: _too_few(grace_periods=res.grace_periods, reads=res.reads),
     ),
 }
 

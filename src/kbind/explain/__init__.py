@@ -178,7 +178,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         with RcuReadGuard() as g:                 # created and dropped on one thread
             ...
         """,
-        ("R08", "R10", "R12", "R15", "L03", "S08"),
+        ("R08", "R10", "R12", "R15", "R17", "L03", "S08"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
          "Documentation/locking/seqlock.rst"),
         "guards are !Send and consumed by drop, so these do not compile.",
@@ -449,6 +449,27 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         (),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/RCU/checklist.rst"),
         "RcuOld<P> (RFC v3, April 2025) waits for a grace period and frees when dropped.",
+    ),
+    _E(
+        "SrcuActiveReadersWarning",
+        "an SRCU domain was closed or collected while its readers were active.",
+        "An SRCU domain (kbind.kernel.sync.srcu.Srcu) owns its readers' counters; "
+        "tearing it down under a reader would free what the reader still uses.  kbind "
+        "does what the merged Rust Srcu's drop does: it warns, naming the domain and the "
+        "guards still held, waits for them in synchronize(), then runs srcu_barrier().  "
+        "Unlock every guard before closing its domain.",
+        """
+        g = domain.read_lock()
+        threading.Thread(target=domain.close).start()   # warns, waits for g
+        """,
+        """
+        with domain.read_lock():
+            ...
+        domain.close()
+        """,
+        (),
+        ("kernel/rcu/srcutree.c", "Documentation/RCU/whatisRCU.rst"),
+        "Srcu's Drop WARNs, calls synchronize_srcu(), then srcu_barrier() (2026-07).",
     ),
     _E(
         "RcuStallWarning",

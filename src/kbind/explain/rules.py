@@ -258,8 +258,11 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
         "test_r16_user_method_mutating_self_refused")),
     _R("R17", "a guard from the wrong domain (another SRCU domain)",
        "lockdep (SRCU)", "compile time: `srcu::Guard` borrows its `Srcu`",
-       "not applicable: kbind has a single RCU domain (no SRCU), so there is no wrong domain "
-       "to pass"),
+       "`GuardError`: an `srcu::Guard` (kbind.kernel.sync.srcu) remembers its domain, and "
+       "`Srcu.check(guard)` with another domain's guard raises naming both domains' sites; a "
+       "closed domain raises `LifetimeError`",
+       ("GuardError",),
+       ("test_r17_guard_of_another_domain_refused",)),
     _R("R18", "a `call_rcu` callback that depends on the caller's stack or thread",
        "not caught (Documentation/RCU/checklist.rst items 5 and 12: callbacks run later, "
        "elsewhere, maybe concurrently)",

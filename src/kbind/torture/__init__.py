@@ -9,9 +9,11 @@ report; each has deliberately broken ("busted") variants that it must catch.
 * :mod:`kbind.torture.seqlock` -- sequence-lock readers against writers
   (``include/linux/seqlock.h``);
 * :mod:`kbind.torture.atomic` -- the LKMM atomics and their orderings
-  (``Documentation/atomic_t.txt``).
+  (``Documentation/atomic_t.txt``);
+* :mod:`kbind.torture.srcu` -- sleepable RCU with sleeping readers
+  (rcutorture's ``srcu`` flavour, ``kernel/rcu/srcutree.c``).
 
-What the three share (the duration bound, the argument checks, the run step,
+What they share (the duration bound, the argument checks, the run step,
 the report's verdict, rates and last lines) is in ``kbind/torture/_common.py``.
 Everything is re-exported here: ``from kbind.torture import rcu_torture``.
 """
@@ -37,19 +39,31 @@ from kbind.torture.seqlock import (
     format_seqlock_report,
     seqlock_torture,
 )
+from kbind.torture.srcu import (
+    SRCU_GP_MODES,
+    SrcuBustedVariant,
+    SrcuTortureResult,
+    format_srcu_report,
+    srcu_torture,
+)
 
 __all__ = [
     "BUSTED_VARIANTS",
     "RECLAIM_MODES",
+    "SRCU_GP_MODES",
     "AtomicBustedVariant",
     "AtomicTortureResult",
     "BustedVariant",
     "RcuTortureResult",
     "SeqlockTortureResult",
+    "SrcuBustedVariant",
+    "SrcuTortureResult",
     "atomic_torture",
     "format_atomic_report",
     "format_rcu_report",
     "format_seqlock_report",
+    "format_srcu_report",
     "rcu_torture",
     "seqlock_torture",
+    "srcu_torture",
 ]
