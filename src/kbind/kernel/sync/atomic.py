@@ -404,8 +404,19 @@ _CLASSES: Final[dict[type[AtomicType[Any]], type]] = {
 }
 
 
+if TYPE_CHECKING:
+
+    class _Cell:
+        """For mypy: not the untyped C type, so unknown attributes are errors."""
+
+        __slots__ = ()
+
+else:
+    _Cell = hot.KernelAtomic
+
+
 @final
-class AtomicFlag(hot.KernelAtomic, NotClone):  # type: ignore[misc]
+class AtomicFlag(_Cell, NotClone):
     """A boolean flag made for ``xchg``/``cmpxchg``.
 
     Rust: ``kernel::sync::atomic::AtomicFlag`` (2026): preferable to
