@@ -29,7 +29,8 @@ x: int = a.load(Acquire) + a.fetch_add(1, Full) + a.fetch_sub(1, Release) + a.xc
 a.add(1, Relaxed)
 a.store(3, Release)
 y: int = u.fetch_add(1, Relaxed) + Atomic[Isize](0).load(Relaxed) + Atomic[Usize](0).load(Relaxed)
-z: int = Atomic[I64](0).xchg(1, Full) + Atomic[U32](1).fetch_sub(1, Full) + Atomic[I16](2).load(Relaxed)
+z: int = Atomic[I64](0).xchg(1, Full) + Atomic[U32](1).fetch_sub(1, Full)
+w: int = Atomic[I16](2).load(Relaxed)
 flag: bool = b.load(Acquire) or b.xchg(False, Full) or f.load(Relaxed) or f.xchg(True, Full)
 b.store(False, Release)
 s.store(1, Relaxed)
@@ -48,8 +49,8 @@ takes(a)
 
 # (line, what mypy must say about it)
 BAD = {
-    "b.fetch_add(1, Full)": 'Invalid self argument "Atomic[Bool]" to attribute function "fetch_add"',
-    "s.add(1, Relaxed)": 'Invalid self argument "Atomic[I8]" to attribute function "add"',
+    "b.fetch_add(1, Full)": 'Invalid self argument "Atomic[Bool]" to attribute',
+    "s.add(1, Relaxed)": 'Invalid self argument "Atomic[I8]" to attribute',
     "Atomic[I16](0).fetch_sub(1, Full)": 'Invalid self argument "Atomic[I16]"',
     "f.fetch_add(1, Full)": '"AtomicFlag" has no attribute "fetch_add"',
     "a.add(1, Full)": '"FullOrdering"; expected "RelaxedOrdering"',

@@ -2,9 +2,11 @@
 
 Rust: rust/kernel/sync/atomic.rs.  The ``Atomic<T>`` framework entered the
 kernel in Linux 6.18; more types (i8, i16, bool among them) and
-``AtomicFlag`` followed in 2026 (per the 2026 survey in ``../shared``;
-confirm the release before quoting it).  ``T`` is written with a marker
-class: ``Atomic[I32](0)`` is ``Atomic::<i32>::new(0)``.
+``AtomicFlag`` followed in 2026 (``AtomicFlag``: the patch "rust: sync:
+atomic: Add performance-optimal Flag type for atomic booleans", posted in
+Boqun Feng's series of March 2026; releases inferred from commit dates).
+``T`` is written with a marker class: ``Atomic[I32](0)`` is
+``Atomic::<i32>::new(0)``.
 
 Rules (Rust checks them at compile time; kbind with mypy *and* at run time):
 
