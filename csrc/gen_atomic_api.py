@@ -19,12 +19,20 @@ import sys
 
 BEGIN = "/* BEGIN GENERATED ATOMICS: python csrc/gen_atomic_api.py --write */"
 END = "/* END GENERATED ATOMICS */"
+SMALL_BEGIN = "/* BEGIN GENERATED 8/16-BIT ATOMICS: python csrc/gen_atomic_api.py --write */"
+SMALL_END = "/* END GENERATED 8/16-BIT ATOMICS */"
 
 #: (C prefix, atomic type, value type) for atomic_t, atomic64_t, atomic_long_t.
 FAMILIES = (
     ("kb_atomic", "kb_atomic_t", "int32_t"),
     ("kb_atomic64", "kb_atomic64_t", "int64_t"),
     ("kb_atomic_long", "kb_atomic_long_t", "long"),
+)
+
+#: The 8- and 16-bit cells (Rust: Atomic<i8>, Atomic<i16>, Atomic<bool>, AtomicFlag).
+SMALL_FAMILIES = (
+    ("kb_atomic_i8", "kb_atomic_i8_t", "int8_t"),
+    ("kb_atomic_i16", "kb_atomic_i16_t", "int16_t"),
 )
 
 #: Suffixes of the four orderings, fully ordered first, as the kernel names them.
@@ -72,29 +80,56 @@ OPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 
 
-def prototypes() -> str:
-    """Return the generated block, markers included."""
-    lines = [BEGIN]
-    for prefix, atype, vtype in FAMILIES:
-        lines.append(f"/* {atype}: the kernel's {atype[3:]} operations */")
-        for name, ret, params, variants in OPS:
+#: The operations of the 8- and 16-bit cells: what the kernel has for a u8/u16
+#: (READ_ONCE(), smp_load_acquire(), xchg(), cmpxchg() and their stores).
+SMALL_OPS = tuple(op for op in OPS if op[0] in {
+    "read", "read_acquire", "set", "set_release", "xchg", "cmpxchg", "try_cmpxchg",
+})  # fmt: skip
+
+
+def _block(
+    begin: str, end: str, families: tuple[tuple[str, str, str], ...],
+    ops: tuple[tuple[str, str, str, tuple[str, ...]], ...], what: str,
+) -> str:  # fmt: skip
+    lines = [begin]
+    for prefix, atype, vtype in families:
+        lines.append(f"/* {atype}: {what.replace('{}', atype[3:])} */")
+        for name, ret, params, variants in ops:
             ret_c = vtype if ret == "T" else ret
             params_c = params.replace("const A", f"const {atype}").replace("A *", f"{atype} *")
             params_c = params_c.replace("T ", f"{vtype} ")
             for suffix in variants:
                 lines.append(f"{ret_c} {prefix}_{name}{suffix}({params_c});")
-    lines.append(END)
+    lines.append(end)
     return "\n".join(lines)
+
+
+def prototypes() -> str:
+    """Return the generated block of atomic_t, atomic64_t and atomic_long_t, markers included."""
+    return _block(BEGIN, END, FAMILIES, OPS, "the kernel's {} operations")
+
+
+def small_prototypes() -> str:
+    """Return the generated block of the 8- and 16-bit cells, markers included."""
+    return _block(
+        SMALL_BEGIN, SMALL_END, SMALL_FAMILIES, SMALL_OPS,
+        "load, store, xchg and cmpxchg only (no arithmetic)",
+    )  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
     header = pathlib.Path(__file__).with_name("kbind_api.h")
     if argv[1:] == ["--write"]:
         text = header.read_text()
-        start, end = text.index(BEGIN), text.index(END) + len(END)
-        header.write_text(text[:start] + prototypes() + text[end:])
+        for begin, end_marker, block in (
+            (BEGIN, END, prototypes()), (SMALL_BEGIN, SMALL_END, small_prototypes()),
+        ):  # fmt: skip
+            start, end = text.index(begin), text.index(end_marker) + len(end_marker)
+            text = text[:start] + block + text[end:]
+        header.write_text(text)
         return 0
     print(prototypes())
+    print(small_prototypes())
     return 0
 
 

@@ -356,6 +356,61 @@ bool kb_atomic_long_dec_unless_positive(kb_atomic_long_t *v);
 long kb_atomic_long_dec_if_positive(kb_atomic_long_t *v);
 /* END GENERATED ATOMICS */
 
+/* ----------------------------------------------- 8- and 16-bit atomics */
+/*
+ * The cells of Rust's Atomic<i8>, Atomic<i16>, Atomic<bool> (an i8) and
+ * AtomicFlag (kbind.kernel.sync.atomic).  The kernel has no atomic8_t: these
+ * are its READ_ONCE()/WRITE_ONCE(), smp_load_acquire()/smp_store_release(),
+ * xchg() and cmpxchg() on a u8/u16, in the four orderings, with the names
+ * of the atomic_t family.  No arithmetic (Rust offers none for them).  A
+ * failed cmpxchg()/try_cmpxchg() provides no ordering.
+ */
+typedef struct kb_atomic_i8 {
+	int8_t counter;
+} kb_atomic_i8_t;
+
+typedef struct kb_atomic_i16 {
+	int16_t counter;
+} kb_atomic_i16_t;
+
+/* BEGIN GENERATED 8/16-BIT ATOMICS: python csrc/gen_atomic_api.py --write */
+/* kb_atomic_i8_t: load, store, xchg and cmpxchg only (no arithmetic) */
+int8_t kb_atomic_i8_read(const kb_atomic_i8_t *v);
+int8_t kb_atomic_i8_read_acquire(const kb_atomic_i8_t *v);
+void kb_atomic_i8_set(kb_atomic_i8_t *v, int8_t i);
+void kb_atomic_i8_set_release(kb_atomic_i8_t *v, int8_t i);
+int8_t kb_atomic_i8_xchg(kb_atomic_i8_t *v, int8_t new);
+int8_t kb_atomic_i8_xchg_acquire(kb_atomic_i8_t *v, int8_t new);
+int8_t kb_atomic_i8_xchg_release(kb_atomic_i8_t *v, int8_t new);
+int8_t kb_atomic_i8_xchg_relaxed(kb_atomic_i8_t *v, int8_t new);
+int8_t kb_atomic_i8_cmpxchg(kb_atomic_i8_t *v, int8_t old, int8_t new);
+int8_t kb_atomic_i8_cmpxchg_acquire(kb_atomic_i8_t *v, int8_t old, int8_t new);
+int8_t kb_atomic_i8_cmpxchg_release(kb_atomic_i8_t *v, int8_t old, int8_t new);
+int8_t kb_atomic_i8_cmpxchg_relaxed(kb_atomic_i8_t *v, int8_t old, int8_t new);
+bool kb_atomic_i8_try_cmpxchg(kb_atomic_i8_t *v, int8_t *old, int8_t new);
+bool kb_atomic_i8_try_cmpxchg_acquire(kb_atomic_i8_t *v, int8_t *old, int8_t new);
+bool kb_atomic_i8_try_cmpxchg_release(kb_atomic_i8_t *v, int8_t *old, int8_t new);
+bool kb_atomic_i8_try_cmpxchg_relaxed(kb_atomic_i8_t *v, int8_t *old, int8_t new);
+/* kb_atomic_i16_t: load, store, xchg and cmpxchg only (no arithmetic) */
+int16_t kb_atomic_i16_read(const kb_atomic_i16_t *v);
+int16_t kb_atomic_i16_read_acquire(const kb_atomic_i16_t *v);
+void kb_atomic_i16_set(kb_atomic_i16_t *v, int16_t i);
+void kb_atomic_i16_set_release(kb_atomic_i16_t *v, int16_t i);
+int16_t kb_atomic_i16_xchg(kb_atomic_i16_t *v, int16_t new);
+int16_t kb_atomic_i16_xchg_acquire(kb_atomic_i16_t *v, int16_t new);
+int16_t kb_atomic_i16_xchg_release(kb_atomic_i16_t *v, int16_t new);
+int16_t kb_atomic_i16_xchg_relaxed(kb_atomic_i16_t *v, int16_t new);
+int16_t kb_atomic_i16_cmpxchg(kb_atomic_i16_t *v, int16_t old, int16_t new);
+int16_t kb_atomic_i16_cmpxchg_acquire(kb_atomic_i16_t *v, int16_t old, int16_t new);
+int16_t kb_atomic_i16_cmpxchg_release(kb_atomic_i16_t *v, int16_t old, int16_t new);
+int16_t kb_atomic_i16_cmpxchg_relaxed(kb_atomic_i16_t *v, int16_t old, int16_t new);
+bool kb_atomic_i16_try_cmpxchg(kb_atomic_i16_t *v, int16_t *old, int16_t new);
+bool kb_atomic_i16_try_cmpxchg_acquire(kb_atomic_i16_t *v, int16_t *old, int16_t new);
+bool kb_atomic_i16_try_cmpxchg_release(kb_atomic_i16_t *v, int16_t *old, int16_t new);
+bool kb_atomic_i16_try_cmpxchg_relaxed(kb_atomic_i16_t *v, int16_t *old, int16_t new);
+/* END GENERATED 8/16-BIT ATOMICS */
+/* ------------------------------------------- end of 8- and 16-bit atomics */
+
 /* ---------------------------------------------------------------- locks */
 /**
  * struct kb_spinlock - a test-and-test-and-set spinlock.

@@ -25,7 +25,7 @@ PRELUDE = """
 typedef int int32_t; typedef long int64_t; typedef unsigned int uint32_t;
 typedef unsigned long uint64_t; typedef unsigned long size_t; typedef long intptr_t;
 typedef unsigned long uintptr_t; typedef _Bool bool; typedef long ssize_t;
-typedef unsigned char uint8_t;
+typedef unsigned char uint8_t; typedef signed char int8_t; typedef short int16_t;
 """
 
 
@@ -65,6 +65,7 @@ def test_generated_atomic_block_is_current() -> None:
     finally:
         sys.path.remove(str(CSRC))
     assert gen_atomic_api.prototypes() in HEADER.read_text()
+    assert gen_atomic_api.small_prototypes() in HEADER.read_text()
 
 
 def test_header_has_only_what_cdef_accepts() -> None:

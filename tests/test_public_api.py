@@ -18,7 +18,7 @@ import pytest
 PUBLIC = (
     "kbind", "kbind.rcu", "kbind.seqlock", "kbind.sync", "kbind.atomic", "kbind.barrier",
     "kbind.word", "kbind.ordering", "kbind.lifetime", "kbind.errors", "kbind.litmus",
-    "kbind.trace", "kbind.torture", "kbind.cli", "kbind.explain",
+    "kbind.trace", "kbind.torture", "kbind.cli", "kbind.explain", "kbind.kernel.sync.atomic",
 )  # fmt: skip
 
 

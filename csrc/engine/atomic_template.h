@@ -5,6 +5,12 @@
  * (value type) defined.  The prototypes are in csrc/kbind_api.h, generated
  * by csrc/gen_atomic_api.py.
  *
+ * With KB_ATOMIC_XCHG_ONLY also defined, only the operations the kernel has
+ * for 8- and 16-bit values are made: read/read_acquire, set/set_release, and
+ * xchg, cmpxchg and try_cmpxchg in the four orderings (READ_ONCE(),
+ * smp_load_acquire(), xchg() and cmpxchg() on a u8/u16; Rust: the i8/i16
+ * Atomic<T>, which has no arithmetic).
+ *
  * How each ordering is built, as in the kernel's include/linux/atomic/
  * atomic-arch-fallback.h:
  *   _relaxed  the RMW alone (__ATOMIC_RELAXED): atomic, orders nothing;
@@ -74,6 +80,8 @@
 
 /* ---- the relaxed building blocks (memory order as a constant argument) */
 
+#ifndef KB_ATOMIC_XCHG_ONLY
+
 static inline KB_T KB_FN(add_return_mo)(KB_T i, KB_AT *v, int mo)
 {
 	return __atomic_add_fetch(&v->counter, i, mo);
@@ -114,15 +122,16 @@ static inline KB_T KB_FN(fetch_xor_mo)(KB_T i, KB_AT *v, int mo)
 	return __atomic_fetch_xor(&v->counter, i, mo);
 }
 
-static inline KB_T KB_FN(xchg_mo)(KB_T i, KB_AT *v, int mo)
-{
-	return __atomic_exchange_n(&v->counter, i, mo);
-}
-
 /* The value as unsigned, so "negative" checks need no signed overflow. */
 static inline bool KB_FN(is_negative)(KB_T x)
 {
 	return x < 0;
+}
+#endif /* !KB_ATOMIC_XCHG_ONLY */
+
+static inline KB_T KB_FN(xchg_mo)(KB_T i, KB_AT *v, int mo)
+{
+	return __atomic_exchange_n(&v->counter, i, mo);
 }
 
 /* ---- read / set ------------------------------------------------------- */
@@ -151,6 +160,7 @@ void KB_FN(set_release)(KB_AT *v, KB_T i)
 	kb_smp_store_release(&v->counter, i);
 }
 
+#ifndef KB_ATOMIC_XCHG_ONLY
 /* ---- void RMW: atomic, unordered -------------------------------------- */
 
 void KB_FN(add)(KB_T i, KB_AT *v)
@@ -207,6 +217,7 @@ KB_ORDERED_IV(fetch_and)
 KB_ORDERED_IV(fetch_andnot)
 KB_ORDERED_IV(fetch_or)
 KB_ORDERED_IV(fetch_xor)
+#endif /* !KB_ATOMIC_XCHG_ONLY */
 
 /* xchg has the kernel's (v, new) argument order. */
 KB_T KB_FN(xchg_relaxed)(KB_AT *v, KB_T new)
@@ -295,6 +306,7 @@ KB_T KB_FN(cmpxchg)(KB_AT *v, KB_T old, KB_T new)
 	return old;
 }
 
+#ifndef KB_ATOMIC_XCHG_ONLY
 /* add_negative: is the result of the addition negative? */
 bool KB_FN(add_negative_relaxed)(KB_T i, KB_AT *v)
 {
@@ -396,6 +408,7 @@ KB_T KB_FN(dec_if_positive)(KB_AT *v)
 	} while (!KB_FN(try_cmpxchg)(v, &c, dec));
 	return dec;
 }
+#endif /* !KB_ATOMIC_XCHG_ONLY */
 
 #undef KB_ORDERED_IV
 #undef KB_ORDERED_V

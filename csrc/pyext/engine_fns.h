@@ -47,6 +47,22 @@ KB_HP_ATOMIC_FNS(kb_atomic64)
 KB_HP_ATOMIC_FNS(kb_atomic_long)
 #undef KB_HP_ATOMIC_FNS
 #undef KB_HP_ATOMIC_ANY
+/*
+ * kernel::sync::atomic's Atomic<i8>/Atomic<i16>/Atomic<bool>/AtomicFlag
+ * (csrc/pyext/kernel_atomic.c): load, store, xchg and cmpxchg of the 8- and
+ * 16-bit cells.  Its other types use the kb_atomic*_ functions above.
+ */
+#define KB_HP_ATOMIC_ANY(p, op) \
+	KB_HP_FN(p##_##op##_relaxed) KB_HP_FN(p##_##op##_acquire) \
+	KB_HP_FN(p##_##op##_release) KB_HP_FN(p##_##op)
+#define KB_HP_ATOMIC_SMALL_FNS(p) \
+	KB_HP_FN(p##_read) KB_HP_FN(p##_read_acquire) \
+	KB_HP_FN(p##_set) KB_HP_FN(p##_set_release) \
+	KB_HP_ATOMIC_ANY(p, xchg) KB_HP_ATOMIC_ANY(p, cmpxchg)
+KB_HP_ATOMIC_SMALL_FNS(kb_atomic_i8)
+KB_HP_ATOMIC_SMALL_FNS(kb_atomic_i16)
+#undef KB_HP_ATOMIC_SMALL_FNS
+#undef KB_HP_ATOMIC_ANY
 /* end of atomics */
 /* seqlock */
 /*

@@ -40,6 +40,7 @@ extern PyMethodDef kb_hp_kind_methods[];
 /* Each part of the module adds its types and functions (0, or -1 with an exception). */
 int kb_hp_init_lifetime(PyObject *m);
 int kb_hp_init_atomics(PyObject *m);
+int kb_hp_init_kernel_atomics(PyObject *m);
 int kb_hp_init_locks(PyObject *m);
 int kb_hp_init_seqlock(PyObject *m);
 
