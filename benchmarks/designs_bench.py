@@ -24,8 +24,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from _util import interleaved_best
 
 from kbind import kernel_c
+from kbind.kernel.revocable import Revocable
 from kbind.kernel.sync import rcu as krcu
+from kbind.kernel.sync.srcu import Srcu
 from kbind.rcu import Rcu, RcuReadGuard
+from kbind.rfc import rcu_pointer
 
 TARGET = 2.0
 
@@ -42,6 +45,12 @@ def read_paths() -> list[tuple[str, str, Callable[[], object], float | None]]:
     obj = Plain()
     cell = Rcu(Plain())
     gp = kernel_c.RcuPointer(kernel_c.kmalloc(Plain()))
+    domain = Srcu()
+    rev = Revocable(Plain())
+    ptr = rcu_pointer.Rcu(Plain())
+
+    def get_attr(c: Plain) -> int:
+        return c.attr
 
     def original() -> object:
         with RcuReadGuard() as g:
@@ -50,6 +59,18 @@ def read_paths() -> list[tuple[str, str, Callable[[], object], float | None]]:
     def merged() -> object:
         with krcu.Guard():
             return obj.attr
+
+    def srcu() -> object:
+        with domain.read_lock():
+            return obj.attr
+
+    def revocable() -> object:
+        return rev.try_access_with(get_attr)
+
+    def rfc_pointer() -> object:
+        with krcu.Guard() as g:
+            p = ptr.dereference(g)
+            return p.attr if p is not None else None
 
     def raw_c() -> object:
         kernel_c.rcu_read_lock()
@@ -60,6 +81,14 @@ def read_paths() -> list[tuple[str, str, Callable[[], object], float | None]]:
     return [
         ("kbind.rcu", "`with RcuReadGuard() as g: rcu.read(g).attr`", original, TARGET),
         ("kbind.kernel.sync.rcu", "`with rcu.Guard(): obj.attr`", merged, TARGET),
+        ("kbind.kernel.sync.srcu", "`with domain.read_lock(): obj.attr`", srcu, TARGET),
+        ("kbind.kernel.revocable", "`rev.try_access_with(fn)`", revocable, TARGET),
+        (
+            "kbind.rfc.rcu_pointer",
+            "`with rcu.Guard() as g: p.dereference(g).attr`",
+            rfc_pointer,
+            TARGET,
+        ),
         ("kbind.kernel_c", "`rcu_read_lock(); rcu_dereference(gp).value.attr; ...`", raw_c, None),
     ]
 
