@@ -163,6 +163,41 @@ def test_an_attribute_error_of_fn_is_not_mistaken_for_revocation() -> None:
         res.try_access_with(lambda r: r.nope)
 
 
+def test_an_attribute_error_naming_the_slot_from_fn_still_propagates() -> None:
+    """Only the descriptor's own load reads as revoked: fn's error propagates, whatever it names."""
+    res = Revocable({"base": 1})
+
+    def fn(r: object) -> None:
+        raise AttributeError("fn's own", name="_data", obj=res)
+
+    with pytest.raises(AttributeError, match="fn's own"):
+        res.try_access_with(fn)
+    assert read_lock_depth() == 0
+
+
+def test_revoked_readers_get_none_without_calling_fn_or_leaving_a_section() -> None:
+    """Once revoked: fn is not called, no read-side section stays open, every reader gives None."""
+    res = Revocable({"base": 1})
+    res.revoke()
+    calls: list[object] = []
+    for _ in range(2):
+        assert res.try_access_with(calls.append) is None
+        assert res.try_access() is None
+        with rcu.Guard() as g:
+            assert res.try_access_with_guard(g) is None
+            with pytest.raises(TypeError):
+                res.try_access_with_guard(object())  # type: ignore[arg-type]
+        assert calls == [] and read_lock_depth() == 0
+
+
+def test_the_closure_and_guard_readers_are_the_c_descriptors() -> None:
+    """try_access_with and try_access_with_guard run in C: no Python frame on the read path."""
+    for name in ("try_access_with", "try_access_with_guard"):
+        method = Revocable.__dict__[name]
+        assert repr(method) == f"<kbind read method {name}>"
+        assert "None if revoked" in (method.__doc__ or "")
+
+
 def test_a_leaked_revocable_guard_releases_its_section() -> None:
     """A RevocableGuard collected while held: its section ends with a GuardLeakWarning."""
     res = Revocable({"base": 1})

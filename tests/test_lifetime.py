@@ -196,6 +196,80 @@ def test_reader_descriptor_refuses_other_kinds_ended_and_foreign_scopes() -> Non
         box.read(g)
 
 
+def test_read_descriptors_read_an_unset_cell_as_none_only_when_asked() -> None:
+    """none_if_unset: an unset cell attribute reads as None (fn not called); else it raises.
+
+    Both the slot fast path and the generic getattr path; an AttributeError
+    about anything else (fn's own, or one raised while computing the
+    attribute) still propagates.
+    """
+    from kbind._bridge.native import hot
+
+    def refuse(obj: object, scope: object) -> None:
+        raise TypeError("not a Probe")
+
+    def copy_out(res: object, scope: object) -> object:
+        return res
+
+    def escaped(scope: object, obj: object) -> BaseException:
+        return LifetimeError("escaped", "the reference escaped")
+
+    pol = lifetime.DEFAULT_POLICY
+
+    def methods(none: bool) -> tuple[Any, Any]:
+        return (
+            hot.deref_method("read", "", lifetime.Ref, pol, Probe, "_cell", refuse, none),
+            hot.scoped_call_method(
+                "with_read", "", lifetime.Ref, pol, Probe, "_cell", copy_out, escaped, "done",
+                none,
+            ),
+        )  # fmt: skip
+
+    strict, lenient = methods(False), methods(True)
+
+    class Slotted:
+        __slots__ = ("_cell",)
+        read, with_read = lenient
+        read_strict, with_read_strict = strict
+
+    class Plain:  # a __dict__ attribute: the generic path
+        read, with_read = lenient
+
+    class Computed:  # an AttributeError about another attribute
+        read, with_read = lenient
+
+        @property
+        def _cell(self) -> object:
+            return self.other  # type: ignore[attr-defined]
+
+    calls: list[object] = []
+    for obj in (Slotted(), Plain()):
+        for _ in range(2):  # the first call learns the slot's offset
+            with Probe() as g:
+                assert obj.read(g) is None and obj.read(g, calls.append) is None
+            assert obj.with_read(calls.append) is None
+            assert calls == [] and lifetime.open_scopes() == []
+        obj._cell = lifetime.Cell({"x": 1}, "box")
+        assert obj.with_read(lambda v: v["x"]) == 1
+        with pytest.raises(AttributeError, match="nope"):
+            obj.with_read(lambda v: v.nope)
+        with Probe() as g:
+            assert obj.read(g)["x"] == 1
+        del obj._cell
+    s = Slotted()
+    for _ in range(2):
+        with Probe() as g, pytest.raises(AttributeError, match="_cell"):
+            s.read_strict(g)
+        with pytest.raises(AttributeError, match="_cell"):
+            s.with_read_strict(calls.append)
+    c = Computed()
+    with Probe() as g, pytest.raises(AttributeError, match="other"):
+        c.read(g)
+    with pytest.raises(AttributeError, match="other"):
+        c.with_read(calls.append)
+    assert calls == [] and lifetime.open_scopes() == []
+
+
 def test_must_use_consumed_once_and_warns_when_dropped() -> None:
     """MustUse: a second consume raises; an unconsumed one warns naming where it was made."""
 

@@ -40,6 +40,20 @@ def test_dereference_gives_a_reference_bound_to_the_guard_or_none_when_null() ->
     null: Rcu[int] = Rcu.null()
     with rcu.Guard() as g:
         assert null.dereference(g) is None
+        assert null.dereference(g) is None  # the slot's offset is known now
+
+
+def test_dereference_is_the_c_descriptor_and_checks_the_guard_even_when_null() -> None:
+    """Rcu.dereference runs in C (no Python frame); a null pointer still needs an open guard."""
+    assert repr(Rcu.__dict__["dereference"]) == "<kbind read method dereference>"
+    assert "None when null" in (Rcu.dereference.__doc__ or "")
+    null: Rcu[int] = Rcu.null()
+    with pytest.raises(TypeError, match=r"needs an open kbind\.kernel\.sync\.rcu\.Guard"):
+        null.dereference(object())  # type: ignore[arg-type]
+    with rcu.Guard() as g:
+        pass
+    with pytest.raises(LifetimeError):
+        null.dereference(g)
     with pytest.raises(LifetimeError):
         null.dereference(g)  # the guard is checked even when null
 

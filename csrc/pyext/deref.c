@@ -11,6 +11,13 @@
  * calls them with ``obj`` as the first argument and no bound method is made.
  * Refusals call back into a Python method of ``obj`` that raises the
  * design's error.
+ *
+ * Optionally (``none_if_unset``), an unset cell attribute (a null or revoked
+ * pointer: ``obj.cell_attr`` raises AttributeError naming ``obj`` and
+ * ``cell_attr``) reads as None instead of raising: ``read`` returns None
+ * without calling ``fn``, ``with_read`` ends its scope without calling
+ * ``fn`` and returns None.  An AttributeError raised by ``fn`` itself, or
+ * about any other attribute, propagates as always.
  */
 #include "lifetime.h"
 
@@ -33,6 +40,7 @@ typedef struct {
 	PyObject *doc;
 	PyTypeObject *slot_type; /* the type whose cell_attr is a slot at slot_offset */
 	Py_ssize_t slot_offset;
+	int none_if_unset; /* an unset cell_attr reads as None (cell_of() returns Py_None) */
 } kb_deref;
 
 static int deref_traverse(kb_deref *d, visitproc visit, void *arg)
@@ -69,6 +77,33 @@ static PyObject *deref_get(PyObject *self, PyObject *obj, PyObject *type)
 	return PyMethod_New(self, obj);
 }
 
+/* Whether the AttributeError being raised says obj.attr is unset (its obj
+ * and name are those), not some other attribute's error; 1 or 0, never an
+ * error (the pending exception is left as it was). */
+static int unset_error(PyObject *obj, PyObject *attr)
+{
+	PyObject *type, *value, *tb, *eobj, *ename;
+	int match = 0;
+
+	if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+		return 0;
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	if (value != NULL) {
+		eobj = PyObject_GetAttrString(value, "obj");
+		ename = eobj != NULL ? PyObject_GetAttrString(value, "name") : NULL;
+		match = eobj == obj && ename != NULL && PyUnicode_Check(ename) &&
+			PyUnicode_Compare(ename, attr) == 0;
+		Py_XDECREF(eobj);
+		Py_XDECREF(ename);
+		PyErr_Clear(); /* from the lookups (and PyUnicode_Compare): not the caller's */
+	}
+	PyErr_Restore(type, value, tb);
+	return match;
+}
+
+/* A new reference to obj's Cell; Py_None (new) for an unset attribute if
+ * d->none_if_unset; NULL with an error. */
 static PyObject *cell_of(kb_deref *d, PyObject *obj)
 {
 	PyObject *cell;
@@ -79,6 +114,8 @@ static PyObject *cell_of(kb_deref *d, PyObject *obj)
 		cell = *(PyObject **)((char *)obj + d->slot_offset);
 		if (cell != NULL)
 			return Py_NewRef(cell);
+		if (d->none_if_unset)
+			return Py_NewRef(Py_None);
 	} else if (d->slot_type == NULL) {
 		PyObject *descr = _PyType_Lookup(Py_TYPE(obj), d->cell_attr);
 
@@ -92,7 +129,10 @@ static PyObject *cell_of(kb_deref *d, PyObject *obj)
 		}
 	}
 	cell = PyObject_GetAttr(obj, d->cell_attr);
-
+	if (cell == NULL && d->none_if_unset && unset_error(obj, d->cell_attr)) {
+		PyErr_Clear();
+		return Py_NewRef(Py_None);
+	}
 	if (cell != NULL && !kb_hp_is_cell(cell)) {
 		PyErr_Format(PyExc_TypeError, "%R.%U is not a kbind.lifetime.Cell", obj,
 			     d->cell_attr);
@@ -136,8 +176,8 @@ static PyObject *deref_vectorcall(kb_deref *d, PyObject *const *args, size_t nar
 		return NULL;
 	}
 	cell = cell_of(d, obj);
-	if (cell == NULL)
-		return NULL;
+	if (cell == NULL || cell == Py_None) /* Py_None: unset, with none_if_unset */
+		return cell;
 	ref = kb_hp_ref_make((PyTypeObject *)d->ref_type, s, cell, NULL, d->policy);
 	Py_DECREF(cell);
 	if (ref == NULL || nargs == 2)
@@ -177,12 +217,18 @@ static PyObject *scoped_vectorcall(kb_deref *d, PyObject *const *args, size_t na
 	 * rcu_read_lock()): loaded before, it could be freed by a grace period
 	 * that ends before the section begins. */
 	cell = cell_of(d, obj);
-	ref = cell != NULL ? kb_hp_ref_make((PyTypeObject *)d->ref_type, s, cell, NULL, d->policy)
-			   : NULL;
-	Py_XDECREF(cell);
-	res = ref != NULL ? PyObject_CallOneArg(args[1], ref) : NULL;
-	Py_XDECREF(ref);
-	if (res != NULL && !kb_hp_is_ref(res)) {
+	if (cell == Py_None) { /* unset, with none_if_unset: no fn, the result is None */
+		ref = NULL;
+		res = cell;
+	} else {
+		ref = cell != NULL ? kb_hp_ref_make((PyTypeObject *)d->ref_type, s, cell, NULL,
+						    d->policy)
+				   : NULL;
+		Py_XDECREF(cell);
+		res = ref != NULL ? PyObject_CallOneArg(args[1], ref) : NULL;
+		Py_XDECREF(ref);
+	}
+	if (res != NULL && res != Py_None && !kb_hp_is_ref(res)) {
 		int plain = kb_hp_is_plain(d->policy, res);
 
 		if (plain < 0) {
@@ -267,7 +313,8 @@ static PyTypeObject kb_deref_type = {
 /* A descriptor running @call, with the fields both kinds share; NULL on error. */
 static kb_deref *deref_new(vectorcallfunc call, PyObject *name, PyObject *doc,
 			   PyObject *ref_type, PyObject *policy, PyObject *kind, PyObject *cell_attr,
-			   PyObject *refuse, PyObject *escaped, PyObject *how)
+			   PyObject *refuse, PyObject *escaped, PyObject *how,
+			   int none_if_unset)
 {
 	kb_deref *d = PyObject_GC_New(kb_deref, &kb_deref_type);
 
@@ -288,18 +335,21 @@ static kb_deref *deref_new(vectorcallfunc call, PyObject *name, PyObject *doc,
 	d->how = Py_XNewRef(how);
 	d->slot_type = NULL;
 	d->slot_offset = 0;
+	d->none_if_unset = none_if_unset;
 	PyObject_GC_Track(d);
 	return d;
 }
 
-/* deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse) */
+/* deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse[, none_if_unset]) */
 static PyObject *py_deref_method(PyObject *self, PyObject *args)
 {
 	PyObject *name, *doc, *ref_type, *policy, *kind, *cell_attr, *refuse;
+	int none_if_unset = 0;
 
 	(void)self;
-	if (!PyArg_ParseTuple(args, "UOO!OO!UO:deref_method", &name, &doc, &PyType_Type, &ref_type,
-			      &policy, &PyType_Type, &kind, &cell_attr, &refuse))
+	if (!PyArg_ParseTuple(args, "UOO!OO!UO|p:deref_method", &name, &doc, &PyType_Type,
+			      &ref_type, &policy, &PyType_Type, &kind, &cell_attr, &refuse,
+			      &none_if_unset))
 		return NULL;
 	if (!PyUnicode_Check(refuse) && !PyCallable_Check(refuse)) {
 		PyErr_SetString(PyExc_TypeError,
@@ -307,34 +357,38 @@ static PyObject *py_deref_method(PyObject *self, PyObject *args)
 		return NULL;
 	}
 	return (PyObject *)deref_new((vectorcallfunc)deref_vectorcall, name, doc, ref_type, policy,
-				     kind, cell_attr, refuse, NULL, NULL);
+				     kind, cell_attr, refuse, NULL, NULL, none_if_unset);
 }
 
-/* scoped_call_method(name, doc, ref_type, policy, kind, cell_attr, copy_out, escaped, how) */
+/* scoped_call_method(name, doc, ref_type, policy, kind, cell_attr, copy_out, escaped, how
+ *		      [, none_if_unset]) */
 static PyObject *py_scoped_call_method(PyObject *self, PyObject *args)
 {
 	PyObject *name, *doc, *ref_type, *policy, *kind, *cell_attr, *copy_out, *escaped, *how;
+	int none_if_unset = 0;
 
 	(void)self;
-	if (!PyArg_ParseTuple(args, "UOO!OO!UOOU:scoped_call_method", &name, &doc, &PyType_Type,
+	if (!PyArg_ParseTuple(args, "UOO!OO!UOOU|p:scoped_call_method", &name, &doc, &PyType_Type,
 			      &ref_type, &policy, &PyType_Type, &kind, &cell_attr, &copy_out,
-			      &escaped, &how))
+			      &escaped, &how, &none_if_unset))
 		return NULL;
 	return (PyObject *)deref_new((vectorcallfunc)scoped_vectorcall, name, doc, ref_type, policy,
-				     kind, cell_attr, copy_out, escaped, how);
+				     kind, cell_attr, copy_out, escaped, how, none_if_unset);
 }
 
 static PyMethodDef deref_methods[] = {
 	{ "deref_method", py_deref_method, METH_VARARGS,
-	  "deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse): a method "
-	  "obj.name(scope, fn=None) returning a reference into getattr(obj, cell_attr) bound to "
-	  "scope (an open scope of type kind on this thread; else obj.refuse(scope), refuse a "
-	  "method name, or refuse(obj, scope), raises), or fn(reference)." },
+	  "deref_method(name, doc, ref_type, policy, kind, cell_attr, refuse, none_if_unset=False): "
+	  "a method obj.name(scope, fn=None) returning a reference into getattr(obj, cell_attr) "
+	  "bound to scope (an open scope of type kind on this thread; else obj.refuse(scope), "
+	  "refuse a method name, or refuse(obj, scope), raises), or fn(reference); with "
+	  "none_if_unset, None (fn not called) when obj.cell_attr is unset." },
 	{ "scoped_call_method", py_scoped_call_method, METH_VARARGS,
 	  "scoped_call_method(name, doc, ref_type, policy, kind, cell_attr, copy_out, escaped, "
 	  "how): a method obj.name(fn) running fn(reference) inside a new scope of type kind; a "
 	  "result that is neither plain nor a reference goes through copy_out(result, scope) "
-	  "first; a reference returned raises escaped(scope, obj)." },
+	  "first; a reference returned raises escaped(scope, obj); with none_if_unset (a last "
+	  "argument, default False), None (fn not called) when obj.cell_attr is unset." },
 	{ NULL, NULL, 0, NULL }
 };
 

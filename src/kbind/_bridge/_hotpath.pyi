@@ -157,6 +157,7 @@ def deref_method(
     kind: type,
     cell_attr: str,
     refuse: str | Callable[[Any, Any], object],
+    none_if_unset: bool = ...,
     /,
 ) -> Any: ...
 def scoped_call_method(
@@ -169,6 +170,7 @@ def scoped_call_method(
     copy_out: Callable[[Any, Any], object],
     escaped: Callable[[Any, Any], BaseException],
     how: str,
+    none_if_unset: bool = ...,
     /,
 ) -> Any: ...
 

@@ -21,7 +21,10 @@ inside a reader (``DeadlockError``) or another atomic section
 The read paths are the C dereference descriptors of :class:`kbind.rcu.Rcu`
 (``kbind._bridge._hotpath``) bound to :class:`kbind.kernel.sync.rcu.Guard`:
 the value is loaded inside the read-side section, and a revoked value (its
-slot unset) is reported as ``None``.
+slot unset) is reported as ``None`` by the descriptor itself
+(``none_if_unset``).  :meth:`Revocable.try_access_with` and
+:meth:`Revocable.try_access_with_guard` *are* those descriptors: no Python
+frame runs on the read path.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar, cast, final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, final
 
 from kbind._bridge.guard import NotClone, Site
 from kbind._bridge.native import hot
 from kbind.errors import LifetimeError
-from kbind.kernel._guarded import is_missing, ref_policy, refuse_guard, wait_allowed
+from kbind.kernel._guarded import ref_policy, refuse_guard, wait_allowed
 from kbind.kernel.sync.rcu import Guard
 from kbind.lifetime import Cell, Ref
 from kbind.rcu import call_rcu, synchronize_rcu
@@ -62,6 +65,29 @@ class RevocableRef(Ref):
 
 
 _POLICY: Final = ref_policy("the &'a T of Revocable::try_access_with_guard()")
+
+_TRY_ACCESS_WITH_DOC: Final = """\
+Run ``fn(value)`` inside a read-side section of its own; None if revoked.
+
+Rust: ``Revocable::try_access_with<R, F: FnOnce(&T) -> R>(&self, f: F)
+-> Option<R>``.  ``fn`` gets a reference (declared ``T``) valid while it
+runs; returning the reference itself raises ``LifetimeError`` (Rust:
+``R`` cannot borrow from the value); references inside a result die
+with the section.  Once revoked, ``fn`` is not called.  Nothing in ``fn``
+may sleep.
+"""
+
+_TRY_ACCESS_WITH_GUARD_DOC: Final = """\
+Return the value as a reference bound to the caller's ``guard``, or None if revoked.
+
+Rust: ``Revocable::try_access_with_guard<'a>(&'a self, guard: &'a
+rcu::Guard) -> Option<&'a T>``.
+
+Raises:
+    TypeError: ``guard`` is not a :class:`kbind.kernel.sync.rcu.Guard`.
+    LifetimeError: ``guard`` was unlocked.
+    GuardError: ``guard`` belongs to another thread.
+"""
 
 
 @final
@@ -192,49 +218,23 @@ class Revocable(NotClone, Generic[T]):
         g = Guard()
         try:
             ref = _deref(self, g)
-        except AttributeError as e:
-            g.unlock()
-            if is_missing(e, self, _SLOT):
-                return None
-            raise
         except BaseException:
             g.unlock()
             raise
+        if ref is None:  # revoked
+            g.unlock()
+            return None
         return RevocableGuard(g, ref)
 
-    def try_access_with(self, fn: Callable[[T], R]) -> R | None:
-        """Run ``fn(value)`` inside a read-side section of its own; None if revoked.
+    # The other two readers are the C descriptors bound below the class (no
+    # Python frame): see _TRY_ACCESS_WITH_DOC and _TRY_ACCESS_WITH_GUARD_DOC.
+    if TYPE_CHECKING:
 
-        Rust: ``Revocable::try_access_with<R, F: FnOnce(&T) -> R>(&self, f: F)
-        -> Option<R>``.  ``fn`` gets a reference (declared ``T``) valid while it
-        runs; returning the reference itself raises ``LifetimeError`` (Rust:
-        ``R`` cannot borrow from the value); references inside a result die
-        with the section.  Nothing in ``fn`` may sleep.
-        """
-        try:
-            return _scoped(self, fn)  # type: ignore[no-any-return]
-        except AttributeError as e:
-            if is_missing(e, self, _SLOT):
-                return None
-            raise
+        def try_access_with(self, fn: Callable[[T], R]) -> R | None:
+            """See _TRY_ACCESS_WITH_DOC (the C method's documentation)."""
 
-    def try_access_with_guard(self, guard: Guard) -> T | None:
-        """Return the value as a reference bound to the caller's ``guard``, or None if revoked.
-
-        Rust: ``Revocable::try_access_with_guard<'a>(&'a self, guard: &'a
-        rcu::Guard) -> Option<&'a T>``.
-
-        Raises:
-            TypeError: ``guard`` is not a :class:`kbind.kernel.sync.rcu.Guard`.
-            LifetimeError: ``guard`` was unlocked.
-            GuardError: ``guard`` belongs to another thread.
-        """
-        try:
-            return _deref(self, guard)  # type: ignore[no-any-return]
-        except AttributeError as e:
-            if is_missing(e, self, _SLOT):
-                return None
-            raise
+        def try_access_with_guard(self, guard: Guard) -> T | None:
+            """See _TRY_ACCESS_WITH_GUARD_DOC (the C method's documentation)."""
 
     # -- revocation
 
@@ -293,11 +293,13 @@ def _as_is(result: object, guard: object) -> object:
     return result
 
 
+# A revoked value (the slot unset) reads as None in C (none_if_unset=True).
 _deref: Final[Any] = hot.deref_method(
-    "try_access_with_guard", Revocable.try_access_with_guard.__doc__ or "", RevocableRef,
-    _POLICY, Guard, _SLOT, refuse_guard("Revocable::try_access_with_guard()", _label),
+    "try_access_with_guard", _TRY_ACCESS_WITH_GUARD_DOC, RevocableRef, _POLICY, Guard, _SLOT,
+    refuse_guard("Revocable::try_access_with_guard()", _label), True,
 )  # fmt: skip
-_scoped: Final[Any] = hot.scoped_call_method(
-    "try_access_with", Revocable.try_access_with.__doc__ or "", RevocableRef, _POLICY, Guard,
-    _SLOT, _as_is, _escaped, "when try_access_with() returned",
+Revocable.try_access_with_guard = _deref  # type: ignore[method-assign]
+Revocable.try_access_with = hot.scoped_call_method(  # type: ignore[method-assign]
+    "try_access_with", _TRY_ACCESS_WITH_DOC, RevocableRef, _POLICY, Guard, _SLOT, _as_is,
+    _escaped, "when try_access_with() returned", True,
 )  # fmt: skip

@@ -27,7 +27,9 @@ kbind's run-time stand-ins for the compile-time rules:
   (``RcuOldLeakWarning``) and is freed after a grace period.
 
 The read path is the C dereference descriptor of :class:`kbind.rcu.Rcu`
-(``kbind._bridge._hotpath``); a null pointer is an unset slot.
+(``kbind._bridge._hotpath``), bound as :meth:`Rcu.dereference` itself (no
+Python frame); a null pointer is an unset slot, which the descriptor reads
+as None (``none_if_unset``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
 import kbind.rcu._runtime as _rt
 from kbind._bridge.guard import NotClone, Site, capture
@@ -75,6 +77,22 @@ _POLICY: Final = ref_policy("the P::Borrowed<'a> of Rcu::dereference()")
 
 def _label_of(value: object) -> str:
     return f"rfc Rcu[{type(value).__name__}]"
+
+
+_DEREFERENCE_DOC: Final = """\
+Return the pointee as a reference bound to ``guard``, or None when null.
+
+Rust: ``Rcu::dereference<'a>(&self, guard: &'a rcu::Guard) ->
+Option<P::Borrowed<'a>>``.  Kernel: ``rcu_dereference(p)``.  Declared
+``P`` (at run time a :class:`Borrowed`): mypy checks attributes and
+items; writes through it raise ``ReadOnlyError``, use after ``guard``
+``LifetimeError``.
+
+Raises:
+    TypeError: ``guard`` is not a :class:`kbind.kernel.sync.rcu.Guard`.
+    LifetimeError: ``guard`` was unlocked.
+    GuardError: ``guard`` belongs to another thread (``!Send``).
+"""
 
 
 @final
@@ -125,26 +143,12 @@ class Rcu(NotClone, Generic[P]):
         box = getattr(self, _SLOT, None)
         return f"<{self._label}{' (null)' if box is None else ''}>"
 
-    def dereference(self, guard: Guard) -> P | None:
-        """Return the pointee as a reference bound to ``guard``, or None when null.
+    # The read path is the C descriptor bound below the class (no Python
+    # frame): see _DEREFERENCE_DOC.
+    if TYPE_CHECKING:
 
-        Rust: ``Rcu::dereference<'a>(&self, guard: &'a rcu::Guard) ->
-        Option<P::Borrowed<'a>>``.  Kernel: ``rcu_dereference(p)``.  Declared
-        ``P`` (at run time a :class:`Borrowed`): mypy checks attributes and
-        items; writes through it raise ``ReadOnlyError``, use after ``guard``
-        ``LifetimeError``.
-
-        Raises:
-            TypeError: ``guard`` is not a :class:`kbind.kernel.sync.rcu.Guard`.
-            LifetimeError: ``guard`` was unlocked.
-            GuardError: ``guard`` belongs to another thread (``!Send``).
-        """
-        try:
-            return _deref(self, guard)  # type: ignore[no-any-return]
-        except AttributeError as e:
-            if is_missing(e, self, _SLOT):
-                return None
-            raise
+        def dereference(self, guard: Guard) -> P | None:
+            """See _DEREFERENCE_DOC (the C method's documentation)."""
 
     def exclusive(self, lock_guard: LockGuard[Any] | None = None) -> RcuExclusive[P]:
         """Open the exclusive update handle (Rust: ``Pin<&mut Rcu<P>>``); use it in a ``with``.
@@ -431,7 +435,8 @@ def _label(obj: Any) -> str:
     return str(obj._label)
 
 
-_deref: Final[Any] = hot.deref_method(
-    "dereference", Rcu.dereference.__doc__ or "", Borrowed, _POLICY, Guard, _SLOT,
-    refuse_guard("Rcu::dereference()", _label),
+# A null pointer (the slot unset) reads as None in C (none_if_unset=True).
+Rcu.dereference = hot.deref_method(  # type: ignore[method-assign]
+    "dereference", _DEREFERENCE_DOC, Borrowed, _POLICY, Guard, _SLOT,
+    refuse_guard("Rcu::dereference()", _label), True,
 )  # fmt: skip
