@@ -127,7 +127,8 @@ def test_hotpath_extension_under_asan_runs_misuse_tests(tmp_path: pathlib.Path) 
         "KBIND_RCU_BACKEND": "builtin",
     }
     tests = ["tests/test_lifetime.py", "tests/test_misuse.py", "tests/test_guard_copying.py",
-             "tests/test_thread_identity.py", "tests/test_hotpath_atomic.py"]  # fmt: skip
+             "tests/test_thread_identity.py", "tests/test_hotpath_atomic.py",
+             "tests/test_hotpath_srcu.py", "tests/test_kernel_srcu.py"]  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p",
          "no:randomly", *tests, "-k", "not liburcu"],

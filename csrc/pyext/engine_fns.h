@@ -12,6 +12,9 @@
 /* RCU read side (RcuReadGuard) */
 KB_HP_FN(kb_rcu_py_read_enter)
 KB_HP_FN(kb_rcu_py_read_exit)
+/* SRCU read side (kbind.kernel.sync.srcu.Guard): never blocks */
+KB_HP_FN(kb_srcu_read_lock)
+KB_HP_FN(kb_srcu_read_unlock)
 /* locks (LockGuard): the non-blocking halves; waiting stays in cffi */
 KB_HP_FN(kb_spin_trylock)
 KB_HP_FN(kb_spin_unlock)

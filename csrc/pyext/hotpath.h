@@ -42,6 +42,7 @@ int kb_hp_init_lifetime(PyObject *m);
 int kb_hp_init_atomics(PyObject *m);
 int kb_hp_init_kernel_atomics(PyObject *m);
 int kb_hp_init_locks(PyObject *m);
+int kb_hp_init_srcu(PyObject *m);
 int kb_hp_init_seqlock(PyObject *m);
 
 #endif /* KB_HOTPATH_H */

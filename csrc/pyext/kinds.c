@@ -69,6 +69,7 @@ static int rcu_read_end(kb_scope *s)
 const struct kb_c_hooks kb_hp_c_hooks[] = {
 	{ "rcu_read", rcu_read_begin, rcu_read_end },
 	{ "lock", NULL, kb_hp_lock_end },
+	{ "srcu_read", kb_hp_srcu_read_begin, kb_hp_srcu_read_end },
 	{ NULL, NULL, NULL },
 };
 

@@ -21,6 +21,7 @@ struct kb_scope;
 /* Bits of kb_thread.bits that kbind's own kinds use. */
 #define KB_THREAD_RCU_READY 1UL /* registered with the RCU engine (kbind.rcu._runtime) */
 #define KB_THREAD_RCU_QSBR 2UL	/* explicit QSBR mode, online between guards */
+#define KB_THREAD_SRCU_SEEN 4UL /* known to kbind.kernel.sync.srcu (it began an SRCU reader) */
 
 /* One Python thread: never reused (unlike thread idents); compared by identity. */
 typedef struct kb_thread {
@@ -61,6 +62,8 @@ typedef struct kb_scope {
 	int state;
 	PyObject *end_code; /* where it ended (NULL while open) */
 	int end_lasti;
+	int cval;	   /* what the kind's C begin leaves for its end (an SRCU index);
+			    * it fills the padding after end_lasti: no bigger scope */
 	PyObject *end_how; /* str: how it ended ("leaving its with block", ...) */
 	PyObject *data;	   /* what the kind's C hooks work on (a lock for a LockGuard) */
 	long long number;  /* its number in messages (0: not numbered yet) */
@@ -123,6 +126,10 @@ int kb_hp_is_sealed_ref_type(PyTypeObject *type);
 
 /* lock_guard.c: the end of a LockGuard (hooks "lock"). */
 int kb_hp_lock_end(kb_scope *s);
+
+/* srcu_read.c: the begin and end of an SRCU reader (hooks "srcu_read"). */
+int kb_hp_srcu_read_begin(kb_scope *s);
+int kb_hp_srcu_read_end(kb_scope *s);
 
 /* deref.c */
 int kb_hp_init_deref(PyObject *m);

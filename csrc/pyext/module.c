@@ -25,7 +25,8 @@ PyMODINIT_FUNC PyInit__hotpath(void)
 	if (PyModule_AddFunctions(m, kb_hp_engine_methods) < 0 ||
 	    PyModule_AddFunctions(m, kb_hp_kind_methods) < 0 || kb_hp_init_lifetime(m) < 0 ||
 	    kb_hp_init_atomics(m) < 0 ||
-	    kb_hp_init_kernel_atomics(m) < 0 || kb_hp_init_locks(m) < 0 || kb_hp_init_seqlock(m) < 0) {
+	    kb_hp_init_kernel_atomics(m) < 0 || kb_hp_init_locks(m) < 0 || kb_hp_init_srcu(m) < 0 ||
+	    kb_hp_init_seqlock(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -32,13 +32,13 @@ import itertools
 import sys
 import warnings
 import weakref
-from typing import Any, ClassVar, Final, final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, final
 
 from kbind import context
 from kbind._bridge.guard import NotClone, Site, user_frame
-from kbind._bridge.native import ffi, lib
+from kbind._bridge.native import ffi, hot, lib
 from kbind.errors import DeadlockError, GuardError, LifetimeError, SrcuActiveReadersWarning
-from kbind.lifetime import Scope, open_scopes
+from kbind.lifetime import Scope, ThreadToken, open_scopes
 from kbind.rcu.guard import ReadSection, read_leak_hooks
 
 __all__ = ["Guard", "Srcu"]
@@ -53,36 +53,17 @@ _leaked, _thread_exited = read_leak_hooks(
 )
 
 
-def _begin(guard: Guard, domain: Srcu) -> None:
-    # Ctrl-C safety: the C call runs inside list.extend(map(...)), all C, so
-    # its index is recorded before Python can be interrupted; an interrupt
-    # that lands before the guard holds it undoes the read lock.
-    if not isinstance(domain, Srcu):
-        raise TypeError(f"srcu::Guard(domain): domain must be an Srcu, not {type(domain).__name__}")
-    domain._check_open("read_lock()")
-    sp = domain._sp
-    taken: list[int] = []
-    try:
-        taken.extend(map(lib.kb_srcu_read_lock, (sp,)))
-        guard._sp = sp
-        guard._idx = taken[0]
-        guard._domain = domain._self
-    except BaseException:
-        if taken and getattr(guard, "_idx", None) is None:
-            lib.kb_srcu_read_unlock(sp, taken[0])
-        raise
-    domain._guards.add(guard)
-
-
-def _end(guard: Guard) -> None:
-    # The checks ran in C (owner, once); the C release is the one call.
-    lib.kb_srcu_read_unlock(guard._sp, guard._idx)
+#: The threads that began an SRCU reader: a domain's teardown names the
+#: readers still open on each (their open scopes are kept in C, per thread).
+_reader_threads: Final[weakref.WeakSet[ThreadToken]] = weakref.WeakSet()
+# The C begin hook calls this at a thread's first reader (then sets a token bit).
+hot.configure_srcu(_reader_threads.add)
 
 
 @final
 class Guard(
-    ReadSection, Scope, kind="srcu::Guard", begin=_begin, end=_end, on_leak=_leaked,
-    on_thread_exit=_thread_exited, end_anywhere=True,
+    ReadSection, Scope, hot.SrcuGuardBase, kind="srcu::Guard", engine="srcu_read",
+    on_leak=_leaked, on_thread_exit=_thread_exited, end_anywhere=True,
 ):  # fmt: skip
     """A read-side critical section of one SRCU domain; it may sleep.
 
@@ -103,6 +84,10 @@ class Guard(
     * ``#[must_use]``: a guard collected while held is released, with a
       ``GuardLeakWarning`` naming where it was made.
 
+    The read lock and unlock run in C (``kbind._bridge._hotpath``, hooks
+    ``srcu_read``), with the GIL held, the index kept in the scope: the engine
+    call and the guard's record cannot be split by a Ctrl-C.
+
     Unlike an RCU guard it is not an atomic section: the reader may sleep
     (``kbind.context.might_sleep()`` passes inside it), and it holds up only
     its own domain's grace periods.
@@ -115,14 +100,19 @@ class Guard(
         >>> domain.close()
     """
 
-    __slots__ = ("_domain", "_idx", "_sp")
+    __slots__ = ()
     _END = "unlock"
     _MAKE = "Srcu.read_lock()"
     _MAKE_ALSO = "kbind.kernel.sync.srcu.Guard(domain)"
 
-    _domain: weakref.ref[Srcu]
-    _idx: int
-    _sp: Any
+    if TYPE_CHECKING:  # C getters of hot.SrcuGuardBase
+
+        @property
+        def _domain(self) -> weakref.ref[Srcu]: ...
+        @property
+        def _idx(self) -> int: ...
+        @property
+        def _sp(self) -> Any: ...
 
     def unlock(self) -> None:
         """Leave the read-side critical section now (Rust: ``Guard::unlock(self)``).
@@ -188,7 +178,7 @@ class Srcu(NotClone):
         >>> domain.close()
     """
 
-    __slots__ = ("__weakref__", "_closed_at", "_created_at", "_guards", "_name", "_self", "_sp")
+    __slots__ = ("__weakref__", "_closed_at", "_created_at", "_name", "_self", "_sp", "_word")
     _CLONE_ROLE: ClassVar[str] = "owner"
 
     def __init__(self) -> None:
@@ -197,9 +187,10 @@ class Srcu(NotClone):
         self._sp: Any = sp
         self._name = f"Srcu#{next(_numbers)}"
         self._created_at = Site.from_frame(user_frame())
-        self._closed_at: Site | None = None
         self._self = weakref.ref(self)
-        self._guards: weakref.WeakSet[Guard] = weakref.WeakSet()
+        # What the C read side uses: the kb_srcu_t's address (sp keeps it alive).
+        self._word = hot.SrcuWord(sp, int(ffi.cast("uintptr_t", sp)), self._self)
+        self._closed_at: Site | None = None
 
     def __repr__(self) -> str:
         state = f"closed at {self._closed_at}" if self._closed_at else "open"
@@ -241,6 +232,9 @@ class Srcu(NotClone):
         """Enter a read-side section of this domain; return its guard (Rust: ``Srcu::read_lock()``).
 
         Kernel: ``srcu_read_lock()``.  Context: never blocks; the section may sleep.
+        C: a method of ``kbind._bridge._hotpath`` (``srcu_read_method``, set
+        below the class) takes the read lock and makes the guard with no
+        Python frame; this body is its reference behaviour.
 
         Raises:
             LifetimeError: the domain is closed.
@@ -284,6 +278,11 @@ class Srcu(NotClone):
 
     def _my_readers(self) -> list[Guard]:
         return [g for g in open_scopes(None, Guard) if g._sp is self._sp]
+
+    def _open_readers(self) -> list[Guard]:
+        """Return the open guards of this domain on every thread (for a teardown's message)."""
+        sp = self._sp
+        return [g for t in list(_reader_threads) for g in open_scopes(t, Guard) if g._sp is sp]
 
     # -- grace periods
 
@@ -371,12 +370,16 @@ class Srcu(NotClone):
         context.might_sleep("Srcu::drop (close())")
         self._teardown(Site.from_frame(user_frame()), "closed")
 
-    def _teardown(self, site: Site, how: str) -> None:
+    def _closing(self, site: Site) -> None:
         self._closed_at = site
+        self._word.closed = True  # the C read_lock() refuses new readers from here
+
+    def _teardown(self, site: Site, how: str) -> None:
+        self._closing(site)
         sp = self._sp
         if lib.kb_srcu_readers_active(sp):
-            held = sorted(self._guards, key=lambda g: g.name)
-            where = "; ".join(f"{g.name} created at {g.created_at}" for g in held if g.alive)
+            held = sorted(self._open_readers(), key=lambda g: g.name)
+            where = "; ".join(f"{g.name} created at {g.created_at}" for g in held)
             warnings.warn(
                 SrcuActiveReadersWarning(
                     f"{self._name} (created at {self._created_at}) was {how} at {site} while "
@@ -401,7 +404,7 @@ class Srcu(NotClone):
         if self._my_readers():
             # A guard of this domain is open on the collecting thread: waiting
             # would never end.  The guards keep the C domain alive.
-            self._closed_at = site
+            self._closing(site)
             warnings.warn(
                 SrcuActiveReadersWarning(
                     f"{self._name} (created at {self._created_at}) was garbage-collected "
@@ -412,3 +415,9 @@ class Srcu(NotClone):
             )
             return
         self._teardown(site, "garbage-collected")
+
+
+# The C fast path of read_lock(): no Python frame between the call and the guard.
+Srcu.read_lock = hot.srcu_read_method(  # type: ignore[method-assign]
+    "read_lock", Srcu.read_lock.__doc__ or "", Guard, "_word"
+)
