@@ -816,6 +816,7 @@ typedef struct kb_rcu_reader_info {
 
 /* Registry and QSBR states of the calling thread. */
 int kb_rcu_register_thread(void);
+int kb_rcu_register_thread_offline(void);
 int kb_rcu_unregister_thread(void);
 int kb_rcu_set_thread_name(const char *name);
 bool kb_rcu_is_registered(void);

@@ -587,3 +587,24 @@ def test_rcu_barrier_inside_section_with_pending_returns_edeadlk() -> None:
     with reader() as r:
         assert r.do(body) == lib.KB_EDEADLK
     assert drain_tokens() == [78]
+
+
+def test_register_thread_offline_is_one_step() -> None:
+    """kb_rcu_register_thread_offline() registers a new thread offline, in one C call.
+
+    kbind registers Python threads with it, so a Ctrl-C cannot land between
+    registering (the thread starts online) and going offline, which would
+    hold up every grace period; a second call on the thread is KB_EBUSY.
+    """
+    seen: list[object] = []
+
+    def fresh() -> None:
+        rc = lib.kb_rcu_register_thread_offline()
+        seen.extend([rc, bool(lib.kb_rcu_is_registered()), bool(lib.kb_rcu_is_online())])
+        seen.append(lib.kb_rcu_register_thread_offline())
+        lib.kb_rcu_unregister_thread()
+
+    t = threading.Thread(target=fresh)
+    t.start()
+    t.join(10)
+    assert seen == [lib.KB_OK, True, False, lib.KB_EBUSY]

@@ -414,6 +414,23 @@ static void kb_rcu_key_create(void)
 }
 
 /**
+ * kb_rcu_register_thread_offline() - register the calling thread, offline.
+ *
+ * kb_rcu_register_thread() and kb_rcu_thread_offline() in one call, so that
+ * nothing runs between them: a Python signal handler (Ctrl-C) that ran there
+ * would leave the thread registered and online, holding up every grace
+ * period.  Context and return: as kb_rcu_register_thread().
+ */
+int kb_rcu_register_thread_offline(void)
+{
+	int ret = kb_rcu_register_thread();
+
+	if (ret == KB_OK)
+		kb_rcu_thread_offline();
+	return ret;
+}
+
+/**
  * kb_rcu_register_thread() - make the calling thread an RCU reader.
  *
  * The thread starts online (as in liburcu).  It is unregistered

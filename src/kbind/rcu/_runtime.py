@@ -161,13 +161,12 @@ def thread_state() -> ThreadState:
     except AttributeError:
         pass
     ts = ThreadState()
-    rc = lib.kb_rcu_register_thread()
+    # Registered and offline in one C call: idle Python threads must not hold
+    # up grace periods, and a Ctrl-C between two calls would leave this one
+    # online for good.  KB_EBUSY: an earlier call registered it already.
+    rc = lib.kb_rcu_register_thread_offline()
     if rc in (lib.KB_ENOMEM, lib.KB_ENOTSUP):
         raise engine_error(rc, "register this thread with the RCU engine")
-    if rc == lib.KB_OK:
-        # A registered thread starts online; idle Python threads must not hold
-        # up grace periods, so it goes offline until it enters a section.
-        lib.kb_rcu_thread_offline()
     lib.kb_rcu_set_thread_name(ts.name.encode("utf-8", "replace")[:31])
     ts.token._bits |= _RCU_READY
     _tls.ts = ts
