@@ -5,16 +5,14 @@ Readers ``dereference(&guard)`` (None when null); updaters need
 ``Pin<&mut Self>``, here an exclusive handle (``with p.exclusive() as w:``)
 or the guard of the lock that owns the Rcu; each update returns an
 ``RcuOld`` whose drop waits for a grace period, then frees.  The script
-checks each rule, then times ``dereference`` against ``with
-threading.Lock(): obj.attr``.
+checks each rule; what ``dereference`` costs is measured by ``python
+benchmarks/run.py designs``.
 
 Run: python examples/rfc_rcu_pointer.py
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 from kbind.errors import DeadlockError, GuardError, LifetimeError
@@ -40,16 +38,6 @@ def expect(error: type[BaseException], action: Any, what: str) -> None:
         print(f"  {what}: {type(exc).__name__}: {str(exc).splitlines()[0][:90]}")
         return
     raise SystemExit(f"FAILED: {what} did not raise {error.__name__}")
-
-
-def per_op_ns(fn: Any, n: int = 50_000) -> float:
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter_ns()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter_ns() - t0) / n)
-    return best
 
 
 def main() -> None:
@@ -81,20 +69,6 @@ def main() -> None:
         assert cur is not None and cur.dev == "eth1"
     print("update under the owning Mutex's guard: ok")
 
-    lock = threading.Lock()
-    obj = Route("eth0", 1500)
-
-    def locked() -> None:
-        with lock:
-            _ = obj.mtu
-
-    def rcu_read() -> None:
-        with rcu.Guard() as g:
-            _ = route.dereference(g).mtu  # type: ignore[union-attr]
-
-    base_ns, deref_ns = per_op_ns(locked), per_op_ns(rcu_read)
-    print(f"Guard + dereference + attr: {deref_ns:.0f} ns, with Lock(): obj.attr {base_ns:.0f} "
-          f"ns (ratio {deref_ns / base_ns:.2f}, this run)")  # fmt: skip
     print("rfc_rcu_pointer OK")
 
 

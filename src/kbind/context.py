@@ -119,15 +119,19 @@ def exit_atomic(section: AtomicSection) -> None:
     raise ValueError(f"{section!r} is not open on this thread")
 
 
-def atomic_sections() -> list[tuple[str, Site | None]]:
-    """Return the calling thread's open atomic sections, oldest first (probes' sections first)."""
+def _sections(ignore: AtomicSection | None) -> list[tuple[str, Site | None]]:
     found: list[tuple[str, Site | None]] = []
     for probe in _probes:
         hit = probe()
         if hit is not None:
             found.append(hit)
-    found.extend((s.what, s.site) for s in _tls.open)
+    found.extend((s.what, s.site) for s in _tls.open if s is not ignore)
     return found
+
+
+def atomic_sections() -> list[tuple[str, Site | None]]:
+    """Return the calling thread's open atomic sections, oldest first (probes' sections first)."""
+    return _sections(None)
 
 
 def in_atomic() -> bool:
@@ -143,11 +147,7 @@ def might_sleep(op: str, ignore: AtomicSection | None = None) -> None:
     call itself ends before it sleeps (a condition variable's wait releases
     the spinlock it was called under).
     """
-    if not _tls.open and not _probes:
-        return
-    sections = atomic_sections()
-    if ignore is not None:
-        sections = [s for s in sections if s[1] is not ignore.site or s[0] != ignore.what]
+    sections = _sections(ignore)
     if not sections:
         return
     what, entered = sections[0]

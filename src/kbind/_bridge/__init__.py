@@ -27,5 +27,7 @@ def present_as(package: str, namespace: Mapping[str, object], names: Iterable[st
     """
     for name in names:
         obj = namespace[name]
-        if isinstance(obj, (type, types.FunctionType)) and obj.__module__.startswith(package):
+        if isinstance(obj, (type, types.FunctionType)) and (
+            obj.__module__ == package or obj.__module__.startswith(package + ".")
+        ):
             obj.__module__ = package
