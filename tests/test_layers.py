@@ -39,7 +39,7 @@ LAYERS: dict[int, frozenset[str]] = {
     }),
     # the tools built on them
     4: frozenset({
-        "torture", "litmus", "trace", "plot", "cli", "explain", "pytest_plugin",
+        "torture", "litmus", "trace", "plot", "cli", "explain", "compare", "pytest_plugin",
         "mypy_plugin", "__main__",
     }),
     5: frozenset({"__init__"}),

@@ -1,0 +1,80 @@
+"""Compare binding designs by running them: what each catches (``kbind compare``).
+
+For every design of a primitive (the kernel's C API with its debug options
+off and on, the original proposals in :mod:`kbind.rcu`, the mainline mirrors
+in :mod:`kbind.kernel`, the RFC mirrors in :mod:`kbind.rfc`, the seqlock,
+atomic and lock designs) and every misuse scenario of the catalog
+(``kbind explain --list``), :func:`run` runs the scenario on the design and
+classifies the outcome: **ruled out** (mypy rejects the program),
+**caught** (a named kbind error), **let through** (and what followed), or
+**n/a**.  Nothing in the matrix is written by hand: docs/misuse.md's matrix
+is generated from a run (``kbind compare --markdown``) and a test fails when
+the committed copy differs.
+
+Example::
+
+    from kbind import compare
+    m = compare.run(rows=["R01"])
+    print(m.cell("R01", "kernel_c").label)   # let through: later UseAfterFreeError
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kbind.compare import rcu_designs, rcu_scenarios
+from kbind.compare.model import PRIMITIVES, Cell, Design, Scenario, Verdict
+from kbind.compare.runner import Matrix, run_cell, run_matrix
+
+__all__ = [
+    "DESIGNS",
+    "PRIMITIVES",
+    "SCENARIOS",
+    "Cell",
+    "Design",
+    "Matrix",
+    "Scenario",
+    "Verdict",
+    "design",
+    "run",
+    "run_cell",
+    "scenario",
+]
+
+#: Every design, grouped by primitive, in column order.
+DESIGNS: list[Design] = [*rcu_designs.DESIGNS]
+
+#: Every scenario, grouped by primitive, in row order.
+SCENARIOS: list[Scenario] = [*rcu_scenarios.SCENARIOS]
+
+
+def design(name: str) -> Design:
+    """Return the design called ``name`` (``KeyError`` naming the known ones otherwise)."""
+    for d in DESIGNS:
+        if d.name == name:
+            return d
+    raise KeyError(f"no design {name!r}; known: {', '.join(d.name for d in DESIGNS)}")
+
+
+def scenario(row: str) -> Scenario:
+    """Return the scenario of catalog code ``row`` (``KeyError`` otherwise)."""
+    for s in SCENARIOS:
+        if s.id == row.upper():
+            return s
+    raise KeyError(f"no scenario {row!r}; known: {', '.join(s.id for s in SCENARIOS)}")
+
+
+def run(
+    designs: Iterable[str] | None = None,
+    rows: Iterable[str] | None = None,
+    *,
+    typecheck: bool = True,
+    timeout: float = 30.0,
+) -> Matrix:
+    """Run the matrix, optionally only some designs (by name) and rows (by code).
+
+    ``typecheck`` asks mypy to confirm every ruled-out cell (one mypy run).
+    """
+    ds = DESIGNS if designs is None else [design(n) for n in designs]
+    ss = SCENARIOS if rows is None else [scenario(r) for r in rows]
+    return run_matrix(ds, ss, typecheck=typecheck, timeout=timeout)
