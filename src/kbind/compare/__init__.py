@@ -15,7 +15,7 @@ Example::
 
     from kbind import compare
     m = compare.run(rows=["R01"])
-    print(m.cell("R01", "kernel_c").label)   # let through: later UseAfterFreeError
+    print(m.cell("R01", "kernel_c").label)  # let through: later UseAfterFreeError
 """
 
 from __future__ import annotations

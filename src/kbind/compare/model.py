@@ -108,7 +108,10 @@ class Design:
     """One binding of a primitive: a column of the matrix.
 
     Attributes:
-        name: the column's name (``kbind.rcu``, ``kernel_c``, ...).
+        name: the column's name: the design's module under ``kbind``
+            (``rcu`` is :mod:`kbind.rcu`, ``kernel.sync.rcu`` is
+            :mod:`kbind.kernel.sync.rcu`), with ``+debug`` for the C API with
+            its debug options on.
         primitive: a key of :data:`PRIMITIVES`.
         mirrors: what it mirrors (Rust item or C API) and its source.
         make: builds a fresh adapter for one cell.

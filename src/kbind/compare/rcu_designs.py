@@ -195,7 +195,7 @@ class KernelC(RcuAdapter):
 class Proposal(RcuAdapter):
     """``kbind.rcu``: ``RcuReadGuard``, ``Rcu[T]``, ``RcuDropGuard`` (2019-2021 proposal)."""
 
-    design = "kbind.rcu"
+    design = "rcu"
 
     def new(self, n: int) -> Any:
         return proposal.Rcu(Value(n))
@@ -291,6 +291,6 @@ DESIGNS: list[Design] = [
         "the kernel's C API with PROVE_RCU, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP",
         lambda: KernelC(True),
     ),
-    Design("kbind.rcu", "rcu", "RcuReadGuard, Rcu<T>, RcuDropGuard (proposal)", Proposal),
+    Design("rcu", "rcu", "RcuReadGuard, Rcu<T>, RcuDropGuard (proposal)", Proposal),
     Design("kernel.sync.rcu", "rcu", "kernel::sync::rcu::Guard (mainline)", Mainline),
 ]
