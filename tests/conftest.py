@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     path = os.environ.get(_RESULTS_ENV)
     if path:
         pathlib.Path(path).write_text(json.dumps(_child_results))
+
+
+@pytest.fixture(scope="session")
+def compare_matrix() -> Any:
+    """Every misuse scenario run on every design once (kbind compare), mypy included."""
+    from kbind import compare
+
+    return compare.run()

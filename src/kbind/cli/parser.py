@@ -20,6 +20,7 @@ from kbind.cli.commands import (
     cmd_torture,
     cmd_trace,
 )
+from kbind.cli.compare import add_parser as add_compare_parser
 from kbind.cli.report import bounded_float, bounded_int
 from kbind.cli.tour import cmd_tour
 
@@ -148,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--list", action="store_true", help="list the errors and warnings")
     ex.set_defaults(func=cmd_explain)
+
+    add_compare_parser(sub)
     return parser
 
 

@@ -173,6 +173,8 @@ class Cell:
         sites_needed: how many the scenario asks for.
         snippet: for ``ruled out``, the source mypy was asked to reject.
         typecheck: for ``ruled out``, what mypy said (``None`` until checked).
+        raised: the kbind error or warning classes a caught cell raised.
+        fine: the row is not a bug (:attr:`Scenario.fine`).
     """
 
     row: str
@@ -185,6 +187,7 @@ class Cell:
     snippet: str | None = None
     typecheck: str | None = None
     raised: tuple[str, ...] = field(default=())
+    fine: bool = False
 
     @property
     def label(self) -> str:
@@ -204,6 +207,7 @@ class Cell:
             "snippet": self.snippet,
             "typecheck": self.typecheck,
             "raised": list(self.raised),
+            "fine": self.fine,
         }
 
 

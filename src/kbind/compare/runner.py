@@ -147,7 +147,7 @@ def classify(sc: Scenario, design: Design, run: _Run, timeout: float) -> Cell:
         if issubclass(wcls, KbindWarning):
             return _caught(sc, design, wcls, message, "")
     summary = run.returned or "ran on"
-    return Cell(sc.id, design.name, Verdict.LET_THROUGH, summary, detail=summary)
+    return Cell(sc.id, design.name, Verdict.LET_THROUGH, summary, detail=summary, fine=sc.fine)
 
 
 def run_cell(sc: Scenario, design: Design, *, timeout: float = 30.0) -> Cell:
