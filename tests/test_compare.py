@@ -127,9 +127,7 @@ def test_mypy_confirms_a_ruled_out_cell_and_refutes_a_false_claim() -> None:
     )
     accepted = rcu_designs.snippet("from kbind.rcu import Rcu", "r = Rcu(Value(1))  # misuse\n")
     elsewhere = rcu_designs.snippet("", "x: int = 'a'\ny = 1  # misuse\n")
-    m = run_matrix(
-        [_design()], [_ruled_out(rejected), _ruled_out(accepted), _ruled_out(elsewhere)]
-    )
+    m = run_matrix([_design()], [_ruled_out(rejected), _ruled_out(accepted), _ruled_out(elsewhere)])
     good, wrong, other = m.cells
     assert good.verdict is Verdict.RULED_OUT and good.typecheck is not None
     assert good.typecheck.startswith("mypy:") and "read" in good.typecheck

@@ -32,6 +32,7 @@ __all__ = [
     "as_dict",
     "check_expectations",
     "details",
+    "excerpt",
     "markdown",
     "parse_expectations",
     "replace_section",
@@ -179,6 +180,18 @@ def markdown(matrix: Matrix) -> str:
                 out.append(f"- `{name}` ({', '.join(ids)}): {_md(why)}")
         out.append("")
     out.append(END)
+    return "\n".join(out)
+
+
+def excerpt(matrix: Matrix, rows: list[str], designs: list[str]) -> str:
+    """Return a few rows and columns of the matrix as a markdown table (the README's)."""
+    out = [
+        "| id | misuse | " + " | ".join(f"`{d}`" for d in designs) + " |",
+        "|" + "---|" * (2 + len(designs)),
+    ]
+    for row in rows:
+        cells = " | ".join(_md_cell(matrix.cell(row, d)) for d in designs)
+        out.append(f"| {row} | {_md(RULES[row].misuse)} | {cells} |")
     return "\n".join(out)
 
 
