@@ -157,4 +157,4 @@ def test_packaging_build_ships_every_module_and_stub(tmp_path: pathlib.Path) -> 
         if p.suffix in (".py", ".pyi") or p.name == "py.typed"
     }
     assert want - got == set(), "not shipped"
-    assert "kbind/kernel_c.py" in got and "kbind/_bridge/_hotpath.pyi" in got
+    assert "kbind/kernel_c/rcu.py" in got and "kbind/_bridge/_hotpath.pyi" in got

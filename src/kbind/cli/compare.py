@@ -114,7 +114,7 @@ def _workload(args: argparse.Namespace) -> Outcome:
 
 @command(outputs=("--plot",), uses_rcu=True)
 def cmd_compare(args: argparse.Namespace) -> Outcome:
-    """Run the misuse matrix (or the workloads) and print it as asked."""
+    """Run every scenario on every design (or the workloads) and print it as asked."""
     from kbind import compare
     from kbind.compare import render
 

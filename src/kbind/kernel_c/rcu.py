@@ -1,4 +1,4 @@
-"""The kernel's C RCU API over kbind's engine: the baseline every binding design is compared with.
+"""The kernel's C RCU API over kbind's engine: the baseline the RCU designs are compared with.
 
 Kernel: include/linux/rcupdate.h (``rcu_read_lock()``, ``rcu_read_unlock()``,
 ``rcu_dereference()``, ``rcu_assign_pointer()``, ``rcu_replace_pointer()``,
@@ -30,16 +30,15 @@ KASAN reports in the kernel -- instead of silently reading freed memory.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, final
 
 from kbind import context
 from kbind._bridge.native import lib
 from kbind._bridge.site import Site, user_frame
 from kbind.errors import DeadlockError, GuardError, LifetimeError, UseAfterFreeError
+from kbind.kernel_c.config import config
 from kbind.lifetime import Scope
 from kbind.rcu import _runtime as _rt
 from kbind.rcu import call_rcu as _call_rcu
@@ -48,11 +47,8 @@ from kbind.rcu.guard import ReadSection, read_leak_hooks
 
 __all__ = [
     "Allocation",
-    "Config",
     "RcuPointer",
     "call_rcu",
-    "config",
-    "configured",
     "kfree",
     "kfree_rcu",
     "kmalloc",
@@ -67,36 +63,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@dataclasses.dataclass
-class Config:
-    """The run-time debugging options, as the kernel's Kconfig names them (all on by default)."""
-
-    PROVE_RCU: bool = True
-    PROVE_LOCKING: bool = True
-    DEBUG_ATOMIC_SLEEP: bool = True
-
-
-#: The options in force (process-wide).  Change fields, or use :func:`configured`.
-config = Config()
-
-
-@contextlib.contextmanager
-def configured(**options: bool) -> Iterator[Config]:
-    """Run a block with some options changed (``configured(PROVE_RCU=False)``); restored after."""
-    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(Config)})
-    if unknown:
-        raise TypeError(f"configured(): unknown option(s) {unknown}; options: PROVE_RCU, "
-                        "PROVE_LOCKING, DEBUG_ATOMIC_SLEEP")  # fmt: skip
-    before = dataclasses.replace(config)
-    for name, on in options.items():
-        setattr(config, name, bool(on))
-    try:
-        yield config
-    finally:
-        for f in dataclasses.fields(Config):
-            setattr(config, f.name, getattr(before, f.name))
 
 
 # ------------------------------------------------------------------ readers
