@@ -102,6 +102,7 @@ class MisuseRule:
         explain = [r for r in self.raises if r not in _BUILTINS]
         if explain:
             item("See also", [f"kbind explain {r}" for r in explain])
+        lines.append(f"Every design: kbind compare --row {self.code}")
         lines.append(f"Catalog: {DOC} ({self.family})")
         return "\n".join(lines)
 
