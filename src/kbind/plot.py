@@ -1,4 +1,4 @@
-"""Pictures of litmus results (optional: needs matplotlib).
+"""Pictures of litmus results and of the designs' workload (optional: needs matplotlib).
 
 ``pip install 'kbind[plot]'`` installs matplotlib.  Without it, :func:`require`
 raises :class:`PlotUnavailableError` with that instruction, and the ``kbind``
@@ -9,16 +9,34 @@ panel, per variant one bar - how often the ``exists`` outcome was seen, out
 of how many iterations - coloured by what the LKMM says of that outcome.
 (Torture results are not drawn: their verdict is one number, which the text
 report already states.)
+
+:func:`workload` draws a :func:`kbind.compare.workload.run_workload` report:
+the trade-off between freeing by waiting and freeing by callback, updates
+per second against the memory retired objects hold, and how long each
+update blocked the updater.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbind.litmus import TESTS, LitmusResult
 
-__all__ = ["COLOURS", "PlotUnavailableError", "litmus_figure", "plot_litmus", "require"]
+if TYPE_CHECKING:
+    from kbind.compare.workload import WorkloadReport
+
+__all__ = [
+    "COLOURS",
+    "FREE_COLOURS",
+    "PlotUnavailableError",
+    "litmus_figure",
+    "plot_litmus",
+    "require",
+    "workload",
+    "workload_figure",
+]
 
 #: Bar colour per kind of result, with the legend's words for it.
 COLOURS: dict[str, tuple[str, str]] = {
@@ -133,4 +151,125 @@ def litmus_figure(results: Sequence[LitmusResult]) -> Any:
     busted = ", smp_mb() busted" if any(r.busted_barrier for r in results) else ""
     fig.suptitle(f"kbind litmus on {results[0].arch} ({cpus} usable CPUs{busted})", fontsize=10)
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig
+
+
+# ------------------------------------------------------------------ workload
+
+#: Point colour and marker per way of freeing, with the legend's words for it.
+FREE_COLOURS: dict[bool, tuple[str, str, str]] = {
+    True: ("tab:orange", "o", "frees by waiting: a grace period per update"),
+    False: ("tab:blue", "s", "frees by callback: call_rcu / kfree_rcu"),
+}
+
+
+def workload(report: WorkloadReport, path: str) -> None:
+    """Draw ``report`` (see :func:`workload_figure`) to the picture file ``path``.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+        ValueError: the report has no rows.
+    """
+    plt = require()
+    fig = workload_figure(report)
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+
+
+def workload_figure(report: WorkloadReport) -> Any:
+    """Return a matplotlib figure of a workload report: the trade-off, and updater blocking.
+
+    Left: one labelled point per row, updates per second (x) against the
+    peak memory held by retired objects not yet freed (y), both on log
+    scales, coloured by how the row frees.  Right: per row, how long one
+    update blocked the updater (mean and p99 bars, max as a tick), log scale.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+        ValueError: the report has no rows.
+    """
+    rows = report.rows
+    if not rows:
+        raise ValueError("no workload rows to draw")
+    plt = require()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    fig, (trade, block) = plt.subplots(
+        1, 2, figsize=(14.0, 0.35 * len(rows) + 4.5), gridspec_kw={"width_ratios": [1.1, 1.0]}
+    )
+    by_objects = report.payload == 0  # nothing to weigh: count the objects instead
+    points = [
+        (
+            max(r.updates_per_s, 0.1),
+            max(float(r.awaiting_peak if by_objects else r.held_peak_bytes / 1024), 0.1),
+            r,
+        )
+        for r in rows
+    ]
+    # Labels of points at about the same height stack upwards, joined by a line.
+    levels: dict[int, int] = {}
+    for x, y, r in sorted(points, key=lambda p: (p[1], p[0])):
+        colour, marker, _ = FREE_COLOURS[r.waits]
+        trade.scatter([x], [y], color=colour, marker=marker, s=60, zorder=3)
+        band = round(math.log10(y) * 2)
+        level = levels.get(band, 0)
+        levels[band] = level + 1
+        trade.annotate(
+            r.name, (x, y), xytext=(8, 8 + 13 * level), textcoords="offset points", fontsize=7,
+            arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5} if level else None,
+        )  # fmt: skip
+    trade.set_xscale("log")
+    trade.set_yscale("log")
+    trade.margins(x=0.6, y=0.5)
+    trade.set_xlabel("updates per second (updater thread)")
+    trade.set_ylabel(
+        "peak objects retired, not yet freed"
+        if by_objects
+        else f"peak memory held by retired objects (KiB; {report.payload:,} B each)"
+    )
+    trade.set_title("updates/s against memory held until freed", fontsize=10)
+    trade.grid(True, which="major", alpha=0.3)
+    trade.legend(
+        handles=[
+            Line2D([], [], color=c, marker=m, linestyle="", label=label)
+            for c, m, label in FREE_COLOURS.values()
+        ],
+        fontsize=8,
+        loc="best",
+    )
+
+    ys = range(len(rows))
+    names = [r.name for r in rows]
+    means = [max(r.block_mean_us, 0.01) for r in rows]
+    p99s = [max(r.block_p99_us, 0.01) for r in rows]
+    colours = [FREE_COLOURS[r.waits][0] for r in rows]
+    block.barh([y - 0.2 for y in ys], means, height=0.38, color=colours, alpha=0.55)
+    block.barh([y + 0.2 for y in ys], p99s, height=0.38, color=colours)
+    block.scatter([max(r.block_max_us, 0.01) for r in rows], list(ys), marker="|", s=160,
+                  color="black", zorder=3)  # fmt: skip
+    block.set_yticks(list(ys), names, fontsize=8)
+    block.invert_yaxis()  # first row on top, as in the text report
+    block.set_xscale("log")
+    block.set_xlabel("time one update (publish + free) blocked the updater (µs)")
+    block.set_title("updater blocking per update (colour: how the row frees)", fontsize=10)
+    block.grid(True, axis="x", which="major", alpha=0.3)
+    block.legend(
+        handles=[
+            Patch(color="grey", alpha=0.55, label="mean"),
+            Patch(color="grey", label="p99"),
+            Line2D([], [], color="black", marker="|", linestyle="", markersize=12, label="max"),
+        ],
+        fontsize=8,
+        loc="lower right",
+    )
+
+    fig.suptitle(
+        f"kbind workload: {report.readers} reader thread(s), 1 updater, {report.seconds:g} s "
+        f"per row; {report.usable_cpus} usable CPU(s), RCU backend {report.backend}",
+        fontsize=11,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
