@@ -22,7 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kbind.compare import rcu_designs, rcu_scenarios
+from kbind.compare import (
+    atomic_designs,
+    atomic_scenarios,
+    lock_designs,
+    lock_scenarios,
+    rcu_designs,
+    rcu_scenarios,
+    seqlock_designs,
+    seqlock_scenarios,
+)
 from kbind.compare.model import PRIMITIVES, Cell, Design, Scenario, Verdict
 from kbind.compare.runner import Matrix, run_cell, run_matrix
 
@@ -42,10 +51,20 @@ __all__ = [
 ]
 
 #: Every design, grouped by primitive, in column order.
-DESIGNS: list[Design] = [*rcu_designs.DESIGNS]
+DESIGNS: list[Design] = [
+    *rcu_designs.DESIGNS,
+    *seqlock_designs.DESIGNS,
+    *atomic_designs.DESIGNS,
+    *lock_designs.DESIGNS,
+]
 
 #: Every scenario, grouped by primitive, in row order.
-SCENARIOS: list[Scenario] = [*rcu_scenarios.SCENARIOS]
+SCENARIOS: list[Scenario] = [
+    *rcu_scenarios.SCENARIOS,
+    *seqlock_scenarios.SCENARIOS,
+    *atomic_scenarios.SCENARIOS,
+    *lock_scenarios.SCENARIOS,
+]
 
 
 def design(name: str) -> Design:

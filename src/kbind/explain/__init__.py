@@ -135,7 +135,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             timeout = config.read(g).timeout   # copy the plain value out
         print(timeout)
         """,
-        ("R01", "R02", "R04", "L02", "S02", "S10"),
+        ("R01", "R02", "R04", "L02", "L08", "S02", "S10"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/RCU/rcu_dereference.rst",
          "Documentation/RCU/checklist.rst"),
         "a compile-time error: the reference borrows the guard (lifetime of &Guard).",
@@ -178,7 +178,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         with RcuReadGuard() as g:                 # created and dropped on one thread
             ...
         """,
-        ("R08", "R10", "R12", "R15", "R17", "L03", "S08"),
+        ("R08", "R10", "R12", "R15", "R17", "L03", "L08", "S08"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
          "Documentation/locking/seqlock.rst"),
         "guards are !Send and consumed by drop, so these do not compile.",
@@ -248,7 +248,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             with kernel.sync.rcu.Guard():
                 ...
         """,
-        (),
+        ("L06", "L07"),
         ("include/linux/kernel.h (might_sleep())", "kernel/sched/core.c (__might_sleep())",
          "Documentation/RCU/whatisRCU.rst"),
         "not checked at compile time (documentation, and the klint lint out of tree).",

@@ -444,11 +444,43 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "locks in opposite orders can deadlock, as without lockdep"),
     _R("L06", "sleeping under a spinlock or inside an RCU reader",
        "might_sleep() at run time", "not caught (klint, out of tree)",
-       "checked only for kbind's grace-period waits inside an RCU reader (R05-R07: "
-       "`DeadlockError`); not checked for a `Mutex` taken inside a reader or "
-       "`synchronize_rcu()` under a `SpinLock`, because kbind's locks are userspace locks "
-       "and neither side tracks the other's context",
-       ("DeadlockError",), ("test_r07_rcu_barrier_inside_reader_raises_deadlock_error",)),
+       "`kbind.kernel.sync.lock` tracks atomic context (`kbind.context`, the kernel's "
+       "might_sleep()): under a held `SpinLock` or inside an RCU reader, `Mutex.lock()`, "
+       "`CondVar.wait()` on another lock and `kbind.kernel.sync.rcu.synchronize_rcu()` raise "
+       "`AtomicContextError` naming where the section began and the call; kbind's "
+       "grace-period waits inside an RCU reader raise `DeadlockError` (R05-R07); the 2021 API "
+       "(`kbind.sync`) tracks no context, so sleeping under its `SpinLock` is not checked at "
+       "run time",
+       ("AtomicContextError", "DeadlockError"),
+       ("test_mutex_lock_in_atomic_context_raises_naming_both_sites",
+        "test_condvar_wait_in_another_atomic_section_raises",
+        "test_r07_rcu_barrier_inside_reader_raises_deadlock_error")),
+    _R("L07", "sleeping with interrupts disabled (under a `SpinLockIrq` guard or a "
+       "`LocalInterruptDisabled` token)",
+       "might_sleep() at run time (CONFIG_DEBUG_ATOMIC_SLEEP: 'sleeping function called from "
+       "invalid context' with `irqs_disabled()`)",
+       "not caught (klint, out of tree): the token proves that interrupts are off, nothing "
+       "stops a sleep under it",
+       "`kbind.kernel.sync.lock`: a `SpinLockIrq` guard and a `LocalInterruptDisabled` token "
+       "are atomic sections of their thread (`irqs_disabled()` is true), so `Mutex.lock()` or "
+       "`CondVar.wait()` inside one raises `AtomicContextError` naming where interrupts were "
+       "disabled and the sleeping call; the section ends with the guard or token, however it "
+       "ends",
+       ("AtomicContextError",),
+       ("test_mutex_lock_in_atomic_context_raises_naming_both_sites",
+        "test_condvar_wait_in_another_atomic_section_raises",
+        "test_spinlock_irq_lock_counts_interrupt_disabling")),
+    _R("L08", "`LockedBy` data accessed with the wrong owner lock's guard",
+       "lockdep, where the code asserts the owner's lock (`lockdep_assert_held(&owner->lock)`)",
+       "run time: `LockedBy::access()` compares the owner's address and panics on a mismatch "
+       "(rust/kernel/sync/locked_by.rs)",
+       "`LockedBy.access()` and `access_mut()` take the guard and compare its lock with the "
+       "owner given to `LockedBy(owner, value)`: another lock's guard raises `GuardError` "
+       "naming where the `LockedBy` was made, where the guard was taken and the access; a "
+       "released guard raises `LifetimeError`, another thread's `GuardError`",
+       ("GuardError", "LifetimeError"),
+       ("test_locked_by_wrong_owner_raises_guard_error_naming_both_sites",
+        "test_locked_by_dead_or_foreign_guard_is_refused")),
     _R("L10", "a guard never released",
        "lockdep at return to user space", "a safe leak",
        "`GuardLeakWarning` naming where the lock was taken when the guard is collected, "
