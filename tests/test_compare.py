@@ -143,6 +143,8 @@ def test_count_sites_counts_distinct_call_sites() -> None:
     )
     assert count_sites(msg) == 2
     assert count_sites("no sites") == 0
+    two_threads = "  at a.py:3 in f() on thread 'A'\n  at a.py:3 in f() on thread 'B'"
+    assert count_sites(two_threads) == 2
 
 
 def test_the_table_groups_rows_by_primitive_with_designs_as_columns() -> None:

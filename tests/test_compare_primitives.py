@@ -57,6 +57,7 @@ NA = Expect(Verdict.NOT_APPLICABLE)
 READ, LOOP, LATCH = "seqlock:read", "seqlock:read_begin", "seqlock:SeqLatch"
 ATOMIC, MAINLINE_ATOMIC, WORD = "atomic", "kernel.sync.atomic", "word"
 SYNC, MAINLINE_LOCK = "sync", "kernel.sync.lock"
+KC, KCD = "kernel_c", "kernel_c+debug"
 
 
 def same(e: Expect, *designs: str) -> dict[str, Expect]:
@@ -108,21 +109,33 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     },
     "A06": same(caught("CloneError"), *ATOMICS),
     # -- locks
-    "L01": same(ruled_out("AttributeError"), *LOCKS),
+    # the C API: data beside its lock; lockdep_assert_held() is the kernel's check
+    "L01": same(ruled_out("AttributeError"), *LOCKS)
+    | {KC: through("read the data without the lock"), KCD: caught("GuardError")},
     # g.value hands out the protected object itself: a list kept past unlock is unchecked.
-    "L02": same(through("changed the protected list after unlock"), *LOCKS),
+    "L02": same(through("changed the protected list after unlock"), *LOCKS, KC, KCD),
     # kbind.sync's message names where the guard was made, not the foreign unlock.
-    "L03": {SYNC: caught("GuardError", 1), MAINLINE_LOCK: caught("GuardError", 2)},
-    "L04": same(caught("DeadlockError", 2), *LOCKS),
-    "L05": same(through("an AB-BA order went unreported"), *LOCKS),
+    "L03": {
+        KC: through("unlocked on another thread"),
+        KCD: caught("GuardError", 2),  # DEBUG_SPINLOCK's wrong owner
+        SYNC: caught("GuardError", 1),
+        MAINLINE_LOCK: caught("GuardError", 2),
+    },
+    "L04": same(caught("DeadlockError", 2), *LOCKS, KC, KCD),  # kbind never spins forever
+    # lockdep reports the inverted order on its first occurrence, before any deadlock
+    "L05": same(through("an AB-BA order went unreported"), *LOCKS, KC)
+    | {KCD: caught("DeadlockError", 2)},
     "L06": {
+        KC: through("slept under a spinlock"),
+        KCD: caught("AtomicContextError", 2),  # DEBUG_ATOMIC_SLEEP's might_sleep()
         SYNC: through("slept under a spinlock"),
         MAINLINE_LOCK: caught("AtomicContextError", 2),
     },
-    "L07": {SYNC: NA, MAINLINE_LOCK: caught("AtomicContextError", 2)},
-    "L08": {SYNC: NA, MAINLINE_LOCK: caught("GuardError", 3)},
-    "L10": same(caught("GuardLeakWarning", 1), *LOCKS),
-    "L11": same(caught("CloneError"), *LOCKS),
+    "L07": {KC: NA, KCD: NA, SYNC: NA, MAINLINE_LOCK: caught("AtomicContextError", 2)},
+    "L08": {KC: NA, KCD: NA, SYNC: NA, MAINLINE_LOCK: caught("GuardError", 3)},
+    # lockdep's "lock held when returning to user space!": the cell's thread exits holding it
+    "L10": same(caught("GuardLeakWarning", 1), *LOCKS, KCD) | {KC: through("the lock stays held")},
+    "L11": same(caught("CloneError"), *LOCKS) | same(through("duplicated the guard"), KC, KCD),
 }
 
 CELLS = [(row, design) for row, by in EXPECTED.items() for design in by]

@@ -24,7 +24,7 @@ __all__ = ["add_parser", "cmd_compare"]
 def _design_name(text: str) -> str:
     from kbind import compare
 
-    names = [d.name for d in compare.DESIGNS]
+    names = list(dict.fromkeys(d.name for d in compare.DESIGNS))
     if text not in names:
         raise argparse.ArgumentTypeError(
             f"unknown design {text!r} (choose from {', '.join(names)})"

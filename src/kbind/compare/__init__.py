@@ -45,6 +45,7 @@ __all__ = [
     "Scenario",
     "Verdict",
     "design",
+    "designs_named",
     "run",
     "run_cell",
     "scenario",
@@ -67,12 +68,26 @@ SCENARIOS: list[Scenario] = [
 ]
 
 
-def design(name: str) -> Design:
-    """Return the design called ``name`` (``KeyError`` naming the known ones otherwise)."""
+def design(name: str, primitive: str | None = None) -> Design:
+    """Return the design called ``name`` (of ``primitive``, when one name has several).
+
+    A name is a module under kbind, and ``kernel_c`` has a column in more
+    than one group (its RCU API and its locks): without ``primitive`` the
+    first is returned.  ``KeyError`` names the known designs otherwise.
+    """
     for d in DESIGNS:
-        if d.name == name:
+        if d.name == name and primitive in (None, d.primitive):
             return d
-    raise KeyError(f"no design {name!r}; known: {', '.join(d.name for d in DESIGNS)}")
+    known = ", ".join(dict.fromkeys(d.name for d in DESIGNS))
+    raise KeyError(f"no design {name!r}; known: {known}")
+
+
+def designs_named(names: Iterable[str]) -> list[Design]:
+    """Return every design (of any primitive) with one of ``names``, in column order."""
+    wanted = list(names)
+    for n in wanted:
+        design(n)  # KeyError for an unknown name
+    return [d for d in DESIGNS if d.name in wanted]
 
 
 def scenario(row: str) -> Scenario:
@@ -94,6 +109,6 @@ def run(
 
     ``typecheck`` asks mypy to confirm every ruled-out cell (one mypy run).
     """
-    ds = DESIGNS if designs is None else [design(n) for n in designs]
+    ds = DESIGNS if designs is None else designs_named(designs)
     ss = SCENARIOS if rows is None else [scenario(r) for r in rows]
     return run_matrix(ds, ss, typecheck=typecheck, timeout=timeout)

@@ -3,6 +3,9 @@
 Every lock scenario (:mod:`kbind.compare.lock_scenarios`) is written once
 against :class:`LockAdapter`.  The columns:
 
+* ``kernel_c`` and ``kernel_c+debug`` -- :mod:`kbind.kernel_c`: the kernel's
+  ``spinlock_t`` and ``struct mutex`` beside the data they protect, checked
+  only by lockdep and the lock debugging options (on in ``+debug``);
 * ``sync`` -- :mod:`kbind.sync`: ``SpinLock<T>``, ``Mutex<T>`` and
   ``LockGuard``, the 2021 Rust-for-Linux API;
 * ``kernel.sync.lock`` -- :mod:`kbind.kernel.sync.lock`: mainline
@@ -17,12 +20,13 @@ the adapter's lines.
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from kbind import sync
+from kbind import kernel_c, sync
 from kbind.compare.model import Adapter, Design, NotApplicable, RuledOut
 from kbind.kernel.sync import lock as mainline
 
@@ -123,6 +127,88 @@ class LockAdapter(Adapter):
         )
 
 
+class _CLock:
+    """A C lock and the data it protects, side by side (C has no lock that owns data)."""
+
+    def __init__(self, lock: kernel_c.Spinlock | kernel_c.Mutex, value: Any) -> None:
+        self.lock = lock
+        self.data = value
+
+
+class KernelC(LockAdapter):
+    """``kbind.kernel_c``: ``spin_lock()``/``mutex_lock()`` with lockdep, options on or off."""
+
+    module = "kbind.kernel_c"
+    _names = itertools.count(1)
+
+    def __init__(self, checks: bool) -> None:
+        self.checks = checks
+        self.design = "kernel_c+debug" if checks else "kernel_c"
+
+    def session(self) -> AbstractContextManager[object]:
+        on = self.checks
+        return kernel_c.configured(
+            PROVE_LOCKING=on, DEBUG_ATOMIC_SLEEP=on, DEBUG_SPINLOCK=on, DEBUG_MUTEXES=on
+        )
+
+    def _name(self) -> str:  # one lockdep class per lock, so cells never share classes
+        return f"compare lock {next(self._names)}"
+
+    def spinlock(self, value: Any) -> Any:
+        return _CLock(kernel_c.Spinlock(self._name()), value)
+
+    def mutex(self, value: Any) -> Any:
+        return _CLock(kernel_c.Mutex(self._name()), value)
+
+    def _take(self, lock: _CLock) -> None:
+        if isinstance(lock.lock, kernel_c.Spinlock):
+            kernel_c.spin_lock(lock.lock)
+        else:
+            kernel_c.mutex_lock(lock.lock)
+
+    def lock(self, lock: Any) -> Any:
+        self._take(lock)
+        return lock
+
+    def unlock(self, g: Any) -> None:
+        if isinstance(g.lock, kernel_c.Spinlock):
+            kernel_c.spin_unlock(g.lock)
+        else:
+            kernel_c.mutex_unlock(g.lock)
+
+    @contextmanager
+    def locked(self, lock: Any) -> Iterator[Any]:
+        self._take(lock)
+        try:
+            yield lock
+        finally:
+            self.unlock(lock)
+
+    def relock(self, lock: Any) -> None:
+        kernel_c.spin_lock(lock.lock)
+        try:
+            kernel_c.spin_lock(lock.lock)  # the second acquisition, on a line of its own
+            kernel_c.spin_unlock(lock.lock)
+        finally:
+            kernel_c.spin_unlock(lock.lock)
+
+    def value(self, g: Any) -> Any:
+        return g.data
+
+    def is_locked(self, lock: Any) -> bool:
+        if isinstance(lock.lock, kernel_c.Spinlock):
+            return kernel_c.spin_is_locked(lock.lock)
+        return kernel_c.mutex_is_locked(lock.lock)
+
+    def irq_lock(self, value: Any) -> Any:
+        raise NotApplicable("kbind.kernel_c has no spin_lock_irqsave()")
+
+    def access_unlocked(self) -> None:
+        items = self.spinlock([1])
+        kernel_c.lockdep_assert_held(items.lock)  # the kernel's idiom in a helper
+        items.data.append(2)
+
+
 class Api2021(LockAdapter):
     """``kbind.sync``: ``SpinLock``, ``Mutex``, ``LockGuard`` (the 2021 API)."""
 
@@ -160,6 +246,19 @@ class Mainline(LockAdapter):
 
 #: The lock columns, in order.
 DESIGNS: list[Design] = [
+    Design(
+        "kernel_c",
+        "lock",
+        "the kernel's spinlock_t and struct mutex, lockdep and lock debugging off",
+        lambda: KernelC(False),
+    ),
+    Design(
+        "kernel_c+debug",
+        "lock",
+        "the kernel's spinlock_t and struct mutex with PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, "
+        "DEBUG_SPINLOCK, DEBUG_MUTEXES",
+        lambda: KernelC(True),
+    ),
     Design(
         "sync",
         "lock",

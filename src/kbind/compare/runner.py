@@ -28,11 +28,15 @@ from kbind.errors import KbindError, KbindWarning
 __all__ = ["Matrix", "count_sites", "run_cell", "run_matrix"]
 
 #: A call site in a kbind message: ``file.py:12 in func() on thread 'T'``.
-_SITE = re.compile(r"(\S+\.py|<[^>]+>):(\d+) in \S+\(\)")
+_SITE = re.compile(r"(\S+\.py|<[^>]+>):(\d+) in \S+\(\)(?: on thread '([^']*)')?")
 
 
 def count_sites(message: str) -> int:
-    """How many distinct ``file:line`` call sites a kbind message names."""
+    """Return how many distinct call sites a kbind message names.
+
+    A site is a line on a thread: the same line reached on two threads (two
+    threads taking locks in opposite orders through one helper) is two.
+    """
     return len(set(_SITE.findall(message)))
 
 

@@ -71,10 +71,12 @@ WAIT_SLICE_NS: Final = 50_000_000
 class _Held:
     """One lock a thread holds: the lock, where it was taken, the thread's list it is on."""
 
-    __slots__ = ("lock", "section", "site", "thread", "where")
+    __slots__ = ("lock", "proved", "section", "site", "thread", "where")
 
     def __init__(self, lock: _Lock, site: Site, where: list[_Held]) -> None:
         self.lock = lock
+        #: taken with PROVE_LOCKING on: lockdep tracks it (and reports it at thread exit)
+        self.proved = config.PROVE_LOCKING
         self.site = site
         self.where = where
         self.thread = threading.current_thread()
@@ -90,8 +92,9 @@ class _ExitCheck:
         self.held = held
 
     def __del__(self) -> None:
-        if self.held and config.PROVE_LOCKING:
-            names = ", ".join(f"{h.lock.name} (taken at {h.site})" for h in self.held)
+        tracked = [h for h in self.held if h.proved]
+        if tracked:
+            names = ", ".join(f"{h.lock.name} (taken at {h.site})" for h in tracked)
             warnings.warn(
                 GuardLeakWarning(
                     f"lock held when returning to user space: a thread exited holding {names} "
