@@ -248,7 +248,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             with kernel.sync.rcu.Guard():
                 ...
         """,
-        (),
+        ("R24",),
         ("include/linux/kernel.h (might_sleep())", "kernel/sched/core.c (__might_sleep())",
          "Documentation/RCU/whatisRCU.rst"),
         "not checked at compile time (documentation, and the klint lint out of tree).",
