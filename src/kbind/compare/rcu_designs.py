@@ -1,10 +1,13 @@
-"""The RCU designs as adapters: how each reads, updates and frees.
+"""The RCU designs as adapters: the kernel's C API, the original proposal, mainline.
 
-Every RCU scenario (:mod:`kbind.compare.rcu_scenarios`) is written once
-against :class:`RcuAdapter`; each design below says how it does each step,
-or raises :class:`~kbind.compare.model.NotApplicable` (the design has no
-such operation) or :class:`~kbind.compare.model.RuledOut` (the user cannot
-write it: the source that would try is checked by mypy).
+Each design says how it does each step of
+:class:`~kbind.compare.rcu_adapter.RcuAdapter`, or raises
+:class:`~kbind.compare.model.NotApplicable` (the design has no such
+operation) or :class:`~kbind.compare.model.RuledOut` (the user cannot write
+it: the source that would try is checked by mypy).  The designs built on
+the merged ``rcu::Guard`` (SRCU, ``kernel::revocable``, the RFC mirrors) are
+in :mod:`kbind.compare.rcu_rfc_designs`; :data:`DESIGNS` lists every RCU
+column.
 
 This module acts as user code (``KBIND_USER_CODE``): the sites kbind's
 errors name are the adapter's lines, so a scenario can check that a message
@@ -13,124 +16,20 @@ names both of them (where the guard was created, where it was dropped).
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from kbind import kernel_c
 from kbind import rcu as proposal
-from kbind.compare.model import Adapter, Design, NotApplicable, RuledOut
-from kbind.kernel.sync import rcu as mainline
+from kbind import sync as proposal_sync
+from kbind.compare.model import Design, NotApplicable, RuledOut
+from kbind.compare.rcu_adapter import Mainline, RcuAdapter, Value, snippet
+from kbind.compare.rcu_rfc_designs import RFC_DESIGNS
 
 __all__ = ["DESIGNS", "RcuAdapter", "Value", "snippet"]
 
 KBIND_USER_CODE = True
-
-
-class Value:
-    """What the scenarios publish: one integer field, ``n`` (mutable, to try R16)."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __repr__(self) -> str:
-        return f"Value({self.n})"
-
-
-def snippet(imports: str, body: str) -> str:
-    """Return a module for mypy: ``Value`` defined, ``imports`` and ``body`` below it."""
-    head = (
-        "from __future__ import annotations\n"
-        f"{textwrap.dedent(imports).strip()}\n\n\n"
-        "class Value:\n"
-        "    def __init__(self, n: int) -> None:\n"
-        "        self.n = n\n\n\n"
-    )
-    return head + textwrap.dedent(body).strip() + "\n"
-
-
-class RcuAdapter(Adapter):
-    """The steps of an RCU design.  Handles (``slot``, ``section``, ``ref``, ``old``) are opaque.
-
-    * ``new(n)`` publishes ``Value(n)``; returns the slot (the ``__rcu`` pointer).
-    * ``lock()`` / ``unlock(section)``: a read-side critical section.
-    * ``reader()``: the same as a ``with`` block.
-    * ``deref(section, slot)``: the reference a reader gets; ``use(ref)`` reads its ``n``.
-    * ``deref_unguarded(slot)``: a dereference with no reader.
-    * ``replace(slot, n)`` publishes ``Value(n)`` and returns what owns the old one.
-    * ``free_sync(old)``: free after waiting for a grace period (``RcuDropGuard.drop``,
-      ``RcuOld`` drop, ``synchronize_rcu(); kfree()``).
-    * ``free_deferred(old)``: free by callback after a grace period (``defer``, ``kfree_rcu``).
-    * ``free_now(old)``: free with no grace period (``kfree``).
-    * ``synchronize()``, ``barrier()``, ``call(fn)``: the grace-period primitives.
-    """
-
-    design = "?"
-
-    def _none(self, what: str) -> NotApplicable:
-        return NotApplicable(f"{self.design} has no {what}")
-
-    def new(self, n: int) -> Any:
-        """Publish ``Value(n)``; return the slot."""
-        raise self._none("RCU-protected pointer")
-
-    def lock(self) -> Any:
-        """Enter a read-side critical section; return its handle."""
-        raise self._none("read-side critical section")
-
-    def unlock(self, section: Any) -> None:
-        """End the read-side critical section ``section``."""
-        raise self._none("read-side critical section")
-
-    @contextmanager
-    def reader(self) -> Iterator[Any]:
-        """Run a ``with`` block as a read-side critical section."""
-        section = self.lock()
-        try:
-            yield section
-        finally:
-            self.unlock(section)
-
-    def deref(self, section: Any, slot: Any) -> Any:
-        """Return the reader's reference to the slot's value."""
-        raise self._none("RCU-protected pointer")
-
-    def deref_unguarded(self, slot: Any) -> Any:
-        """Dereference the slot with no reader."""
-        raise self._none("RCU-protected pointer")
-
-    def use(self, ref: Any) -> int:
-        """Read the referenced value's ``n``."""
-        return int(ref.n)
-
-    def replace(self, slot: Any, n: int) -> Any:
-        """Publish ``Value(n)``; return what owns the old value."""
-        raise self._none("update of an RCU-protected pointer")
-
-    def free_sync(self, old: Any) -> None:
-        """Free ``old`` after waiting for a grace period."""
-        raise self._none("free that waits for a grace period")
-
-    def free_deferred(self, old: Any) -> None:
-        """Free ``old`` by callback after a grace period."""
-        raise self._none("free by callback after a grace period")
-
-    def free_now(self, old: Any) -> None:
-        """Free ``old`` with no grace period."""
-        raise self._none("free without a grace period")
-
-    def synchronize(self) -> None:
-        """Wait for a grace period."""
-        raise self._none("synchronize_rcu()")
-
-    def barrier(self) -> None:
-        """Wait for every queued callback."""
-        raise self._none("rcu_barrier()")
-
-    def call(self, fn: Callable[[], object]) -> None:
-        """Queue ``fn`` to run after a grace period."""
-        raise self._none("call_rcu()")
 
 
 # ------------------------------------------------------------ the kernel's C API
@@ -166,8 +65,18 @@ class KernelC(RcuAdapter):
     def use(self, ref: Any) -> int:
         return int(ref.value.n)
 
+    def mutate(self, ref: Any) -> None:
+        ref.value.n = 99
+
     def replace(self, slot: Any, n: int) -> Any:
         return kernel_c.rcu_replace_pointer(slot, kernel_c.kmalloc(Value(n)), held=True)
+
+    def update_unlocked(self, slot: Any, fn: Callable[[int], int]) -> Any:
+        # The lockdep condition names the update-side lock, which this updater does not hold.
+        cur = kernel_c.rcu_dereference_protected(slot, held=False)
+        assert cur is not None
+        new = kernel_c.kmalloc(Value(fn(cur.value.n)))
+        return kernel_c.rcu_replace_pointer(slot, new, held=False)
 
     def free_sync(self, old: Any) -> None:
         kernel_c.synchronize_rcu()
@@ -178,6 +87,13 @@ class KernelC(RcuAdapter):
 
     def free_now(self, old: Any) -> None:
         kernel_c.kfree(old)
+
+    def drop_waiting(self, old: Any) -> None:
+        raise NotApplicable("in C the wait is explicit: synchronize_rcu(); kfree() is R05")
+
+    def probe_freed(self, old: Any) -> Callable[[], int]:
+        # An Allocation has no finalizer: holding it changes nothing (C never frees a leak).
+        return lambda: int(old.freed)
 
     def synchronize(self) -> None:
         kernel_c.synchronize_rcu()
@@ -196,6 +112,7 @@ class Proposal(RcuAdapter):
     """``kbind.rcu``: ``RcuReadGuard``, ``Rcu[T]``, ``RcuDropGuard`` (2019-2021 proposal)."""
 
     design = "rcu"
+    WAITING_DROP = True
 
     def new(self, n: int) -> Any:
         return proposal.Rcu(Value(n))
@@ -221,8 +138,14 @@ class Proposal(RcuAdapter):
             ),
         )
 
+    def read_with(self, slot: Any, fn: Callable[[Any], Any]) -> Any:
+        return slot.with_read(fn)
+
     def replace(self, slot: Any, n: int) -> Any:
         return slot.replace(Value(n))
+
+    def update_unlocked(self, slot: Any, fn: Callable[[int], int]) -> Any:
+        return slot.update(lambda cur: Value(fn(cur.n)))
 
     def free_sync(self, old: Any) -> None:
         old.drop()
@@ -243,6 +166,10 @@ class Proposal(RcuAdapter):
             ),
         )
 
+    def probe_freed(self, old: Any) -> Callable[[], int]:
+        cell = old._box  # the old value's cell, not its RcuDropGuard
+        return lambda: int(cell.freed)
+
     def synchronize(self) -> None:
         proposal.synchronize_rcu()
 
@@ -252,34 +179,10 @@ class Proposal(RcuAdapter):
     def call(self, fn: Callable[[], object]) -> None:
         proposal.call_rcu(fn)
 
-
-# ------------------------------------------------- mainline kernel::sync::rcu
-
-
-class Mainline(RcuAdapter):
-    """``kbind.kernel.sync.rcu``: ``Guard``, ``synchronize_rcu``, ``rcu_barrier`` (rcu.rs)."""
-
-    design = "kernel.sync.rcu"
-
-    def _no_pointer(self) -> NotApplicable:
-        return NotApplicable(
-            "kernel::sync::rcu has no RCU-protected pointer type (the Rcu<P> RFC adds one)"
-        )
-
-    def new(self, n: int) -> Any:
-        raise self._no_pointer()
-
-    def lock(self) -> Any:
-        return mainline.Guard()
-
-    def unlock(self, section: Any) -> None:
-        section.unlock()
-
-    def synchronize(self) -> None:
-        mainline.synchronize_rcu()
-
-    def barrier(self) -> None:
-        mainline.rcu_barrier()
+    def block(self) -> None:
+        # The lock that comes with the proposal: kbind.sync.Mutex (the 2021 API).
+        m = proposal_sync.Mutex(0)
+        m.lock().unlock()
 
 
 #: The RCU columns, in order.
@@ -293,4 +196,5 @@ DESIGNS: list[Design] = [
     ),
     Design("rcu", "rcu", "RcuReadGuard, Rcu<T>, RcuDropGuard (proposal)", Proposal),
     Design("kernel.sync.rcu", "rcu", "kernel::sync::rcu::Guard (mainline)", Mainline),
+    *RFC_DESIGNS,
 ]

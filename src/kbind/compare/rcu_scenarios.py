@@ -1,20 +1,28 @@
 """The RCU misuse scenarios, one per row of the catalog, each written once.
 
-Each function takes the design's :class:`~kbind.compare.rcu_designs.RcuAdapter`
+Each function takes the design's :class:`~kbind.compare.rcu_adapter.RcuAdapter`
 and does the misuse through it.  If the design catches it, the adapter step
 raises (the runner classifies the error); if the design lets it through, the
 function returns one line saying what followed (:func:`later`).
+
+Every scenario is bounded (helper threads are joined with a timeout, sleeps
+are at most a fraction of a second) and leaves nothing behind: guards are
+released, callbacks run (the adapter's cleanup waits for them), the stall
+threshold is restored.
 
 Acts as user code (``KBIND_USER_CODE``), like the adapters.
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from kbind.compare.model import Scenario
-from kbind.compare.rcu_designs import RcuAdapter
+from kbind import rcu as _engine
+from kbind.compare.model import NotApplicable, Scenario
+from kbind.compare.rcu_adapter import RcuAdapter
 from kbind.errors import UseAfterFreeError
 
 __all__ = ["SCENARIOS", "later"]
@@ -22,6 +30,9 @@ __all__ = ["SCENARIOS", "later"]
 KBIND_USER_CODE = True
 
 SCENARIOS: list[Scenario] = []
+
+#: How long a helper thread may take (it never should).
+_JOIN_S = 5.0
 
 
 def scenario(
@@ -51,6 +62,26 @@ def later(use: Callable[[], Any], expected: object = None) -> str:
     return "ran on"
 
 
+def _on_thread(fn: Callable[[], object], name: str) -> BaseException | None:
+    """Run ``fn`` on a short helper thread, joined with a timeout; return what it raised."""
+    raised: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # handed back to the cell's thread
+            raised.append(exc)
+
+    t = threading.Thread(target=body, name=name, daemon=True)
+    t.start()
+    t.join(_JOIN_S)
+    return raised[0] if raised else None
+
+
+def _times(n: int) -> str:
+    return {0: "never freed (a leak)", 1: "freed once", 2: "freed twice"}.get(n, f"freed {n} times")
+
+
 @scenario("R01")
 def r01(d: RcuAdapter) -> str:
     """Use a reference after its guard is dropped (and the old object freed)."""
@@ -58,9 +89,28 @@ def r01(d: RcuAdapter) -> str:
     section = d.lock()
     ref = d.deref(section, slot)
     d.unlock(section)
-    old = d.replace(slot, 2)
-    d.free_sync(old)  # a grace period: nothing protects ``ref`` any more
+    d.reclaim(d.retire(slot, 2))  # a grace period: nothing protects ``ref`` any more
     return later(lambda: d.use(ref), 1)
+
+
+@scenario("R02", sites=1)
+def r02(d: RcuAdapter) -> str:
+    """Return the reference out of the closure (or ``with`` block) that read it."""
+    slot = d.new(1)
+    ref = d.read_with(slot, lambda r: r)
+    d.reclaim(d.retire(slot, 2))
+    return later(lambda: d.use(ref), 1)
+
+
+@scenario("R03", fine=True)
+def r03(d: RcuAdapter) -> str:
+    """Drop the pointer itself while a reference read through it is still in use (allowed)."""
+    slots = [d.new(1)]
+    with d.reader() as section:
+        ref = d.deref(section, slots[0])
+        slots.clear()
+        gc.collect()
+        return later(lambda: d.use(ref), 1)
 
 
 @scenario("R04", sites=1)
@@ -68,8 +118,7 @@ def r04(d: RcuAdapter) -> str:
     """Dereference with no read-side critical section."""
     slot = d.new(1)
     ref = d.deref_unguarded(slot)
-    old = d.replace(slot, 2)
-    d.free_sync(old)
+    d.reclaim(d.retire(slot, 2))
     return later(lambda: d.use(ref), 1)
 
 
@@ -79,3 +128,269 @@ def r05(d: RcuAdapter) -> str:
     with d.reader():
         d.synchronize()
     return "ran on"
+
+
+@scenario("R06")
+def r06(d: RcuAdapter) -> str:
+    """Drop an owner whose drop waits for a grace period, inside a read-side section."""
+    old = d.make_old(1)
+    dropped = False
+    try:
+        with d.reader():
+            d.drop_waiting(old)
+            dropped = True
+    finally:
+        if not dropped:
+            d.dispose(old)
+    return "ran on"
+
+
+@scenario("R07")
+def r07(d: RcuAdapter) -> str:
+    """Take a sleeping lock inside a read-side critical section."""
+    with d.reader():
+        d.block()
+    return "ran on: the lock was taken inside the reader"
+
+
+@scenario("R08", sites=2)
+def r08(d: RcuAdapter) -> str:
+    """End a read-side section on another thread than the one that began it."""
+    section = d.lock()
+    ended = False
+    try:
+        raised = _on_thread(lambda: d.unlock(section), "kbind-compare-R08")
+        if raised is not None:
+            raise raised
+        ended = True
+        return "ran on: another thread ended the section"
+    finally:
+        if not ended:
+            d.unlock(section)
+
+
+@scenario("R09", sites=1)
+def r09(d: RcuAdapter) -> str:
+    """Leave a read-side section open: its thread lets go of the guard without ending it."""
+    raised = _on_thread(d.lock, "kbind-compare-R09")
+    if raised is not None:
+        raise raised
+    gc.collect()
+    return "ran on"
+
+
+@scenario("R10", sites=2)
+def r10(d: RcuAdapter) -> str:
+    """End one read-side section twice."""
+    section = d.lock()
+    d.unlock(section)
+    d.unlock(section)
+    return "ran on"
+
+
+@scenario("R11", fine=True)
+def r11(d: RcuAdapter) -> str:
+    """Nest two read-side sections and end the outer one first (allowed: they count)."""
+    outer = d.lock()
+    inner = d.lock()
+    d.unlock(outer)
+    d.unlock(inner)
+    return "ran on"
+
+
+@scenario("R12", sites=1)
+def r12(d: RcuAdapter) -> str:
+    """Let two updaters read-copy-update at once, neither holding an update-side lock."""
+    slot = d.new(0)
+    olds: list[Any] = []
+    raised: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            olds.append(d.update_unlocked(slot, lambda m: m + 1))
+        except BaseException as exc:  # handed back to the cell's thread
+            raised.append(exc)
+
+    t = threading.Thread(target=second, name="kbind-compare-R12", daemon=True)
+
+    def first(n: int) -> int:
+        # The second updater runs (or waits for the first) between the first's read and
+        # publish; a design that serializes updaters keeps it waiting past this join.
+        t.start()
+        t.join(0.5)
+        return n + 1
+
+    try:
+        olds.append(d.update_unlocked(slot, first))
+        t.join(_JOIN_S)
+        if raised:
+            raise raised[0]
+        with d.reader() as section:
+            got = d.use(d.deref(section, slot))
+    finally:
+        if t.ident is not None:
+            t.join(_JOIN_S)
+        for old in {id(o): o for o in olds}.values():
+            d.dispose(old)
+    if got == 2:
+        return "serialized: no update lost"
+    return f"read {got!r}, expected 2 (an update lost)"
+
+
+@scenario("R13")
+def r13(d: RcuAdapter) -> str:
+    """Free the old object while a reader still holds it (no grace period)."""
+    slot = d.new(1)
+    with d.reader() as section:
+        ref = d.deref(section, slot)
+        d.free_now(d.retire(slot, 2))
+        return later(lambda: d.use(ref), 1)
+
+
+@scenario("R14", sites=1)
+def r14(d: RcuAdapter) -> str:
+    """Neither drop nor defer the owner of an old value: it is garbage-collected."""
+    old = d.make_old(1)
+    freed = d.abandon(old)
+    del old
+    gc.collect()
+    d.barrier()
+    n = freed()
+    return "collected undropped, " + ("freed after a grace period" if n == 1 else _times(n))
+
+
+@scenario("R15")
+def r15(d: RcuAdapter) -> str:
+    """Retire the same old object twice."""
+    old = d.make_old(1)
+    freed = d.probe_freed(old)
+    d.dispose(old)
+    d.dispose(old)
+    d.barrier()
+    n = freed()
+    return "ran on (freed once)" if n == 1 else _times(n)
+
+
+@scenario("R16", sites=1)
+def r16(d: RcuAdapter) -> str:
+    """Write a published object in place through a reader's reference."""
+    slot = d.new(1)
+    with d.reader() as section:
+        d.mutate(d.deref(section, slot))
+    return later(lambda: d.read_with(slot, d.use), 1)
+
+
+@scenario("R17", sites=2)
+def r17(d: RcuAdapter) -> str:
+    """Read one SRCU domain's data under a guard of another domain."""
+    mine, other = d.domain(), d.domain()
+    section = d.lock_in(other)
+    try:
+        d.use_in(mine, section)
+    finally:
+        d.unlock(section)
+    return "ran on: the guard holds up another domain's grace periods"
+
+
+@scenario("R18")
+def r18(d: RcuAdapter) -> str:
+    """Queue a callback that relies on the caller's thread (its thread-locals)."""
+    caller = threading.current_thread()
+    ran_on: list[str] = []
+    d.call(lambda: ran_on.append(threading.current_thread().name))
+    d.barrier()
+    if ran_on and ran_on[0] != caller.name:
+        return f"ran on thread {ran_on[0]!r}, not the caller's"
+    return "ran on"
+
+
+@scenario("R19")
+def r19(d: RcuAdapter) -> str:
+    """Tear down what a pending callback uses without waiting for it (no rcu_barrier())."""
+    torn_down = threading.Event()
+    after: list[bool] = []
+    with d.reader():  # the callback cannot run before the teardown below
+        d.call(lambda: after.append(torn_down.is_set()))
+        torn_down.set()
+    d.barrier()
+    return "the callback ran after the teardown" if after == [True] else "ran on"
+
+
+@scenario("R20")
+def r20(d: RcuAdapter) -> str:
+    """Traverse an RCU list outside a reader."""
+    d.rcu_list()
+    return "ran on"
+
+
+@scenario("R21")
+def r21(d: RcuAdapter) -> str:
+    """Use an object from a SLAB_TYPESAFE_BY_RCU cache without rechecking its identity."""
+    d.typesafe_cache()
+    return "ran on"
+
+
+@scenario("R22", sites=1)
+def r22(d: RcuAdapter) -> str:
+    """Hold a reader on another thread past the stall threshold while an updater waits."""
+    wait: Callable[[], None] = d.synchronize
+    if d.WAITING_DROP:
+        old = d.make_old(1)
+        wait = lambda: d.drop_waiting(old)  # noqa: E731
+    inside, leave = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with d.reader():
+            inside.set()
+            leave.wait(_JOIN_S)
+
+    before = _engine.get_stall_timeout()
+    _engine.set_stall_timeout(0.05)
+    t = threading.Thread(target=reader, name="kbind-compare-R22", daemon=True)
+    timer = threading.Timer(0.25, leave.set)
+    try:
+        t.start()
+        inside.wait(_JOIN_S)
+        timer.start()
+        wait()
+        return "waited for the reader, no warning"
+    finally:
+        timer.cancel()
+        leave.set()
+        t.join(_JOIN_S)
+        _engine.set_stall_timeout(before)
+
+
+@scenario("R23", sites=0)
+def r23(d: RcuAdapter) -> str:
+    """Copy the pointer (or, where there is none, a guard) and update through the copy."""
+    try:
+        slot = d.new(1)
+    except NotApplicable:
+        with d.reader() as section:
+            d.duplicate(section)
+        return "ran on: a second guard of one section"
+    twin = d.duplicate(slot)
+    d.reclaim(d.retire(twin, 2))  # frees what the original still points to
+    return later(lambda: d.read_with(slot, d.use), 1)
+
+
+@scenario("R24")
+def r24(d: RcuAdapter) -> str:
+    """Wait for a grace period inside a callback: an owner's waiting drop, or synchronize_rcu()."""
+    wait: Callable[[], None] = d.synchronize
+    if d.WAITING_DROP:
+        old = d.make_old(1)
+        wait = lambda: d.drop_waiting(old)  # noqa: E731
+    d.call(wait)
+    d.barrier()
+    return "ran on: the callback waited for a grace period"
+
+
+@scenario("R25")
+def r25(d: RcuAdapter) -> str:
+    """Read a Revocable's data after revoke()."""
+    slot = d.revoked(1)
+    with d.reader() as section:
+        ref = d.deref(section, slot)
+        return later(lambda: d.use(ref), 1)

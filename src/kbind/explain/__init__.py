@@ -248,7 +248,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             with kernel.sync.rcu.Guard():
                 ...
         """,
-        ("L06", "L07"),
+        ("R24", "L06", "L07"),
         ("include/linux/kernel.h (might_sleep())", "kernel/sched/core.c (__might_sleep())",
          "Documentation/RCU/whatisRCU.rst"),
         "not checked at compile time (documentation, and the klint lint out of tree).",

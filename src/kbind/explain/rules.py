@@ -311,6 +311,35 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        ("CloneError",),
        ("test_copied_rcu_cannot_free_what_readers_of_the_original_hold",
         "test_drop_guard_copy_refused_so_the_old_value_is_freed_once")),
+    _R("R24", "a drop that waits for a grace period run in callback context (an `RcuOld` or "
+       "`RcuDropGuard` dropped, or `synchronize_rcu()` called, inside a `call_rcu` callback)",
+       'might_sleep() at run time with CONFIG_DEBUG_ATOMIC_SLEEP ("BUG: sleeping function '
+       'called from invalid context"): callbacks run in softirq context '
+       "(Documentation/RCU/Design/Requirements/Requirements.rst)",
+       "not caught at compile time: the `Rcu<P>` RFC leaves detecting a drop in atomic "
+       "context to klint, and the dma_fence series on `RcuBox` (May 2026) warns of it",
+       "the drop hook that `kbind.rfc.callback.call_rcu()` and `RcuBox.drop()` run after a "
+       "grace period runs in an atomic \"RCU callback\" section (`kbind.context`): "
+       "`RcuOld.drop()`, `kbind.kernel.sync.rcu.synchronize_rcu()`, `Revocable.revoke()` or "
+       "any other sleeping call there raises `AtomicContextError`, reported through "
+       "`sys.unraisablehook` and naming where the callback was queued.  Not checked in "
+       "callbacks of `kbind.rcu.call_rcu()` and `kbind.kernel_c.call_rcu()`: there "
+       "`synchronize_rcu()` and `RcuDropGuard.drop()` wait on the callback thread (only "
+       "`rcu_barrier()` raises, R07)",
+       ("AtomicContextError",),
+       ("test_r24_waiting_drop_in_callback_context_raises_atomic_context_error",
+        "tests/test_compare_rcu.py")),
+    _R("R25", "a `Revocable`'s data accessed after `revoke()`",
+       "not caught: a driver's resource is released at unbind, so a later access is a "
+       "use-after-free (KASAN reports it, Documentation/dev-tools/kasan.rst)",
+       "compile time: `try_access()` returns an `Option` (`None` once revoked)",
+       "impossible through the API: once revoked, `try_access()`, `try_access_with()` and "
+       "`try_access_with_guard()` return None (typed as optional, so mypy rejects using the "
+       "result unchecked) and `try_access_with()` does not call its function; a reference "
+       "taken before `revoke()` and used after its guard raises `LifetimeError` (R01), and "
+       "`revoke()` inside a reader raises `DeadlockError` (R06)",
+       (),
+       ("test_r25_revocable_after_revoke_gives_none", "tests/test_compare_rcu.py")),
     # -- sequence locks ---------------------------------------------------------------
     _R("S01", "values from a failed read attempt used",
        "not caught", "closure API of the old `rust` branch: impossible",
