@@ -36,6 +36,7 @@ import textwrap
 
 from kbind import compare
 from kbind.compare import rcu_scenarios
+from kbind.compare.rcu_adapter import RcuAdapter
 
 DESIGNS = ["kernel_c", "kernel_c+debug", "rcu", "kernel.sync.rcu", "rfc.rcu_pointer"]
 EXPECTED = {
@@ -49,7 +50,8 @@ EXPECTED = {
 
 def how_it_dereferences(name: str) -> str:
     """Return the adapter's ``deref`` step of design ``name``, as source."""
-    adapter = compare.design(name).make()
+    adapter = compare.design(name, "rcu").make()
+    assert isinstance(adapter, RcuAdapter)
     source = inspect.getsource(type(adapter).deref)
     return textwrap.indent(textwrap.dedent(source).strip(), "    ")
 

@@ -146,8 +146,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def compare_matrix() -> Any:
-    """Every misuse scenario run on every design once (kbind compare), mypy included."""
-    from kbind import compare
+def compare_run() -> tuple[Any, dict[str, object]]:
+    """Every misuse scenario run on every design once (kbind compare, mypy included).
 
-    return compare.run()
+    Returns the matrix and the state it must leave as it found it (the stall
+    threshold, kbind.kernel_c's options), read before the run.
+    """
+    from kbind import compare, kernel_c
+    from kbind.rcu import get_stall_timeout
+
+    before = {"stall": get_stall_timeout(), "config": kernel_c.Config(**vars(kernel_c.config))}
+    return compare.run(), before
+
+
+@pytest.fixture(scope="session")
+def compare_matrix(compare_run: tuple[Any, dict[str, object]]) -> Any:
+    """The matrix of :func:`compare_run`."""
+    return compare_run[0]

@@ -76,9 +76,11 @@ def test_l05_lock_order_inversion_reported_before_any_deadlock() -> None:
     def inverted() -> None:
         c.spin_lock(a)
         try:
-            with pytest.raises(DeadlockError, match="circular locking dependency") as info:
-                with c.configured(DEBUG_ATOMIC_SLEEP=False):
-                    c.mutex_lock(b)  # A -> B: the inversion
+            with (
+                pytest.raises(DeadlockError, match="circular locking dependency") as info,
+                c.configured(DEBUG_ATOMIC_SLEEP=False),
+            ):
+                c.mutex_lock(b)  # A -> B: the inversion
             text = str(info.value)
             assert "earlier: B held at" in text and "now: A held at" in text
         finally:

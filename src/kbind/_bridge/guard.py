@@ -66,7 +66,7 @@ def owner_thread_error(
         guard=guard,
         created_at=created_at,
         dropped_at=dropped_at,
-        sites=sites or [],
+        sites=sites if sites is not None else [("tried at", Site.from_frame(user_frame()))],
         hint=hint,
     )
 

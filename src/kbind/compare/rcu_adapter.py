@@ -86,7 +86,7 @@ class RcuAdapter(Adapter):
     WAITING_DROP: ClassVar[bool] = False
 
     def _none(self, what: str) -> NotApplicable:
-        return NotApplicable(f"{self.design} has no {what}")
+        return NotApplicable(f"no {what}")
 
     def cleanup(self) -> None:
         """Run the callbacks the cell queued (outside a reader), so none reaches the next cell."""
@@ -227,15 +227,15 @@ class RcuAdapter(Adapter):
 
     def domain(self) -> Any:
         """Return a new SRCU domain."""
-        raise NotApplicable(f"{self.design} has one RCU domain, no SRCU domains (srcu_struct)")
+        raise NotApplicable("one RCU domain, no SRCU domains (srcu_struct)")
 
     def lock_in(self, domain: Any) -> Any:
         """Enter a read-side section of ``domain``; return its guard."""
-        raise NotApplicable(f"{self.design} has one RCU domain, no SRCU domains (srcu_struct)")
+        raise NotApplicable("one RCU domain, no SRCU domains (srcu_struct)")
 
     def use_in(self, domain: Any, section: Any) -> None:
         """Read ``domain``'s data under ``section`` (the check an SRCU dereference makes)."""
-        raise NotApplicable(f"{self.design} has one RCU domain, no SRCU domains (srcu_struct)")
+        raise NotApplicable("one RCU domain, no SRCU domains (srcu_struct)")
 
     # -- types kbind does not have (R20, R21)
 

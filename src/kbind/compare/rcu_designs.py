@@ -44,7 +44,15 @@ class KernelC(RcuAdapter):
 
     def session(self) -> AbstractContextManager[object]:
         on = self.checks
-        return kernel_c.configured(PROVE_RCU=on, PROVE_LOCKING=on, DEBUG_ATOMIC_SLEEP=on)
+        return kernel_c.configured(
+            PROVE_RCU=on, PROVE_LOCKING=on, DEBUG_ATOMIC_SLEEP=on, DEBUG_SPINLOCK=on,
+            DEBUG_MUTEXES=on,
+        )  # fmt: skip
+
+    def block(self) -> None:
+        m = kernel_c.Mutex(f"compare mutex {id(self)}")
+        kernel_c.mutex_lock(m)  # might_sleep() with DEBUG_ATOMIC_SLEEP
+        kernel_c.mutex_unlock(m)
 
     def new(self, n: int) -> Any:
         return kernel_c.RcuPointer(kernel_c.kmalloc(Value(n)))

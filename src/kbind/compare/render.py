@@ -121,7 +121,9 @@ def _md(text: str) -> str:
 
 def _md_cell(cell: Cell) -> str:
     if cell.verdict is Verdict.CAUGHT:
-        return f"**caught**: `{cell.summary}`{_sites(cell)}"
+        cls = cell.raised[0] if cell.raised else cell.summary
+        how = cell.summary.removeprefix(cls)
+        return f"**caught**: `{cls}`{_md(how)}{_sites(cell)}"
     if cell.verdict is Verdict.RULED_OUT:
         return f"**ruled out**: {_md(cell.summary)}"
     if cell.verdict is Verdict.LET_THROUGH:
@@ -162,22 +164,25 @@ def markdown(matrix: Matrix) -> str:
             + " |"
         )
         out.append("|" + "---|" * (4 + len(designs)))
-        reasons: dict[tuple[str, str], list[str]] = {}
+        by_design: dict[tuple[str, str], list[str]] = {}
         for sc in scenarios:
             rule = RULES[sc.id]
             cells = [matrix.cell(sc.id, d.name) for d in designs]
             for c in cells:
                 if c.verdict is Verdict.NOT_APPLICABLE:
-                    reasons.setdefault((c.design, c.summary), []).append(sc.id)
+                    by_design.setdefault((c.summary, c.design), []).append(sc.id)
             out.append(
                 f"| {sc.id} | {_md(rule.misuse)} | {_md(rule.kernel)} | {_md(rule.rust)} | "
                 + " | ".join(_md_cell(c) for c in cells)
                 + " |"
             )
+        reasons: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for (why, name), row_ids in by_design.items():
+            reasons.setdefault((why, tuple(row_ids)), []).append(f"`{name}`")
         if reasons:
             out += ["", "Not applicable:", ""]
-            for (name, why), ids in reasons.items():
-                out.append(f"- `{name}` ({', '.join(ids)}): {_md(why)}")
+            for (why, codes), names in reasons.items():
+                out.append(f"- {', '.join(names)} ({', '.join(codes)}): {_md(why)}")
         out.append("")
     out.append(END)
     return "\n".join(out)

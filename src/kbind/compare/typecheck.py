@@ -14,14 +14,20 @@ they were not checked.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 
 from kbind.compare.model import Cell, Verdict
 
 __all__ = ["MISUSE_MARK", "check_ruled_out", "misuse_line"]
+
+#: How long the one mypy run may take (a cold run over kbind takes seconds).
+MYPY_TIMEOUT_S = 300
 
 #: The comment that marks the line mypy must reject.
 MISUSE_MARK = "# misuse"
@@ -47,9 +53,7 @@ def check_ruled_out(cells: list[Cell]) -> list[Cell]:
     todo = [(i, c) for i, c in enumerate(cells) if c.verdict is Verdict.RULED_OUT and c.snippet]
     if not todo:
         return cells
-    try:
-        from mypy import api
-    except ImportError:
+    if importlib.util.find_spec("mypy") is None:
         note = "not checked: mypy is not installed"
         return [
             replace(c, typecheck=note) if c.verdict is Verdict.RULED_OUT and c.snippet else c
@@ -64,16 +68,34 @@ def check_ruled_out(cells: list[Cell]) -> list[Cell]:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(cell.snippet)
             files[os.path.basename(path)] = (i, cell)
-        stdout, stderr, _status = api.run(
-            [
-                "--strict",
-                "--no-error-summary",
-                "--show-error-codes",
-                "--cache-dir",
-                os.path.join(tmp, ".mypy_cache"),
-                *sorted(os.path.join(tmp, name) for name in files),
+        # In a child process: mypy in this one would leave its whole program
+        # (kbind's and typeshed's trees) in memory, and every later garbage
+        # collection would walk it.
+        try:
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mypy",
+                    "--strict",
+                    "--no-error-summary",
+                    "--show-error-codes",
+                    "--cache-dir",
+                    os.path.join(tmp, ".mypy_cache"),
+                    *sorted(os.path.join(tmp, name) for name in files),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=MYPY_TIMEOUT_S,
+                check=False,
+                cwd=tmp,  # no project's mypy configuration applies
+            )
+        except subprocess.TimeoutExpired:
+            note = f"not checked: mypy did not finish in {MYPY_TIMEOUT_S} s"
+            return [
+                replace(c, typecheck=note) if (i, c) in todo else c for i, c in enumerate(cells)
             ]
-        )
+        stdout, stderr = proc.stdout, proc.stderr
         errors: dict[str, list[tuple[int, str]]] = {}
         for m in _ERROR.finditer(stdout):
             errors.setdefault(os.path.basename(m["file"]), []).append(

@@ -312,11 +312,15 @@ _LEAK_CHECKS = ("track_drop_guards", "tracked_drop_guards")
 def _reader_probe() -> tuple[str, Site | None] | None:
     # kbind.context: an RCU read-side section is atomic (non-preemptible RCU:
     # nothing may sleep in it).  Every RCU design's read guard is an engine
-    # "rcu_read" scope, so the thread's open guards are all of them.
-    if not lib.kb_rcu_read_lock_nesting():  # the engine's count: one C call
-        return None
+    # "rcu_read" scope, so the thread's open guards are all of them.  So is
+    # an RCU callback: the kernel runs callbacks in softirq context
+    # (rcu_do_batch()), where nothing may sleep either.
     ts = _rt.current_state()
-    if ts is None or not ts.guards:
+    if ts is None:
+        return None
+    if ts.callback_site is not None:
+        return _cb.CALLBACK_CONTEXT, Site.from_raw(ts.callback_site, "queued here")
+    if not lib.kb_rcu_read_lock_nesting() or not ts.guards:  # the engine's count: one C call
         return None
     name, site = ts.oldest_guard()
     return f"an RCU read-side critical section ({name})", site

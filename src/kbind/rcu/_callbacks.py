@@ -213,9 +213,12 @@ class _Callbacks:
         """Run one callback; its exception goes to sys.unraisablehook."""
         if cb.trace is not None:
             cb.trace[0]._gp_end(cb.trace[1])
+        if ts is None:  # run_here(): the waiting thread runs it, in callback context too
+            ts = current_state()
         was = ts.in_callback if ts is not None else False
         if ts is not None:
             ts.in_callback = True
+            ts.callback_site = cb.queued_at
         try:
             cb.fn()
         except BaseException as exc:
@@ -228,6 +231,7 @@ class _Callbacks:
         finally:
             if ts is not None:
                 ts.in_callback = was
+                ts.callback_site = None
         if cb.trace is not None:
             cb.trace[0]._callback_end(cb.trace[1])
 
@@ -345,6 +349,9 @@ _now = time.monotonic
 
 
 callbacks = _Callbacks()
+
+#: kbind.context's name for the section a callback runs in (the kernel: softirq context).
+CALLBACK_CONTEXT: Final = "an RCU callback"
 
 
 def call_rcu(fn: Callable[[], object], queued_at: RawSite) -> None:

@@ -74,6 +74,7 @@ class ThreadState:
 
     __slots__ = (
         "__weakref__",
+        "callback_site",
         "ident",
         "in_callback",
         "name",
@@ -89,6 +90,8 @@ class ThreadState:
         #: explicit QSBR mode was asked for (set_qsbr_mode / qsbr_mode)
         self.qsbr_mode = False
         self.in_callback = False
+        #: where the callback this thread runs now was queued (None between callbacks)
+        self.callback_site: RawSite | None = None
         self.ident = threading.get_ident()
         self.native_id = threading.get_native_id()
         self.name = threading.current_thread().name

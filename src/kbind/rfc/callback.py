@@ -22,17 +22,22 @@ Rules (run-time checks):
 from __future__ import annotations
 
 import functools
+import threading
 import types
+import weakref
+from collections.abc import Callable
 from typing import Final
 
 from kbind import context
 from kbind._bridge.guard import Site, capture
+from kbind.errors import GuardError
 from kbind.rcu import _callbacks as _cb
 
 __all__ = ["call_rcu", "drop_in_callback_context"]
 
 #: What context.enter_atomic() calls the section a callback's drop runs in.
-CALLBACK_CONTEXT: Final = "an RCU callback"
+#: The section a callback's drop runs in (kbind.rcu's callbacks all run in it).
+CALLBACK_CONTEXT: Final = _cb.CALLBACK_CONTEXT
 
 _CODE: Final = (
     types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.BuiltinMethodType,
@@ -64,6 +69,21 @@ def drop_in_callback_context(data: object, queued_at: Site) -> None:
         context.exit_atomic(section)
 
 
+#: id(data) -> (a reference to it, where it was queued, its state): the data queued
+#: and waiting, and (weakly, while it lives) the data already dropped.
+_queued: dict[int, tuple[Callable[[], object], Site, str]] = {}
+_queued_lock = threading.Lock()
+
+
+def _strong(data: object) -> Callable[[], object]:
+    return lambda: data
+
+
+def _forget(key: int) -> None:
+    with _queued_lock:
+        _queued.pop(key, None)
+
+
 def call_rcu(data: object) -> None:
     """Drop ``data`` after a grace period, in callback context (Rust: ``rcu::Callback``).
 
@@ -77,6 +97,10 @@ def call_rcu(data: object) -> None:
 
     Raises:
         TypeError: ``data`` is code (a function, method or partial).
+        GuardError: ``data`` is already queued, or was dropped by an earlier
+            call and still lives (R15: it would be dropped twice; Rust moves it
+            into the first call).  Dropped data that cannot be weakly
+            referenced is not remembered.
     """
     if isinstance(data, _CODE):
         raise TypeError(
@@ -87,4 +111,28 @@ def call_rcu(data: object) -> None:
         )
     raw = capture(1, "queued by call_rcu(); the callback ran after a grace period")
     site = Site.from_raw(raw)
-    _cb.call_rcu(lambda: drop_in_callback_context(data, site), raw)
+    key = id(data)  # stable while queued: the callback keeps data alive until it is dropped
+    with _queued_lock:
+        first = _queued.get(key)
+        if first is not None and first[0]() is data:
+            raise GuardError(
+                "call_rcu() on data already queued",
+                f"R15: this object was {first[2]}, so it would be dropped twice; in Rust "
+                "call_rcu() takes the data by value and the second call does not compile "
+                "(use of moved value)",
+                sites=[("first queued at", first[1]), ("queued again at", site)],
+                hint="queue each object once; after the first call_rcu() it is not yours",
+            )
+        _queued[key] = (_strong(data), site, "queued already and waits for its grace period")
+
+    def drop() -> None:
+        drop_in_callback_context(data, site)
+        with _queued_lock:  # dropped: remembered while the object lives (if it can be weakly)
+            try:
+                ref: Callable[[], object] = weakref.ref(data, lambda _: _forget(key))
+            except TypeError:
+                _queued.pop(key, None)
+            else:
+                _queued[key] = (ref, site, "dropped already, after its grace period")
+
+    _cb.call_rcu(drop, raw)

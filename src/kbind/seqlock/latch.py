@@ -91,7 +91,7 @@ class SeqLatch(hot.SeqCore, NotClone, Generic[T]):
         ``ValueError`` otherwise, and the copies are made equal again).
     """
 
-    __slots__ = ("__weakref__", "_copies", "_latch", "_latch_writer", "_lock")
+    __slots__ = ("__weakref__", "_copies", "_latch", "_latch_write_site", "_latch_writer", "_lock")
     _CLONE_ROLE = "owner"
 
     @overload
@@ -110,6 +110,7 @@ class SeqLatch(hot.SeqCore, NotClone, Generic[T]):
         for copy in self._copies:
             copy.fill(fields, "SeqLatch")
         self._latch_writer: object = None
+        self._latch_write_site: Site | None = None
         w0, w1 = self._copies[0].words, self._copies[1].words
         self._core_init(True, _addr(self._latch), _addr(w0), _addr(w1), n, self._copies[0].codes,
                         (self._latch, w0, w1))  # fmt: skip
@@ -144,15 +145,18 @@ class SeqLatch(hot.SeqCore, NotClone, Generic[T]):
         """
         me = _tls.me
         if self._latch_writer is me:
+            outer = self._latch_write_site
+            began = [("the outer write() began at", outer)] if outer is not None else []
             raise DeadlockError(
                 "call SeqLatch.write() inside SeqLatch.write()",
                 "latch writers are serialized and this thread is already the writer (S09)",
-                sites=[("nested write() at", Site.here(2))],
+                sites=[*began, ("nested write() at", Site.here(2))],
                 hint="make all changes in the one fn",
             )
         while lib.kb_spin_lock_timeout(self._lock, _WAIT_SLICE_NS) != lib.KB_OK:
             pass
         self._latch_writer = me
+        self._latch_write_site = Site.here(2)
         c0, c1 = self._copies
         try:
             # Readers -> copy 1; copy 0 is free to change.
