@@ -55,6 +55,17 @@ void kb_dma_mb(void);
 void kb_dma_rmb(void);
 void kb_dma_wmb(void);
 
+/**
+ * kb_ndelay() - busy-wait @ns nanoseconds on this CPU (kernel: ndelay()).
+ * @ns: how long; <= 0 returns at once.
+ *
+ * Spins with kb_cpu_relax() on the monotonic clock: the thread stays on its
+ * CPU and in whatever section it is in (an RCU reader holding its section
+ * for a while, with the GIL released when called through cffi).
+ * Context: any; never sleeps.
+ */
+void kb_ndelay(int64_t ns);
+
 /* ------------------------------------------- marked accesses on a word */
 /**
  * struct kb_word - one 64-bit machine word shared between threads.

@@ -212,3 +212,18 @@ def test_cli_compare_bad_usage_is_one_line_exit_2(tmp_path: pathlib.Path) -> Non
     bad.write_text("R01 rcu perhaps\n")
     assert_usage_error(kbind("compare", "--expect", str(bad)), "unknown verdict")
     assert_usage_error(kbind("compare", "--expect", str(tmp_path / "missing.txt")), "missing")
+
+
+def test_cli_compare_workload_json_and_its_usage_errors(tmp_path: pathlib.Path) -> None:
+    proc = kbind("compare", "--workload", "--design", "rcu", "--seconds", "0.1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["result"]
+    rows = [r["name"] for r in result["rows"]]
+    assert rows == ["rcu (RcuDropGuard.drop)", "rcu (RcuDropGuard.defer)"]
+    assert all(r["updates"] > 0 and r["reads"] > 0 for r in result["rows"])
+    assert_usage_error(kbind("compare", "--workload", "--hold-us", "-1"), "--hold-us")
+    assert_usage_error(kbind("compare", "--workload", "--row", "R01"), "--workload takes only")
+    assert_usage_error(
+        kbind("compare", "--workload", "--design", "seqlock:read", "--seconds", "0.1"),
+        "no workload for design",
+    )

@@ -96,7 +96,7 @@ def test_as_dict_is_json(report: WorkloadReport) -> None:
     """as_dict() round-trips through JSON with its parameters, machine facts and rows."""
     data: dict[str, Any] = json.loads(json.dumps(report.as_dict()))
     assert data["parameters"] == {
-        "seconds": SECONDS, "readers": 2, "updaters": 1, "payload_bytes": 1024,
+        "seconds": SECONDS, "readers": 2, "updaters": 1, "payload_bytes": 1024, "hold_us": 0.0,
     }  # fmt: skip
     assert data["machine"]["cpus"] >= 1 and data["machine"]["usable_cpus"] >= 1
     assert [r["name"] for r in data["rows"]] == [r.name for r in report.rows]
@@ -146,12 +146,27 @@ def test_named_designs_only_and_the_debug_variant() -> None:
         ({"readers": 65}, "readers must be between 1 and 64"),
         ({"readers": 1.5}, "readers must be an int"),
         ({"payload": -1}, "payload must be between"),
+        ({"hold_us": -1}, "hold_us must be between"),
+        ({"hold_us": float("inf")}, "hold_us must be between"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs: dict[str, Any], match: str) -> None:
     """Unknown designs and parameters out of range raise ValueError before anything runs."""
     with pytest.raises(ValueError, match=match):
         run_workload(**kwargs)
+
+
+def test_readers_hold_their_sections_for_hold_us() -> None:
+    """With hold_us, each read takes at least that long: reads/s cannot beat readers / hold."""
+    hold_us = 2000.0
+    rep = run_workload(["rcu"], seconds=0.2, readers=2, payload=64, hold_us=hold_us)
+    assert rep.hold_us == hold_us and "hold each section 2000 us more" in rep.render()
+    for row in rep.rows:
+        assert row.reads > 0 and row.updates > 0
+        bound = 2 * row.elapsed / (hold_us / 1e6)  # two readers, each read >= hold_us
+        assert row.reads <= bound * 1.05 + 32, (row.name, row.reads, bound)  # a batch's slack
+        if row.waits:
+            assert row.gp_per_update == 1.0  # one grace period per update, as without a hold
 
 
 def test_refused_inside_a_reader() -> None:

@@ -122,3 +122,28 @@ def test_configured_refuses_unknown_options() -> None:
     with pytest.raises(TypeError, match="PROVE_RCU"), c.configured(PROVE_RCUU=False):
         pass
     assert c.config == c.Config()
+
+
+def test_r24_kernel_c_synchronize_in_any_callback_raises_with_debug_atomic_sleep() -> None:
+    """Callbacks run in callback context (the kernel: softirq): a wait there is refused."""
+    import sys
+
+    from kbind import context, rcu
+    from kbind.errors import AtomicContextError
+
+    got: list[BaseException] = []
+    seen: list[bool] = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda a: got.append(a.exc_value)  # type: ignore[arg-type]
+    try:
+        c.call_rcu(c.kmalloc(1), lambda _o: seen.append(context.in_atomic()))
+        c.call_rcu(c.kmalloc(1), lambda _o: c.synchronize_rcu())
+        rcu.rcu_barrier()
+        with c.configured(DEBUG_ATOMIC_SLEEP=False):
+            c.call_rcu(c.kmalloc(1), lambda _o: c.synchronize_rcu())  # production: it waits
+            rcu.rcu_barrier()
+    finally:
+        sys.unraisablehook = old
+    assert seen == [True]
+    assert len(got) == 1 and isinstance(got[0], AtomicContextError), got
+    assert "an RCU callback" in str(got[0]) and "test_kernel_c.py" in str(got[0])

@@ -60,6 +60,26 @@ def test_a_sleeping_drop_in_callback_context_raises(unraisable: list[BaseExcepti
     assert "an RCU callback" in str(unraisable[0]) and "queued by call_rcu()" in str(unraisable[0])
 
 
+def test_r15_callback_data_queued_twice_refused() -> None:
+    """Data queued twice, or queued again after its drop while alive, is refused (Rust moves it)."""
+    f = Fence()
+    callback.call_rcu(f)
+    with pytest.raises(GuardError, match="R15: this object was queued already") as info:
+        callback.call_rcu(f)
+    text = str(info.value)
+    assert "first queued at" in text and "queued again at" in text
+    rcu.rcu_barrier()
+    assert len(f.dropped_in) == 1  # dropped once
+    with pytest.raises(GuardError, match="dropped already"):
+        callback.call_rcu(f)
+    rcu.rcu_barrier()
+    assert len(f.dropped_in) == 1
+    other = Fence()
+    callback.call_rcu(other)  # another object is fine
+    rcu.rcu_barrier()
+    assert len(other.dropped_in) == 1
+
+
 def test_call_rcu_takes_data_not_code() -> None:
     """Functions, lambdas, methods and partials are refused (kbind.rcu.call_rcu runs code)."""
     for code in (lambda: None, print, Fence().__rcu_drop__):

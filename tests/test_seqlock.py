@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pytest
 
@@ -534,6 +534,21 @@ def test_sdma_loop_reader_with_writer_inside_ends_attempt() -> None:
 
 
 # --------------------------------------------------------------------- latch
+
+
+def test_s09_nested_latch_write_names_the_outer_write() -> None:
+    """A latch write() inside its own write() raises DeadlockError naming both calls."""
+    latch = SeqLatch(n=0)
+
+    def outer(w: Any) -> None:
+        latch.write(lambda w2: None)
+
+    with pytest.raises(DeadlockError) as ei:
+        latch.write(outer)
+    text = str(ei.value)
+    assert "the outer write() began at" in text and "nested write() at" in text
+    latch.write(lambda w: setattr(w, "n", 1))  # released properly afterwards
+    assert latch.read(lambda v: v.n) == 1
 
 
 def test_latch_write_updates_both_copies() -> None:

@@ -169,6 +169,7 @@ def test_l03_unlock_on_other_thread_raises_guard_error(cls: type) -> None:
     assert len(errors) == 2
     assert "intruder" in str(errors[0]) and "MainThread" in str(errors[0])
     assert errors[0].created_at is g.created_at
+    assert "tried at" in str(errors[0]) and "on thread 'intruder'" in str(errors[0])
     assert lock.is_locked()
     g.unlock()
     assert not lock.is_locked()

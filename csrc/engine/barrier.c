@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * csrc/engine/barrier.c - out-of-line barriers and marked word accesses.
+ * csrc/engine/barrier.c - out-of-line barriers, marked word accesses, ndelay().
  *
  * Thin functions around the macros of csrc/engine/arch/, so Python (through
  * cffi) executes the very same instructions C code inlines.  The names are
@@ -11,6 +11,17 @@
 const char *kb_arch_name(void)
 {
 	return KB_ARCH_NAME;
+}
+
+void kb_ndelay(int64_t ns)
+{
+	int64_t deadline;
+
+	if (ns <= 0)
+		return;
+	deadline = kb_now_ns() + ns;
+	while (kb_now_ns() < deadline)
+		kb_cpu_relax();
 }
 
 /** kb_barrier() - compiler barrier only.  Context: any. */

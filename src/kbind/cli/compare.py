@@ -41,6 +41,17 @@ def _row_id(text: str) -> str:
     return text.upper()
 
 
+def _microseconds(text: str) -> float:
+    """Argparse ``type=`` for ``--hold-us``: a number of microseconds in [0, 100000]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of microseconds: {text!r}") from None
+    if not 0 <= value <= 100_000:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be in [0, 100000] microseconds: {text}")
+    return value
+
+
 def add_parser(sub: Any) -> None:
     """Add the ``compare`` subcommand to the ``kbind`` parser's subparsers ``sub``."""
     cmp = sub.add_parser(
@@ -93,6 +104,13 @@ def add_parser(sub: Any) -> None:
         default=2,
         help="workload: reader threads, 1-64 (default 2)",
     )
+    cmp.add_argument(
+        "--hold-us",
+        type=_microseconds,
+        default=0.0,
+        help="workload: each reader holds its section this many microseconds longer, busy in C "
+        "with the GIL released, as a kernel reader walking a structure (default 0)",
+    )
     cmp.add_argument("--plot", metavar="FILE.png", help="workload: also draw it to a picture")
     cmp.set_defaults(func=cmd_compare)
 
@@ -101,7 +119,9 @@ def _workload(args: argparse.Namespace) -> Outcome:
     from kbind.compare import workload
 
     try:
-        report = workload.run_workload(args.design, seconds=args.seconds, readers=args.readers)
+        report = workload.run_workload(
+            args.design, seconds=args.seconds, readers=args.readers, hold_us=args.hold_us
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     pictures: list[tuple[str, Any]] = []
@@ -120,7 +140,9 @@ def cmd_compare(args: argparse.Namespace) -> Outcome:
 
     if args.workload:
         if args.row or args.markdown or args.expect or args.write_doc:
-            raise CliError("--workload takes only --design, --seconds, --readers, --json, --plot")
+            raise CliError(
+                "--workload takes only --design, --seconds, --readers, --hold-us, --json, --plot"
+            )
         return _workload(args)
     if args.plot:
         raise CliError("--plot draws the workload: add --workload")

@@ -62,6 +62,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import os
@@ -87,6 +88,8 @@ MAX_READERS: Final = 64
 MAX_PAYLOAD: Final = 16 << 20
 #: Longest row, in seconds.
 MAX_SECONDS: Final = 3600.0
+#: Longest hold of a reader's section, in microseconds (``hold_us``).
+MAX_HOLD_US: Final = 100_000.0
 #: Most payload bytes a row may leave awaiting free before its updater stops early.
 MAX_HELD_BYTES: Final = 512 << 20
 #: Reads between two looks at the stop flag.
@@ -179,6 +182,7 @@ class WorkloadReport:
     cpus: int
     usable_cpus: int
     backend: str
+    hold_us: float = 0.0
     python: str = field(default_factory=platform.python_version)
     gp_counter: str = (
         "the engine's completed grace periods, kb_rcu_gp_count() (SRCU: Srcu.grace_periods())"
@@ -187,7 +191,8 @@ class WorkloadReport:
     def _header(self) -> str:
         return (
             f"{self.readers} reader thread(s) and 1 updater, {self.seconds:g} s per row, "
-            f"payload {self.payload:,} B per object; {self.usable_cpus} usable CPU(s) of "
+            f"payload {self.payload:,} B per object, readers hold each section "
+            f"{self.hold_us:g} us more; {self.usable_cpus} usable CPU(s) of "
             f"{self.cpus}, RCU backend {self.backend}, Python {self.python}"
         )
 
@@ -233,6 +238,7 @@ class WorkloadReport:
                 "readers": self.readers,
                 "updaters": 1,
                 "payload_bytes": self.payload,
+                "hold_us": self.hold_us,
             },
             "machine": {
                 "cpus": self.cpus,
@@ -248,8 +254,14 @@ class WorkloadReport:
 # ---------------------------------------------------------------- running
 
 
-def _check(designs: list[str] | None, seconds: float, readers: int, payload: int) -> list[str]:
+def _check(
+    designs: list[str] | None, seconds: float, readers: int, payload: int, hold_us: float
+) -> list[str]:
     """Return the design names to run, or raise ValueError naming the bad argument."""
+    if isinstance(hold_us, bool) or not isinstance(hold_us, int | float):
+        raise ValueError(f"hold_us must be a number of microseconds, not {hold_us!r}")
+    if not (math.isfinite(hold_us) and 0 <= hold_us <= MAX_HOLD_US):
+        raise ValueError(f"hold_us must be between 0 and {MAX_HOLD_US:g}, not {hold_us!r}")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ValueError(f"seconds must be a number of seconds, not {seconds!r}")
     if not (math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
@@ -347,8 +359,10 @@ def _unfreed(row: Row, outstanding: deque[Any]) -> int:
     return sum(1 for old in outstanding if not row.freed(old))
 
 
-def _run_row(row: Row, seconds: float, readers: int, payload: int) -> WorkloadRow:
+def _run_row(row: Row, seconds: float, readers: int, payload: int, hold_us: float) -> WorkloadRow:
     """Run one row: readers and the updater for ``seconds``, then stop, join and flush."""
+    if hold_us > 0:
+        row.hold = functools.partial(lib.kb_ndelay, int(hold_us * 1000))
     cap = max(1000, MAX_HELD_BYTES // max(1, payload))
     reads = [0] * readers
     up = _Updates()
@@ -448,23 +462,28 @@ def run_workload(
     seconds: float = 1.0,
     readers: int = 2,
     payload: int = 4096,
+    hold_us: float = 0.0,
 ) -> WorkloadReport:
     """Run the reader/updater workload over ``designs`` (default :data:`DESIGNS`); one row per mode.
 
     ``seconds`` per row, ``readers`` reader threads (1 to :data:`MAX_READERS`),
-    ``payload`` bytes carried by each published object.  Must not run inside
-    a read-side section.
+    ``payload`` bytes carried by each published object; ``hold_us``: each
+    reader holds its section that many microseconds longer, busy in C with
+    the interpreter lock released (``kb_ndelay()``), as a kernel reader that
+    walks a structure does.  Must not run inside a read-side section.
 
     Raises:
         ValueError: an unknown design name, or a parameter out of range.
         RuntimeError: a thread of a row raised, or did not stop in time.
     """
-    names = _check(designs, seconds, readers, payload)
+    names = _check(designs, seconds, readers, payload, hold_us)
     if lib.kb_rcu_read_lock_nesting() > 0:
         raise RuntimeError("run_workload() cannot run inside an RCU read-side critical section")
     proposal.rcu_barrier(timeout=_BARRIER_S)  # callbacks queued before the run stay out of it
     rows = [
-        _run_row(row, float(seconds), readers, payload) for name in names for row in ROWS[name]()
+        _run_row(row, float(seconds), readers, payload, float(hold_us))
+        for name in names
+        for row in ROWS[name]()
     ]
     cpus = os.cpu_count() or 1
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
@@ -476,4 +495,5 @@ def run_workload(
         cpus=cpus,
         usable_cpus=usable,
         backend=str(current_backend()),
+        hold_us=float(hold_us),
     )

@@ -40,6 +40,10 @@ class Value:
         self.payload = payload
 
 
+def _nothing() -> None:
+    pass
+
+
 class Row:
     """How one design publishes, reads, retires and frees, in one free mode."""
 
@@ -49,6 +53,9 @@ class Row:
     waits = True
     #: Reads that had to load the slot again (see :class:`_RfcBox`).
     retries = 0
+    #: What a reader does inside its section after the dereference (``--hold-us``:
+    #: ``kb_ndelay()``, a busy wait in C with the GIL released); None: nothing.
+    hold: Callable[[], object] | None = None
 
     def session(self) -> AbstractContextManager[object]:
         """Return the context the whole row runs in (a Kconfig setting, say)."""
@@ -110,10 +117,13 @@ class _KernelC(Row):
             kernel_c.rcu_read_lock, kernel_c.rcu_read_unlock, kernel_c.rcu_dereference,
         )  # fmt: skip
 
+        hold = self.hold or _nothing
+
         def read() -> int:
             lock()
             try:
                 p = deref(gp)
+                hold()
                 return p.value.n if p is not None else -1
             finally:
                 unlock()
@@ -149,11 +159,13 @@ class _Proposal(Row):
         self.slot = proposal.Rcu(first)
 
     def reader(self) -> Callable[[], int]:
-        slot, guard = self.slot, proposal.RcuReadGuard
+        slot, guard, hold = self.slot, proposal.RcuReadGuard, self.hold or _nothing
 
         def read() -> int:
             with guard() as g:
-                return slot.read(g).n
+                v = slot.read(g)
+                hold()
+                return v.n
 
         return read
 
@@ -180,11 +192,12 @@ class _RfcPointer(Row):
         self.slot: rcu_pointer.Rcu[Value] = rcu_pointer.Rcu(first)
 
     def reader(self) -> Callable[[], int]:
-        slot, guard = self.slot, mainline.Guard
+        slot, guard, hold = self.slot, mainline.Guard, self.hold or _nothing
 
         def read() -> int:
             with guard() as g:
                 v = slot.dereference(g)
+                hold()
                 return v.n if v is not None else -1
 
         return read
@@ -225,13 +238,15 @@ class _RfcBox(Row):
         self.current: RcuBox[Value] | RcuFreeBox[Value] = self.box(first)
 
     def reader(self) -> Callable[[], int]:
-        guard = mainline.Guard
+        guard, hold = mainline.Guard, self.hold or _nothing
 
         def read() -> int:
             with guard() as g:
                 while True:
                     try:
-                        return self.current.borrow(g).n
+                        v = self.current.borrow(g)
+                        hold()
+                        return v.n
                     except LifetimeError:  # dropped between the load and the borrow
                         self.retries += 1
 
@@ -260,11 +275,13 @@ class _Srcu(Row):
         self.p = kernel_c.kmalloc(first)
 
     def reader(self) -> Callable[[], int]:
-        domain = self.domain
+        domain, hold = self.domain, self.hold or _nothing
 
         def read() -> int:
             with domain.read_lock():
-                return self.p.value.n
+                v = self.p.value
+                hold()
+                return v.n
 
         return read
 

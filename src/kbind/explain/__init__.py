@@ -224,7 +224,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             old.defer()                # frees after a grace period, without waiting
         synchronize_rcu()              # or wait outside the section
         """,
-        ("R05", "R06", "R07", "R12", "R19", "L04", "L06", "S06", "S09"),
+        ("R05", "R06", "R07", "R12", "R19", "L04", "L05", "L06", "S06", "S09"),
         ("Documentation/RCU/checklist.rst (item 13)", "kernel/rcu/tree.c (synchronize_rcu())",
          "Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
          "Documentation/locking/seqlock.rst"),

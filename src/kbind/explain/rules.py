@@ -243,11 +243,15 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "compile time: the guard is consumed by drop",
        "a drop guard dropped or deferred twice raises `GuardError`; so does publishing an "
        "object that is already published or retired but not yet freed (it would be retired "
-       "twice); `update(fn)` returning the old reference raises `TypeError`",
+       "twice); `update(fn)` returning the old reference raises `TypeError`; "
+       "`kbind.rfc.callback.call_rcu()` refuses data already queued, or dropped by an "
+       "earlier call while it still lives (`GuardError` naming both calls: Rust moves the "
+       "data into the first)",
        ("GuardError", "TypeError"),
        ("test_r15_drop_guard_dropped_twice_raises_guard_error",
         "test_r15_same_object_published_twice_raises_guard_error",
-        "test_r15_update_returning_old_reference_raises_type_error")),
+        "test_r15_update_returning_old_reference_raises_type_error",
+        "test_r15_callback_data_queued_twice_refused")),
     _R("R16", "a published object mutated in place through a reader's reference",
        "not caught (a data race with every reader)",
        "compile time: readers get `&T`",
@@ -318,16 +322,17 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "(Documentation/RCU/Design/Requirements/Requirements.rst)",
        "not caught at compile time: the `Rcu<P>` RFC leaves detecting a drop in atomic "
        "context to klint, and the dma_fence series on `RcuBox` (May 2026) warns of it",
-       "the drop hook that `kbind.rfc.callback.call_rcu()` and `RcuBox.drop()` run after a "
-       "grace period runs in an atomic \"RCU callback\" section (`kbind.context`): "
-       "`RcuOld.drop()`, `kbind.kernel.sync.rcu.synchronize_rcu()`, `Revocable.revoke()` or "
-       "any other sleeping call there raises `AtomicContextError`, reported through "
-       "`sys.unraisablehook` and naming where the callback was queued.  Not checked in "
-       "callbacks of `kbind.rcu.call_rcu()` and `kbind.kernel_c.call_rcu()`: there "
-       "`synchronize_rcu()` and `RcuDropGuard.drop()` wait on the callback thread (only "
-       "`rcu_barrier()` raises, R07)",
+       "every RCU callback runs in an atomic \"RCU callback\" section (`kbind.context`), "
+       "as the kernel's run in softirq context: `RcuOld.drop()`, "
+       "`kbind.kernel.sync.rcu.synchronize_rcu()`, `Revocable.revoke()`, "
+       "`kbind.kernel_c.synchronize_rcu()` with `DEBUG_ATOMIC_SLEEP`, or any other sleeping "
+       "call of the kernel designs there raises `AtomicContextError`, reported through "
+       "`sys.unraisablehook` and naming where the callback was queued.  The original "
+       "proposal (`kbind.rcu`) tracks no context: its `synchronize_rcu()` and "
+       "`RcuDropGuard.drop()` wait on the callback thread (only `rcu_barrier()` raises, R07)",
        ("AtomicContextError",),
        ("test_r24_waiting_drop_in_callback_context_raises_atomic_context_error",
+        "test_r24_kernel_c_synchronize_in_any_callback_raises_with_debug_atomic_sleep",
         "tests/test_compare_rcu.py")),
     _R("R25", "a `Revocable`'s data accessed after `revoke()`",
        "not caught: a driver's resource is released at unbind, so a later access is a "
@@ -455,7 +460,9 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
     _R("L02", "a reference to protected data escapes the guard",
        "not caught", "compile time (lifetime)",
        "the guard is invalid after unlock: using it raises `LifetimeError` naming where it "
-       "was locked and unlocked (a value copied out is the caller's)",
+       "was locked and unlocked (a value copied out is the caller's).  Not checked for what "
+       "`g.value` handed out: a mutable value is the protected object itself, so changing it "
+       "after the unlock goes through (`kbind compare --row L02`)",
        ("LifetimeError",),
        ("test_l02_guard_used_after_unlock_raises_lifetime_error_with_both_sites",
         "test_l02_guard_escaping_with_block_raises_lifetime_error")),
@@ -469,8 +476,16 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        ("DeadlockError",), ("test_l04_relock_on_owner_thread_raises_deadlock_error",)),
     _R("L05", "ABBA lock ordering",
        "lockdep", "lockdep",
-       "not checked at run time: kbind records no lock order, so two threads taking two "
-       "locks in opposite orders can deadlock, as without lockdep"),
+       "`kbind.kernel_c`'s `spinlock_t` and `struct mutex` check it with `PROVE_LOCKING`: "
+       "lockdep's graph of lock classes reports the first acquisition that inverts an "
+       "order seen before, directly or through other locks, with `DeadlockError` naming "
+       "the acquisitions of both orders, before any deadlock happens.  The Rust-style lock "
+       "designs (`kbind.sync`, `kbind.kernel.sync.lock`) record no lock order, so two "
+       "threads taking two of their locks in opposite orders can deadlock, as without "
+       "lockdep",
+       ("DeadlockError",),
+       ("test_l05_lock_order_inversion_reported_before_any_deadlock",
+        "test_l05_inversion_through_a_third_lock_and_not_with_prove_locking_off")),
     _R("L06", "sleeping under a spinlock or inside an RCU reader",
        "might_sleep() at run time", "not caught (klint, out of tree)",
        "`kbind.kernel.sync.lock` tracks atomic context (`kbind.context`, the kernel's "
@@ -479,11 +494,13 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`AtomicContextError` naming where the section began and the call; kbind's "
        "grace-period waits inside an RCU reader raise `DeadlockError` (R05-R07); the 2021 API "
        "(`kbind.sync`) tracks no context, so sleeping under its `SpinLock` is not checked at "
-       "run time",
+       "run time; `kbind.kernel_c`'s `mutex_lock()` under `spin_lock()` raises "
+       "`AtomicContextError` with `DEBUG_ATOMIC_SLEEP`",
        ("AtomicContextError", "DeadlockError"),
        ("test_mutex_lock_in_atomic_context_raises_naming_both_sites",
         "test_condvar_wait_in_another_atomic_section_raises",
-        "test_r07_rcu_barrier_inside_reader_raises_deadlock_error")),
+        "test_r07_rcu_barrier_inside_reader_raises_deadlock_error",
+        "test_l06_mutex_under_a_spinlock_is_atomic_context_with_debug_atomic_sleep")),
     _R("L07", "sleeping with interrupts disabled (under a `SpinLockIrq` guard or a "
        "`LocalInterruptDisabled` token)",
        "might_sleep() at run time (CONFIG_DEBUG_ATOMIC_SLEEP: 'sleeping function called from "

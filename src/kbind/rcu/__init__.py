@@ -319,7 +319,8 @@ def _reader_probe() -> tuple[str, Site | None] | None:
     if ts is None:
         return None
     if ts.callback_site is not None:
-        return _cb.CALLBACK_CONTEXT, Site.from_raw(ts.callback_site, "queued here")
+        raw = ts.callback_site
+        return _cb.CALLBACK_CONTEXT, Site.from_raw(raw, raw[3] or "queued here")
     if not lib.kb_rcu_read_lock_nesting() or not ts.guards:  # the engine's count: one C call
         return None
     name, site = ts.oldest_guard()
