@@ -189,6 +189,7 @@ def json_commands() -> set[str]:
 JSON_CASES = {
     "litmus": ("litmus", "SB", "--variant", "mb", "--iterations", "200", "--json"),
     "torture": ("torture", "atomic", "--duration", "0.1", "--json"),
+    "compare": ("compare", "--row", "R05", "--design", "rcu", "--json"),
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kbind.cli.report import CliError, Outcome, bounded_float, bounded_int, command
+from kbind.cli.report import CliError, Outcome, Warnings, bounded_float, bounded_int, command
 
 __all__ = ["add_parser", "cmd_compare"]
 
@@ -124,12 +124,21 @@ def _workload(args: argparse.Namespace) -> Outcome:
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    warnings = Warnings()
+    threads = args.readers + 1
+    if report.usable_cpus < threads:
+        warnings.add(
+            f"{threads} threads (readers and the updater) share {report.usable_cpus} usable "
+            "CPU(s): the rows measure time-sharing as much as the designs"
+        )
     pictures: list[tuple[str, Any]] = []
     if args.plot:
         from kbind import plot
 
         pictures.append((args.plot, lambda: plot.workload(report, args.plot)))
-    return Outcome(result=report.as_dict(), text=report.render(), pictures=pictures)
+    return Outcome(
+        result=report.as_dict() | {"warnings": warnings}, text=report.render(), pictures=pictures
+    )
 
 
 @command(outputs=("--plot",), uses_rcu=True)
@@ -153,7 +162,13 @@ def cmd_compare(args: argparse.Namespace) -> Outcome:
                 expected = render.parse_expectations(f.read(), args.expect)
         except ValueError as exc:
             raise CliError(str(exc)) from None
+    warnings = Warnings()
     matrix = compare.run(args.design, args.row, typecheck=not args.no_typecheck)
+    unchecked = {
+        c.typecheck for c in matrix.cells if c.typecheck and c.typecheck.startswith("not checked")
+    }
+    for note in sorted(unchecked):
+        warnings.add(f"the ruled-out cells are {note} (pip install mypy to check them)")
     broken = matrix.errors()
     if broken:
         c = broken[0]
@@ -177,7 +192,7 @@ def cmd_compare(args: argparse.Namespace) -> Outcome:
     if expected is not None and not unmet:
         closing = f"ok: all {len(expected)} expectation(s) of {args.expect} met"
     return Outcome(
-        result=render.as_dict(matrix) | {"unmet": unmet},
+        result=render.as_dict(matrix) | {"unmet": unmet, "warnings": warnings},
         text=text,
         closing=closing,
         failed=bool(unmet),

@@ -23,11 +23,11 @@ Acts as user code (``KBIND_USER_CODE``).
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 from kbind import word as words
 from kbind.atomic import AtomicI32
+from kbind.compare.kit import snippet
 from kbind.compare.model import Adapter, Design, NotApplicable, RuledOut
 from kbind.kernel.sync.atomic import I32, Atomic, CmpxchgOk
 from kbind.ordering import Acquire, Relaxed
@@ -35,12 +35,6 @@ from kbind.ordering import Acquire, Relaxed
 __all__ = ["DESIGNS", "AtomicAdapter", "snippet"]
 
 KBIND_USER_CODE = True
-
-
-def snippet(imports: str, body: str) -> str:
-    """Return a module for mypy: ``imports``, then ``body`` (its misuse line marked)."""
-    head = f"from __future__ import annotations\n{textwrap.dedent(imports).strip()}\n\n"
-    return head + textwrap.dedent(body).strip() + "\n"
 
 
 class AtomicAdapter(Adapter):

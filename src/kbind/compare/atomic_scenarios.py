@@ -11,9 +11,9 @@ Acts as user code (``KBIND_USER_CODE``), like the adapters.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 from kbind.compare.atomic_designs import AtomicAdapter
+from kbind.compare.kit import Registrar
 from kbind.compare.model import Scenario
 
 __all__ = ["SCENARIOS"]
@@ -23,16 +23,8 @@ KBIND_USER_CODE = True
 SCENARIOS: list[Scenario] = []
 
 
-def scenario(
-    id: str, *, sites: int = 0, fine: bool = False, accepts: tuple[str, ...] = ()
-) -> Callable[[Callable[[AtomicAdapter], str]], Callable[[AtomicAdapter], str]]:
-    """Register an atomic scenario under the catalog code ``id``."""
-
-    def register(fn: Callable[[AtomicAdapter], str]) -> Callable[[AtomicAdapter], str]:
-        SCENARIOS.append(Scenario(id, "atomic", fn, sites=sites, fine=fine, accepts=accepts))
-        return fn
-
-    return register
+#: ``@scenario("ID")``: registers the function below it as that row's scenario.
+scenario: Registrar[AtomicAdapter] = Registrar(SCENARIOS, "atomic", sites=0)
 
 
 @scenario("A01")

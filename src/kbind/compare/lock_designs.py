@@ -21,24 +21,18 @@ the adapter's lines.
 from __future__ import annotations
 
 import itertools
-import textwrap
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from kbind import kernel_c, sync
+from kbind.compare.kit import KernelCOptions, snippet
 from kbind.compare.model import Adapter, Design, NotApplicable, RuledOut
 from kbind.kernel.sync import lock as mainline
 
 __all__ = ["DESIGNS", "LockAdapter", "snippet"]
 
 KBIND_USER_CODE = True
-
-
-def snippet(imports: str, body: str) -> str:
-    """Return a module for mypy: ``imports``, then ``body`` (its misuse line marked)."""
-    head = f"from __future__ import annotations\n{textwrap.dedent(imports).strip()}\n\n"
-    return head + textwrap.dedent(body).strip() + "\n"
 
 
 class LockAdapter(Adapter):
@@ -135,21 +129,11 @@ class _CLock:
         self.data = value
 
 
-class KernelC(LockAdapter):
+class KernelC(KernelCOptions, LockAdapter):
     """``kbind.kernel_c``: ``spin_lock()``/``mutex_lock()`` with lockdep, options on or off."""
 
     module = "kbind.kernel_c"
     _names = itertools.count(1)
-
-    def __init__(self, checks: bool) -> None:
-        self.checks = checks
-        self.design = "kernel_c+debug" if checks else "kernel_c"
-
-    def session(self) -> AbstractContextManager[object]:
-        on = self.checks
-        return kernel_c.configured(
-            PROVE_LOCKING=on, DEBUG_ATOMIC_SLEEP=on, DEBUG_SPINLOCK=on, DEBUG_MUTEXES=on
-        )
 
     def _name(self) -> str:  # one lockdep class per lock, so cells never share classes
         return f"compare lock {next(self._names)}"

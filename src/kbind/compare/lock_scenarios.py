@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import copy
 import gc
-import threading
-from collections.abc import Callable
 
+from kbind.compare.kit import Registrar, on_thread
 from kbind.compare.lock_designs import LockAdapter
 from kbind.compare.model import Scenario
 
@@ -27,39 +26,9 @@ KBIND_USER_CODE = True
 
 SCENARIOS: list[Scenario] = []
 
-#: How long a helper thread may take; each takes milliseconds.
-JOIN_S = 10.0
 
-
-def scenario(
-    id: str, *, sites: int = 2, fine: bool = False, accepts: tuple[str, ...] = ()
-) -> Callable[[Callable[[LockAdapter], str]], Callable[[LockAdapter], str]]:
-    """Register a lock scenario under the catalog code ``id``."""
-
-    def register(fn: Callable[[LockAdapter], str]) -> Callable[[LockAdapter], str]:
-        SCENARIOS.append(Scenario(id, "lock", fn, sites=sites, fine=fine, accepts=accepts))
-        return fn
-
-    return register
-
-
-def on_thread(fn: Callable[[], object], name: str) -> None:
-    """Run ``fn`` on a new thread, wait for it, and raise what it raised here."""
-    failed: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            fn()
-        except BaseException as exc:  # handed to the caller's thread
-            failed.append(exc)
-
-    t = threading.Thread(target=body, name=name, daemon=True)
-    t.start()
-    t.join(JOIN_S)
-    if t.is_alive():
-        raise RuntimeError(f"thread {name!r} did not finish in {JOIN_S:g} s")
-    if failed:
-        raise failed[0]
+#: ``@scenario("ID")``: registers the function below it as that row's scenario.
+scenario: Registrar[LockAdapter] = Registrar(SCENARIOS, "lock", sites=2)
 
 
 @scenario("L01", sites=0)

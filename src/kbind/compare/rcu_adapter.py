@@ -20,13 +20,13 @@ names both of them (where the guard was created, where it was dropped).
 from __future__ import annotations
 
 import copy
-import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from kbind import kernel_c
 from kbind import rcu as proposal
+from kbind.compare import kit
 from kbind.compare.model import Adapter, NotApplicable
 from kbind.kernel.sync import lock as kernel_lock
 from kbind.kernel.sync import rcu as mainline
@@ -48,14 +48,14 @@ class Value:
 
 def snippet(imports: str, body: str) -> str:
     """Return a module for mypy: ``Value`` defined, ``imports`` and ``body`` below it."""
-    head = (
-        "from __future__ import annotations\n"
-        f"{textwrap.dedent(imports).strip()}\n\n\n"
-        "class Value:\n"
-        "    def __init__(self, n: int) -> None:\n"
-        "        self.n = n\n\n\n"
-    )
-    return head + textwrap.dedent(body).strip() + "\n"
+    return kit.snippet(imports, body, _VALUE)
+
+
+_VALUE = """
+class Value:
+    def __init__(self, n: int) -> None:
+        self.n = n
+"""
 
 
 class RcuAdapter(Adapter):

@@ -17,12 +17,12 @@ names both of them (where the guard was created, where it was dropped).
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 from kbind import kernel_c
 from kbind import rcu as proposal
 from kbind import sync as proposal_sync
+from kbind.compare.kit import KernelCOptions
 from kbind.compare.model import Design, NotApplicable, RuledOut
 from kbind.compare.rcu_adapter import Mainline, RcuAdapter, Value, snippet
 from kbind.compare.rcu_rfc_designs import RFC_DESIGNS
@@ -35,19 +35,8 @@ KBIND_USER_CODE = True
 # ------------------------------------------------------------ the kernel's C API
 
 
-class KernelC(RcuAdapter):
+class KernelC(KernelCOptions, RcuAdapter):
     """``kbind.kernel_c``: include/linux/rcupdate.h, debug options on or off."""
-
-    def __init__(self, checks: bool) -> None:
-        self.checks = checks
-        self.design = "kernel_c+debug" if checks else "kernel_c"
-
-    def session(self) -> AbstractContextManager[object]:
-        on = self.checks
-        return kernel_c.configured(
-            PROVE_RCU=on, PROVE_LOCKING=on, DEBUG_ATOMIC_SLEEP=on, DEBUG_SPINLOCK=on,
-            DEBUG_MUTEXES=on,
-        )  # fmt: skip
 
     def block(self) -> None:
         m = kernel_c.Mutex(f"compare mutex {id(self)}")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kbind import rcu as _engine
+from kbind.compare.kit import JOIN_S, Registrar, run_on_thread
 from kbind.compare.model import NotApplicable, Scenario
 from kbind.compare.rcu_adapter import RcuAdapter
 from kbind.errors import UseAfterFreeError
@@ -31,20 +32,8 @@ KBIND_USER_CODE = True
 
 SCENARIOS: list[Scenario] = []
 
-#: How long a helper thread may take (it never should).
-_JOIN_S = 5.0
-
-
-def scenario(
-    id: str, *, sites: int = 2, fine: bool = False, accepts: tuple[str, ...] = ()
-) -> Callable[[Callable[[RcuAdapter], str]], Callable[[RcuAdapter], str]]:
-    """Register an RCU scenario under the catalog code ``id``."""
-
-    def register(fn: Callable[[RcuAdapter], str]) -> Callable[[RcuAdapter], str]:
-        SCENARIOS.append(Scenario(id, "rcu", fn, sites=sites, fine=fine, accepts=accepts))
-        return fn
-
-    return register
+#: ``@scenario("ID")``: registers the function below it as that row's scenario.
+scenario: Registrar[RcuAdapter] = Registrar(SCENARIOS, "rcu", sites=2)
 
 
 def later(use: Callable[[], Any], expected: object = None) -> str:
@@ -60,22 +49,6 @@ def later(use: Callable[[], Any], expected: object = None) -> str:
     if expected is not None and got != expected:
         return f"read {got!r}, expected {expected!r}"
     return "ran on"
-
-
-def _on_thread(fn: Callable[[], object], name: str) -> BaseException | None:
-    """Run ``fn`` on a short helper thread, joined with a timeout; return what it raised."""
-    raised: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            fn()
-        except BaseException as exc:  # handed back to the cell's thread
-            raised.append(exc)
-
-    t = threading.Thread(target=body, name=name, daemon=True)
-    t.start()
-    t.join(_JOIN_S)
-    return raised[0] if raised else None
 
 
 def _times(n: int) -> str:
@@ -159,7 +132,7 @@ def r08(d: RcuAdapter) -> str:
     section = d.lock()
     ended = False
     try:
-        raised = _on_thread(lambda: d.unlock(section), "kbind-compare-R08")
+        raised = run_on_thread(lambda: d.unlock(section), "kbind-compare-R08")
         if raised is not None:
             raise raised
         ended = True
@@ -172,7 +145,7 @@ def r08(d: RcuAdapter) -> str:
 @scenario("R09", sites=1)
 def r09(d: RcuAdapter) -> str:
     """Leave a read-side section open: its thread lets go of the guard without ending it."""
-    raised = _on_thread(d.lock, "kbind-compare-R09")
+    raised = run_on_thread(d.lock, "kbind-compare-R09")
     if raised is not None:
         raise raised
     gc.collect()
@@ -222,14 +195,14 @@ def r12(d: RcuAdapter) -> str:
 
     try:
         olds.append(d.update_unlocked(slot, first))
-        t.join(_JOIN_S)
+        t.join(JOIN_S)
         if raised:
             raise raised[0]
         with d.reader() as section:
             got = d.use(d.deref(section, slot))
     finally:
         if t.ident is not None:
-            t.join(_JOIN_S)
+            t.join(JOIN_S)
         for old in {id(o): o for o in olds}.values():
             d.dispose(old)
     if got == 2:
@@ -342,7 +315,7 @@ def r22(d: RcuAdapter) -> str:
     def reader() -> None:
         with d.reader():
             inside.set()
-            leave.wait(_JOIN_S)
+            leave.wait(JOIN_S)
 
     before = _engine.get_stall_timeout()
     _engine.set_stall_timeout(0.05)
@@ -350,14 +323,14 @@ def r22(d: RcuAdapter) -> str:
     timer = threading.Timer(0.25, leave.set)
     try:
         t.start()
-        inside.wait(_JOIN_S)
+        inside.wait(JOIN_S)
         timer.start()
         wait()
         return "waited for the reader, no warning"
     finally:
         timer.cancel()
         leave.set()
-        t.join(_JOIN_S)
+        t.join(JOIN_S)
         _engine.set_stall_timeout(before)
 
 

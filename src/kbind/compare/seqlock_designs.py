@@ -23,22 +23,16 @@ the adapter's lines.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from kbind.compare.kit import snippet
 from kbind.compare.model import Adapter, Design, NotApplicable, RuledOut
 from kbind.seqlock import SeqLatch, SeqLock
 
 __all__ = ["DESIGNS", "SeqAdapter", "snippet"]
 
 KBIND_USER_CODE = True
-
-
-def snippet(imports: str, body: str) -> str:
-    """Return a module for mypy: ``imports``, then ``body`` (its misuse line marked)."""
-    head = f"from __future__ import annotations\n{textwrap.dedent(imports).strip()}\n\n"
-    return head + textwrap.dedent(body).strip() + "\n"
 
 
 class SeqAdapter(Adapter):

@@ -13,10 +13,10 @@ Acts as user code (``KBIND_USER_CODE``), like the adapters.
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from kbind.compare.kit import Registrar, on_thread
 from kbind.compare.model import Scenario
 from kbind.compare.seqlock_designs import SeqAdapter
 
@@ -26,20 +26,9 @@ KBIND_USER_CODE = True
 
 SCENARIOS: list[Scenario] = []
 
-#: How long a helper thread may take (a writer, a second locker); they take milliseconds.
-JOIN_S = 10.0
 
-
-def scenario(
-    id: str, *, sites: int = 2, fine: bool = False, accepts: tuple[str, ...] = ()
-) -> Callable[[Callable[[SeqAdapter], str]], Callable[[SeqAdapter], str]]:
-    """Register a sequence-lock scenario under the catalog code ``id``."""
-
-    def register(fn: Callable[[SeqAdapter], str]) -> Callable[[SeqAdapter], str]:
-        SCENARIOS.append(Scenario(id, "seqlock", fn, sites=sites, fine=fine, accepts=accepts))
-        return fn
-
-    return register
+#: ``@scenario("ID")``: registers the function below it as that row's scenario.
+scenario: Registrar[SeqAdapter] = Registrar(SCENARIOS, "seqlock", sites=2)
 
 
 def overlap(fn: Callable[[], object]) -> None:
@@ -47,21 +36,7 @@ def overlap(fn: Callable[[], object]) -> None:
 
     Called inside a read attempt, it makes a writer overlap the attempt.
     """
-    failed: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            fn()
-        except BaseException as exc:  # handed to the caller's thread
-            failed.append(exc)
-
-    t = threading.Thread(target=body, name="kbind-compare-writer", daemon=True)
-    t.start()
-    t.join(JOIN_S)
-    if t.is_alive():
-        raise RuntimeError(f"the overlapping writer did not finish in {JOIN_S:g} s")
-    if failed:
-        raise failed[0]
+    on_thread(fn, "kbind-compare-writer")
 
 
 @scenario("S01", sites=2)
