@@ -315,13 +315,17 @@ def _reader_probe() -> tuple[str, Site | None] | None:
     # "rcu_read" scope, so the thread's open guards are all of them.  So is
     # an RCU callback: the kernel runs callbacks in softirq context
     # (rcu_do_batch()), where nothing may sleep either.
-    ts = _rt.current_state()
-    if ts is None:
-        return None
-    if ts.callback_site is not None:
-        raw = ts.callback_site
+    if lib.kb_rcu_read_lock_nesting():  # the engine's count: one C call
+        ts = _rt.current_state()
+    elif _cb.callbacks.running:  # some thread is in a callback (rarely: only then look)
+        ts = _rt.current_state()
+        raw = ts.callback_site if ts is not None else None
+        if raw is None:
+            return None
         return _cb.CALLBACK_CONTEXT, Site.from_raw(raw, raw[3] or "queued here")
-    if not lib.kb_rcu_read_lock_nesting() or not ts.guards:  # the engine's count: one C call
+    else:
+        return None
+    if ts is None or not ts.guards:
         return None
     name, site = ts.oldest_guard()
     return f"an RCU read-side critical section ({name})", site

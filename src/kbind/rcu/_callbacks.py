@@ -113,6 +113,8 @@ class _Callbacks:
         self.starting: threading.Thread | None = None
         self.stop = False
         self.invoked = 0
+        #: how many threads are running a callback now (kbind.context's probe looks only then)
+        self.running = 0
         #: kbind's at-exit pass has run: the callback thread stopped for good,
         #: so a callback queued now must be waited for by whoever queues it.
         self.exited = False
@@ -219,6 +221,7 @@ class _Callbacks:
         if ts is not None:
             ts.in_callback = True
             ts.callback_site = cb.queued_at
+        self.running += 1
         try:
             cb.fn()
         except BaseException as exc:
@@ -229,6 +232,7 @@ class _Callbacks:
                 cb.fn,
             )
         finally:
+            self.running -= 1
             if ts is not None:
                 ts.in_callback = was
                 ts.callback_site = None
