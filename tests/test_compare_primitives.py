@@ -55,7 +55,7 @@ def ruled_out(at_run_time: str) -> Expect:
 NA = Expect(Verdict.NOT_APPLICABLE)
 
 READ, LOOP, LATCH = "seqlock:read", "seqlock:read_begin", "seqlock:SeqLatch"
-ATOMIC, MAINLINE_ATOMIC, WORD = "atomic", "kernel.sync.atomic", "word"
+ATOMIC, MAINLINE_ATOMIC, WORD, REFCOUNT = "atomic", "kernel.sync.atomic", "word", "refcount"
 SYNC, MAINLINE_LOCK = "sync", "kernel.sync.lock"
 KC, KCD = "kernel_c", "kernel_c+debug"
 
@@ -65,7 +65,7 @@ def same(e: Expect, *designs: str) -> dict[str, Expect]:
 
 
 SEQ = (READ, LOOP, LATCH)
-ATOMICS = (ATOMIC, MAINLINE_ATOMIC, WORD)
+ATOMICS = (ATOMIC, MAINLINE_ATOMIC, WORD, REFCOUNT)
 LOCKS = (SYNC, MAINLINE_LOCK)
 
 EXPECTED: dict[str, dict[str, Expect]] = {
@@ -92,8 +92,14 @@ EXPECTED: dict[str, dict[str, Expect]] = {
         ATOMIC: ruled_out("OrderingError"),
         MAINLINE_ATOMIC: ruled_out("OrderingError"),
         WORD: ruled_out("AttributeError"),
+        REFCOUNT: ruled_out("TypeError"),  # refcount_t's operations take no ordering
     },
-    "A02": {ATOMIC: ruled_out("TypeError"), MAINLINE_ATOMIC: ruled_out("TypeError"), WORD: NA},
+    "A02": {
+        ATOMIC: ruled_out("TypeError"),
+        MAINLINE_ATOMIC: ruled_out("TypeError"),
+        WORD: NA,
+        REFCOUNT: NA,
+    },
     "A03": same(caught("OverflowError"), *ATOMICS),
     "A04": same(ruled_out("AttributeError"), *ATOMICS),
     "A05": {
@@ -101,8 +107,15 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             through("a failed cmpxchg orders nothing; nothing says so"), ATOMIC, MAINLINE_ATOMIC
         ),
         WORD: NA,
+        REFCOUNT: NA,
     },
     "A06": same(caught("CloneError"), *ATOMICS),
+    # a count kept in a plain atomic wraps from 0 to 1; refcount_t warns and saturates
+    "A07": {
+        **same(through("incremented a freed object's count from 0 to 1"), ATOMIC, MAINLINE_ATOMIC),
+        WORD: NA,
+        REFCOUNT: caught("RefcountWarning", 2),
+    },
     # -- locks
     # the C API: data beside its lock; lockdep_assert_held() is the kernel's check
     "L01": same(ruled_out("AttributeError"), *LOCKS)

@@ -36,6 +36,7 @@ LAYERS: dict[int, frozenset[str]] = {
     # the primitives, each mirroring one kernel/Rust unit
     3: frozenset({
         "atomic", "barrier", "word", "sync", "seqlock", "rcu", "kernel", "rfc", "kernel_c",
+        "refcount",
     }),
     # the tools built on them
     4: frozenset({

@@ -62,14 +62,18 @@ def test_docs_misuse_rows_match_package_data() -> None:
 
 
 def test_catalog_covers_every_family_without_gaps() -> None:
-    """The R, S and A families are numbered without gaps; L has L01-L08, L10 (leaks), L11."""
+    """The R, S and A families are numbered in order; L has L01-L08, L10 (leaks), L11.
+
+    R26 belongs to the RCU lists (written on another branch), R27 and R28 to
+    keeping objects past a reader.
+    """
 
     def numbers(prefix: str) -> list[int]:
         return [int(c[1:]) for c in RULES if c.startswith(prefix)]
 
-    assert numbers("R") == list(range(1, 26))
+    assert numbers("R") == [*range(1, 26), 27, 28]
     assert numbers("S") == list(range(1, 12))
-    assert numbers("A") == list(range(1, 7))
+    assert numbers("A") == list(range(1, 8))
     assert numbers("L") == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11]
 
 

@@ -749,6 +749,29 @@ static PyObject *py_ref_wrap(PyObject *self, PyObject *const *args, Py_ssize_t n
 	return ref_make(Py_TYPE(r), r->scope, r->cell, args[1], r->policy);
 }
 
+/* rebind_open(ref, scope): a new reference to what @ref reaches (its cell and
+ * object), with its type and policy, bound to @scope instead; None unless
+ * @scope is open on the calling thread (the caller then builds its error).
+ * The checks of @ref itself are the caller's (ref_target() first). */
+static PyObject *py_rebind_open(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+	kb_ref *r;
+	kb_scope *s;
+
+	(void)self;
+	if (nargs != 2 || !KB_IS_REF(args[0])) {
+		PyErr_SetString(PyExc_TypeError, "rebind_open(ref, scope)");
+		return NULL;
+	}
+	if (!PyObject_TypeCheck(args[1], &kb_scope_type))
+		Py_RETURN_NONE;
+	r = (kb_ref *)args[0];
+	s = (kb_scope *)args[1];
+	if (s->state != KB_SCOPE_OPEN || (PyObject *)s->owner != (PyObject *)kb_hp_thread_if_any())
+		Py_RETURN_NONE;
+	return ref_make(Py_TYPE(r), s, r->cell, r->obj, r->policy);
+}
+
 static PyMethodDef ref_methods[] = {
 	{ "bind", (PyCFunction)(void (*)(void))py_bind, METH_FASTCALL,
 	  "bind(ref_type, policy, scope, cell, obj=None) -> a reference bound to scope." },
@@ -760,6 +783,9 @@ static PyMethodDef ref_methods[] = {
 	  "ref_target(ref, op) -> (scope, cell, object): the checks, then the parts." },
 	{ "ref_wrap", (PyCFunction)(void (*)(void))py_ref_wrap, METH_FASTCALL,
 	  "ref_wrap(ref, value) -> a reference to value bound as ref is (plain values as they are)." },
+	{ "rebind_open", (PyCFunction)(void (*)(void))py_rebind_open, METH_FASTCALL,
+	  "rebind_open(ref, scope) -> a reference to what ref reaches, bound to scope, or None "
+	  "unless scope is open on this thread." },
 	{ NULL, NULL, 0, NULL }
 };
 

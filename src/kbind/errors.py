@@ -24,6 +24,7 @@ __all__ = [
     "BackendForkError",
     "BackendUnavailableError",
     "CloneError",
+    "CountedLeakWarning",
     "DeadlockError",
     "GuardError",
     "GuardLeakWarning",
@@ -35,6 +36,7 @@ __all__ = [
     "RcuOldLeakWarning",
     "RcuStallWarning",
     "ReadOnlyError",
+    "RefcountWarning",
     "SrcuActiveReadersWarning",
     "TentativeValueError",
     "UseAfterFreeError",
@@ -310,6 +312,44 @@ class RcuOldLeakWarning(GuardLeakWarning):
     freed it after a grace period without waiting (a finalizer must not
     block).  Call ``drop()`` or use ``with`` so the point where it dies is
     explicit.
+    """
+
+
+class RefcountWarning(KbindWarning, RuntimeWarning):
+    """A reference count was incremented from zero, decremented below it, or saturated.
+
+    Kernel: lib/refcount.c's ``refcount_warn_saturate()`` ("refcount_t:
+    addition on 0; use-after-free.", "underflow; use-after-free.", "decrement
+    hit 0; leaking memory.", "saturated; leaking memory."), a ``WARN_ONCE()``.
+    Rust: ``kernel::sync::Refcount`` (rust/kernel/sync/refcount.rs) is the
+    same C count.  kbind (:class:`kbind.refcount.Refcount`) saturates the
+    count, as the kernel does, so the object leaks instead of being freed
+    while in use (rule A07).
+
+    Attributes:
+        where: the call that went wrong.
+        sites: ``(label, Site)`` for where the count was made and where it
+            last reached zero.
+    """
+
+    where: Site | None = None
+    sites: tuple[tuple[str, Site], ...] = ()
+
+    def __init__(
+        self, message: str, where: Site | None = None, sites: tuple[tuple[str, Site], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.where = where
+        self.sites = sites
+
+
+class CountedLeakWarning(GuardLeakWarning):
+    """A counted reference (``kbind.rcu.Counted``) was garbage-collected without ``put()``.
+
+    Rust: dropping an ``ARef<T>``/``Arc<T>`` puts its count; a C caller who
+    forgets ``refcount_dec_and_test()`` leaks the object forever.  kbind put
+    the count for you (the object is freed after a grace period if it was the
+    last) and warns naming where the count was taken (rule R28).
     """
 
 

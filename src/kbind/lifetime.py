@@ -14,7 +14,7 @@ be too (``examples/design_your_own_guard.py``):
   is open and its cell not poisoned (Rust: ``&'a T`` borrowed from a guard).
   Read-only unless its design says otherwise; attribute, item, iteration,
   comparison and call go through; what comes out is plain (immutable) or a
-  child reference bound to the same scope.
+  child reference bound to the same scope (:func:`rebind` moves it to another).
 * :class:`MustUse` - a value that must be consumed exactly once (dropped or
   deferred); collected unconsumed, it warns naming where it was made (Rust:
   ``#[must_use]`` plus a destructor that must not be skipped).
@@ -38,7 +38,8 @@ import os
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Final, NoReturn, TypeVar
 
 from kbind._bridge.guard import NotClone, Site, owner_thread_error, user_frame
@@ -62,6 +63,7 @@ __all__ = [
     "open_scopes",
     "policy",
     "reader",
+    "rebind",
 ]
 
 T = TypeVar("T")
@@ -299,10 +301,11 @@ class Cell(hot.Cell):
     still be read by references made before); ``poison(site)`` frees it: the
     cell drops the object, and every reference into it raises
     ``UseAfterFreeError`` naming where it was published, retired and freed.
-    A cell is freed at most once.
+    A cell is freed at most once.  ``retire(site, readers)`` also records the
+    readers the free waits for; :func:`bind` then refuses any other thread's.
     """
 
-    __slots__ = ("freed_at", "label", "published_at", "retired_at")
+    __slots__ = ("freed_at", "label", "published_at", "readers", "retired_at")
 
     def __init__(self, value: object, label: str = "", published_at: Site | None = None) -> None:
         super().__init__(value)
@@ -310,10 +313,22 @@ class Cell(hot.Cell):
         self.published_at = published_at if published_at is not None else Site.here(2)
         self.retired_at: Site | None = None
         self.freed_at: Site | None = None
+        #: weak references to the readers open at the retire (None: any scope may bind)
+        self.readers: tuple[weakref.ref[Any], ...] | None = None
 
-    def retire(self, site: Site | None = None) -> None:
-        """Record that the object is no longer published (readers may still hold it)."""
+    def retire(self, site: Site | None = None, readers: Iterable[Scope] | None = None) -> None:
+        """Record that the object was unpublished; ``readers``: the scopes that may still use it."""
         self.retired_at = site if site is not None else Site.here(2)
+        if readers is not None:
+            self.readers = tuple(weakref.ref(s) for s in readers)
+
+    def admits(self, scope: Scope) -> bool:
+        """Whether ``scope`` may bind: no readers recorded, or one of its thread's lives on."""
+        owner = scope.owner
+        live = (w() for w in self.readers or ())
+        return self.readers is None or any(
+            s is not None and s.alive and s.owner is owner for s in live
+        )
 
     def poison(self, site: Site | None = None) -> bool:
         """Free the object: every reference into the cell raises from now on.
@@ -335,7 +350,8 @@ def _default_stale(scope: Any, cell: Cell, op: str) -> LifetimeError:
         f"{scope.name} ended, so the object may already be freed; a reference must not "
         "outlive its scope (Rust rejects this at compile time: the reference's lifetime)",
         guard=scope.name, created_at=scope.created_at, dropped_at=scope.dropped_at,
-        hint="copy what you need out of the reference while the scope is open",
+        hint="copy what you need out of the reference while the scope is open, or keep the "
+        "object by a count (kbind.rcu.try_get) or its lock (kbind.rcu.lock_existing)",
     )  # fmt: skip
 
 
@@ -492,7 +508,8 @@ def bind(
     Rust: ``fn deref<'a>(&self, guard: &'a Guard) -> &'a T``.
 
     Raises:
-        LifetimeError: ``scope`` has ended.
+        LifetimeError: ``scope`` has ended, or began after ``cell`` was retired
+            with its readers (:meth:`Cell.retire`): the free will not wait for it.
         GuardError: ``scope`` belongs to another thread.
     """
     r = hot.bind_open(ref_type, ref_policy or DEFAULT_POLICY, scope, cell)
@@ -500,6 +517,54 @@ def bind(
         scope.check_alive(f"bind a reference into {cell.label} to {scope.name}")
         scope.check_owner(f"bind a reference into {cell.label} to {scope.name}")
         raise TypeError(f"bind(): {scope!r} is not a scope")
+    if getattr(cell, "readers", None) is not None and not cell.admits(scope):
+        raise _retired(
+            f"bind a reference into {cell.label} to {scope.name}", cell, scope,
+            f"it was retired before {scope.name}'s read-side section began, so the grace "
+            "period that frees it does not wait for this reader (call_rcu() moves it from the "
+            "readers that began before the retire to nobody)",
+            "reach objects through what publishes them; keep one past its readers with a "
+            "count taken before the retire (kbind.rcu.try_get)",
+        )  # fmt: skip
+    return r
+
+
+def _retired(op: str, cell: Cell, scope: Any, why: str, hint: str) -> LifetimeError:
+    sites = [("retired at", cell.retired_at)] if cell.retired_at else []
+    return LifetimeError(
+        op, f"{cell.label}: {why}; only the readers that began before the retire may still "
+        "use it, until they end", guard=scope.name, created_at=scope.created_at, sites=sites,
+        hint=hint,
+    )  # fmt: skip
+
+
+def rebind(ref: T, scope: Scope) -> T:
+    """Return a reference to what ``ref`` reaches, with its type and policy, bound to ``scope``.
+
+    A re-borrow (Rust: ``&'a T`` as ``&'b T``, ``'b`` guaranteed by a lock
+    taken while ``ref`` is valid: the kernel's existence lock).  Raises
+    ``LifetimeError`` if either scope has ended or the cell was retired (a
+    grace period frees it whatever ``scope`` holds), ``UseAfterFreeError``
+    if it was freed, ``GuardError`` if ``scope`` is another thread's.
+    """
+    name = getattr(scope, "name", type(scope).__name__)
+    if not isinstance(ref, Ref):
+        raise TypeError(f"rebind(): {type(ref).__name__} is not a reference (kbind.lifetime.Ref)")
+    old, cell, _ = hot.ref_target(ref, f"move it to {name}")
+    op = f"move a reference into {cell.label} from {old.name} to {name}"
+    if getattr(cell, "retired_at", None) is not None:
+        raise _retired(
+            op, cell, old, f"it was retired (unpublished), so a grace period frees it whatever "
+            f"{name} holds", "recheck under the lock that the object was not deleted, and "
+            "drop it if it was (kbind.rcu.lock_existing)",
+        )  # fmt: skip
+    r: T | None = hot.rebind_open(ref, scope)
+    if r is None:
+        if not isinstance(scope, Scope):
+            raise TypeError(f"rebind(): {scope!r} is not a scope")
+        scope.check_alive(op)
+        scope.check_owner(op)
+        raise TypeError(f"rebind(): {scope!r} cannot hold references")
     return r
 
 

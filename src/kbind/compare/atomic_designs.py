@@ -12,7 +12,10 @@ against :class:`AtomicAdapter`.  The columns:
 * ``word`` -- :mod:`kbind.word`: a shared ``Word`` reached only by the
   kernel's marked accesses ``READ_ONCE()``/``WRITE_ONCE()``,
   ``smp_load_acquire()``/``smp_store_release()`` (include/asm-generic/rwonce.h,
-  include/asm-generic/barrier.h).
+  include/asm-generic/barrier.h);
+* ``refcount`` -- :mod:`kbind.refcount`: ``Refcount`` over ``refcount_t``
+  (include/linux/refcount.h, lib/refcount.c; Rust: rust/kernel/sync/refcount.rs),
+  the atomic a reference count should be (A07).
 
 A misuse the type checker rejects raises :class:`~kbind.compare.model.RuledOut`
 with the line a user would write; the runner also runs it and notes what
@@ -30,7 +33,8 @@ from kbind.atomic import AtomicI32
 from kbind.compare.kit import snippet
 from kbind.compare.model import Adapter, Design, NotApplicable, RuledOut
 from kbind.kernel.sync.atomic import I32, Atomic, CmpxchgOk
-from kbind.ordering import Acquire, Relaxed
+from kbind.ordering import Acquire, Full, Relaxed
+from kbind.refcount import Refcount
 
 __all__ = ["DESIGNS", "AtomicAdapter", "snippet"]
 
@@ -79,11 +83,27 @@ class AtomicAdapter(Adapter):
         """Read-modify-write the value with plain Python accesses (A04)."""
         raise NotImplementedError
 
+    # -- a reference count kept in the design's atomic (A07)
+
+    def ref_get(self, a: Any) -> None:
+        """Take a reference: increment the count ``a`` (``refcount_inc()``, ``atomic_inc()``)."""
+        raise NotApplicable("no read-modify-write: marked loads and stores only")
+
+    def ref_put(self, a: Any) -> bool:
+        """Drop a reference: decrement ``a``; return whether it reached zero (free then)."""
+        raise NotApplicable("no read-modify-write: marked loads and stores only")
+
 
 class KernelAtomic(AtomicAdapter):
     """``kbind.atomic``: ``AtomicI32`` over ``atomic_t``, the kernel's operation set."""
 
     design = "atomic"
+
+    def ref_get(self, a: Any) -> None:
+        a.inc(Relaxed)
+
+    def ref_put(self, a: Any) -> bool:
+        return bool(a.dec_and_test(Full))
 
     def new(self, v: int) -> Any:
         return AtomicI32(v)
@@ -132,6 +152,12 @@ class MainlineAtomic(AtomicAdapter):
     """``kbind.kernel.sync.atomic``: ``Atomic[I32]`` (rust/kernel/sync/atomic.rs)."""
 
     design = "kernel.sync.atomic"
+
+    def ref_get(self, a: Any) -> None:
+        a.add(1, Relaxed)
+
+    def ref_put(self, a: Any) -> bool:
+        return bool(a.fetch_sub(1, Full) == 1)
 
     def new(self, v: int) -> Any:
         return Atomic[I32](v)
@@ -245,3 +271,67 @@ DESIGNS: list[Design] = [
         MarkedWord,
     ),
 ]
+
+
+class KernelRefcount(AtomicAdapter):
+    """``kbind.refcount``: ``Refcount`` over ``refcount_t``, the kernel's checked counter."""
+
+    design = "refcount"
+
+    def new(self, v: int) -> Any:
+        return Refcount(v)
+
+    def load(self, a: Any) -> int:
+        return int(a.read())
+
+    def store(self, a: Any, v: int) -> None:
+        a.set(v)
+
+    def cmpxchg(self, a: Any, old: int, new: int) -> bool:
+        raise NotApplicable("refcount_t has no cmpxchg: only counting operations")
+
+    def load_release(self) -> None:
+        raise RuledOut(
+            "refcount_t's operations take no ordering: each has the kernel's",
+            snippet(
+                "from kbind import Release\nfrom kbind.refcount import Refcount",
+                """
+                count = Refcount(1)
+                count.read(Release)  # misuse
+                """,
+            ),
+        )
+
+    def default_ordering(self) -> None:
+        raise NotApplicable(
+            "no ordering to choose: each refcount_t operation has one (Documentation/atomic_t.txt)"
+        )
+
+    def plain_access(self) -> None:
+        raise RuledOut(
+            "the count is reached through its operations only",
+            snippet(
+                "from kbind.refcount import Refcount",
+                """
+                count = Refcount(1)
+                count.value += 1  # misuse
+                """,
+            ),
+        )
+
+    def ref_get(self, a: Any) -> None:
+        a.inc()
+
+    def ref_put(self, a: Any) -> bool:
+        return bool(a.dec_and_test())
+
+
+DESIGNS.append(
+    Design(
+        "refcount",
+        "atomic",
+        "Refcount over refcount_t (include/linux/refcount.h, lib/refcount.c; "
+        "rust/kernel/sync/refcount.rs)",
+        KernelRefcount,
+    )
+)

@@ -1,4 +1,4 @@
-"""The atomic misuse scenarios (A01-A06), one per row of the catalog.
+"""The atomic misuse scenarios (A01-A07), one per row of the catalog.
 
 Each function takes the design's :class:`~kbind.compare.atomic_designs.AtomicAdapter`
 and does the misuse through it; a design that catches it raises from the
@@ -72,3 +72,13 @@ def a06(d: AtomicAdapter) -> str:
     b = copy.copy(a)
     d.store(b, 2)
     return f"the copy is a second atomic: the original still reads {d.load(a)}"
+
+
+@scenario("A07", sites=2)
+def a07(d: AtomicAdapter) -> str:
+    """Keep a reference count in the atomic; take a reference after the last one was dropped."""
+    count = d.new(1)  # the creator's reference
+    if not d.ref_put(count):  # the last reference: the object is freed now
+        return "ran on: the last put did not reach zero"
+    d.ref_get(count)  # a late user takes a reference to the freed object
+    return f"incremented a freed object's count from 0 to {d.load(count)}"

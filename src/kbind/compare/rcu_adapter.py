@@ -237,7 +237,7 @@ class RcuAdapter(Adapter):
         """Read ``domain``'s data under ``section`` (the check an SRCU dereference makes)."""
         raise NotApplicable("one RCU domain, no SRCU domains (srcu_struct)")
 
-    # -- types kbind does not have (R20, R21)
+    # -- types kbind does not have (R20)
 
     def rcu_list(self) -> Any:
         """Return an RCU-protected list (``list_for_each_entry_rcu()``, R20)."""
@@ -246,10 +246,70 @@ class RcuAdapter(Adapter):
         )
 
     def typesafe_cache(self) -> Any:
-        """Return a SLAB_TYPESAFE_BY_RCU cache, whose objects are reused while readers hold them."""
-        raise NotApplicable(
-            "kbind has no SLAB_TYPESAFE_BY_RCU cache (Python never reuses a live object's memory)"
-        )
+        """Return a SLAB_TYPESAFE_BY_RCU cache that reuses every free at once (R21)."""
+        raise NotApplicable("no SLAB_TYPESAFE_BY_RCU cache (kmem_cache_create())")
+
+    # -- keeping an object past its reader (R21, R27, R28)
+
+    def typesafe_insert(self, cache: Any, key: int) -> None:
+        """Allocate an object of ``cache`` for ``key`` (data ``f"data of {key}"``); publish it."""
+        raise NotApplicable("no SLAB_TYPESAFE_BY_RCU cache (kmem_cache_create())")
+
+    def typesafe_lookup(self, section: Any, cache: Any, key: int) -> Any:
+        """Return the reader's reference to the object published for ``key``."""
+        raise NotApplicable("no SLAB_TYPESAFE_BY_RCU cache (kmem_cache_create())")
+
+    def typesafe_delete(self, cache: Any, key: int) -> None:
+        """Unpublish ``key``'s object and drop its reference: it is free (and reusable) at once."""
+        raise NotApplicable("no SLAB_TYPESAFE_BY_RCU cache (kmem_cache_create())")
+
+    def typesafe_take(self, ref: Any) -> Any:
+        """Take a reference count on what ``ref`` reaches, without rechecking its identity."""
+        raise NotApplicable("no SLAB_TYPESAFE_BY_RCU cache (kmem_cache_create())")
+
+    def typesafe_data(self, handle: Any) -> str:
+        """Read the data field through a counted handle."""
+        raise NotApplicable("no SLAB_TYPESAFE_BY_RCU cache (kmem_cache_create())")
+
+    def typesafe_put(self, handle: Any) -> None:
+        """Drop a counted handle's reference."""
+        raise NotApplicable("no SLAB_TYPESAFE_BY_RCU cache (kmem_cache_create())")
+
+    def existing_new(self, n: int) -> Any:
+        """Publish ``Value(n)`` with a lock of its own and a ``deleted`` flag under it (R27)."""
+        raise NotApplicable("no lock inside an RCU-protected object to keep it by")
+
+    def existing_delete(self, slot: Any) -> Any:
+        """Mark the slot's object deleted under its lock, unpublish it; return its owner."""
+        raise NotApplicable("no lock inside an RCU-protected object to keep it by")
+
+    def existing_lock(self, ref: Any) -> Any:
+        """Take the object's lock inside the reader, keep it past the reader, no recheck."""
+        raise NotApplicable("no lock inside an RCU-protected object to keep it by")
+
+    def existing_use(self, handle: Any) -> int:
+        """Read the kept object's ``n`` under its lock, after the reader."""
+        raise NotApplicable("no lock inside an RCU-protected object to keep it by")
+
+    def existing_unlock(self, handle: Any) -> None:
+        """Release the kept object's lock."""
+        raise NotApplicable("no lock inside an RCU-protected object to keep it by")
+
+    def counted_new(self, n: int) -> Any:
+        """Publish a reference-counted ``Value(n)``, the publisher keeping the first count (R28)."""
+        raise NotApplicable("no reference-counted RCU object (refcount_inc_not_zero())")
+
+    def counted_get(self, section: Any, slot: Any) -> Any:
+        """Take a count of the reader's own on the published object; return its handle."""
+        raise NotApplicable("no reference-counted RCU object (refcount_inc_not_zero())")
+
+    def counted_put(self, handle: Any) -> None:
+        """Drop one count (the last one frees the object after a grace period)."""
+        raise NotApplicable("no reference-counted RCU object (refcount_inc_not_zero())")
+
+    def counted_owner_use(self, slot: Any) -> int:
+        """Read ``n`` through the publisher's own count."""
+        raise NotApplicable("no reference-counted RCU object (refcount_inc_not_zero())")
 
 
 class Mainline(RcuAdapter):

@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kbind import kernel_c
+from kbind import kernel_c, lifetime
 from kbind import rcu as proposal
 from kbind import sync as proposal_sync
 from kbind.compare.kit import KernelCOptions
 from kbind.compare.model import Design, NotApplicable, RuledOut
 from kbind.compare.rcu_adapter import Mainline, RcuAdapter, Value, snippet
 from kbind.compare.rcu_rfc_designs import RFC_DESIGNS
+from kbind.refcount import Refcount
 
 __all__ = ["DESIGNS", "RcuAdapter", "Value", "snippet"]
 
@@ -100,6 +101,47 @@ class KernelC(KernelCOptions, RcuAdapter):
 
     def call(self, fn: Callable[[], object]) -> None:
         kernel_c.call_rcu(kernel_c.kmalloc(None), lambda _obj: fn())
+
+    # -- keeping an object past its reader (R27, R28): the C patterns, unchecked
+
+    def existing_new(self, n: int) -> Any:
+        lock = kernel_c.Spinlock(f"compare element lock {id(self)}")
+        return kernel_c.RcuPointer(kernel_c.kmalloc(LockedC(n, lock)))
+
+    def existing_delete(self, slot: Any) -> Any:
+        p = kernel_c.rcu_dereference_protected(slot, held=True)
+        assert p is not None
+        kernel_c.spin_lock(p.value.lock)
+        p.value.deleted = True  # under the element's lock, before it is unpublished
+        kernel_c.spin_unlock(p.value.lock)
+        new = kernel_c.kmalloc(LockedC(0, kernel_c.Spinlock(f"compare element lock {id(p)}")))
+        return kernel_c.rcu_replace_pointer(slot, new, held=True)
+
+    def existing_lock(self, ref: Any) -> Any:
+        lock = ref.value.lock
+        kernel_c.spin_lock(lock)  # inside the reader; p->deleted is not rechecked
+        return (ref, lock)
+
+    def existing_use(self, handle: Any) -> int:
+        return int(handle[0].value.n)
+
+    def existing_unlock(self, handle: Any) -> None:
+        kernel_c.spin_unlock(handle[1])
+
+    def counted_new(self, n: int) -> Any:
+        p = kernel_c.kmalloc(CountedC(n))
+        return (kernel_c.RcuPointer(p), p)
+
+    def counted_get(self, section: Any, slot: Any) -> Any:
+        p = kernel_c.rcu_dereference(slot[0])
+        return p if p is not None and p.value.refcount.inc_not_zero() else None
+
+    def counted_put(self, handle: Any) -> None:
+        if handle.value.refcount.dec_and_test():
+            kernel_c.kfree_rcu(handle)
+
+    def counted_owner_use(self, slot: Any) -> int:
+        return int(slot[1].value.n)
 
 
 # ------------------------------------------------ the original proposal (kbind.rcu)
@@ -181,6 +223,77 @@ class Proposal(RcuAdapter):
         m = proposal_sync.Mutex(0)
         m.lock().unlock()
 
+    # -- keeping an object past its reader (R21, R27, R28): kbind.rcu.escape, .typesafe
+
+    def typesafe_cache(self) -> Any:
+        return proposal.TypesafePool(Entry, aggressive=True, name="compare_cache")
+
+    def typesafe_insert(self, cache: Any, key: int) -> None:
+        cache.publish(cache.alloc(key=key, data=f"data of {key}"))
+
+    def typesafe_lookup(self, section: Any, cache: Any, key: int) -> Any:
+        return cache.lookup(section, key)
+
+    def typesafe_delete(self, cache: Any, key: int) -> None:
+        cache.unpublish(key).put()
+
+    def typesafe_take(self, ref: Any) -> Any:
+        return proposal.try_get(ref)  # and no recheck of .key
+
+    def typesafe_data(self, handle: Any) -> str:
+        return str(handle.data)
+
+    def typesafe_put(self, handle: Any) -> None:
+        handle.put()
+
+    def existing_new(self, n: int) -> Any:
+        return proposal.Rcu(Locked(n))
+
+    def existing_delete(self, slot: Any) -> Any:
+        lock = slot.with_read(lambda e: e.lock)
+        with lock.lock() as g:
+            g.value = True  # deleted, under the element's lock, before it is unpublished
+        return slot.replace(Locked(0))
+
+    def existing_lock(self, ref: Any) -> Any:
+        guard = ref.lock.lock()  # inside the reader; the deleted flag is not rechecked
+        try:
+            return (lifetime.rebind(ref, guard), guard)
+        except BaseException:
+            guard.unlock()
+            raise
+
+    def existing_use(self, handle: Any) -> int:
+        return int(handle[0].n)
+
+    def existing_unlock(self, handle: Any) -> None:
+        handle[1].unlock()
+
+    def counted_new(self, n: int) -> Any:
+        value = CountedValue(n)
+        mine = proposal.Counted.adopt(value)  # the publisher's count
+        self._handles.append(mine)
+        return (proposal.Rcu(value), mine)
+
+    def counted_get(self, section: Any, slot: Any) -> Any:
+        return proposal.try_get(slot[0].read(section))
+
+    def counted_put(self, handle: Any) -> None:
+        handle.put()
+
+    def counted_owner_use(self, slot: Any) -> int:
+        return int(slot[1].n)
+
+    def cleanup(self) -> None:
+        """Put the publisher's counts the scenario kept, then run the callbacks."""
+        for h in self._handles:
+            if not h.consumed:
+                h.put()
+        super().cleanup()
+
+    def __init__(self) -> None:
+        self._handles: list[Any] = []
+
 
 #: The RCU columns, in order.
 DESIGNS: list[Design] = [
@@ -195,3 +308,45 @@ DESIGNS: list[Design] = [
     Design("kernel.sync.rcu", "rcu", "kernel::sync::rcu::Guard (mainline)", Mainline),
     *RFC_DESIGNS,
 ]
+
+
+# ------------------------------------- the objects of rows R21, R27 and R28
+
+
+class Entry(proposal.RcuRefcounted):
+    """An object of a SLAB_TYPESAFE_BY_RCU cache: its identity ``key`` and its ``data``."""
+
+    key: int
+    data: str
+
+
+class Locked:
+    """A published object with a lock of its own, whose data is its ``deleted`` flag (R27)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.lock = proposal_sync.SpinLock(False)
+
+
+class CountedValue(proposal.RcuRefcounted):
+    """A published object readers keep by a reference count (R28)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+class LockedC:
+    """The C element of row R27: ``n``, a ``spinlock_t`` and a ``deleted`` flag under it."""
+
+    def __init__(self, n: int, lock: kernel_c.Spinlock) -> None:
+        self.n = n
+        self.lock = lock
+        self.deleted = False
+
+
+class CountedC:
+    """The C element of row R28: ``n`` and a ``refcount_t``."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.refcount = Refcount(1)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kbind import rcu as _engine
-from kbind.compare.kit import JOIN_S, Registrar, run_on_thread
+from kbind.compare.kit import JOIN_S, Registrar, on_thread, run_on_thread
 from kbind.compare.model import NotApplicable, Scenario
 from kbind.compare.rcu_adapter import RcuAdapter
 from kbind.errors import UseAfterFreeError
@@ -298,8 +298,22 @@ def r20(d: RcuAdapter) -> str:
 
 @scenario("R21")
 def r21(d: RcuAdapter) -> str:
-    """Use an object from a SLAB_TYPESAFE_BY_RCU cache without rechecking its identity."""
-    d.typesafe_cache()
+    """Count an object of a SLAB_TYPESAFE_BY_RCU cache, then use it without rechecking its key."""
+    cache = d.typesafe_cache()
+    d.typesafe_insert(cache, 1)
+    with d.reader() as section:
+        ref = d.typesafe_lookup(section, cache, 1)  # the reader finds key 1 ...
+        d.typesafe_delete(cache, 1)  # ... an updater frees it: back in the cache at once
+        d.typesafe_insert(cache, 2)  # ... and the next allocation reuses it for key 2
+        handle = d.typesafe_take(ref)  # the count succeeds: it is an object of the type
+    if handle is None:
+        return "ran on: the count failed"
+    try:
+        data = d.typesafe_data(handle)  # no recheck of the key
+    finally:
+        d.typesafe_put(handle)
+    if data != "data of 1":
+        return "read another object's data (key 2's, looked up as key 1)"
     return "ran on"
 
 
@@ -367,3 +381,37 @@ def r25(d: RcuAdapter) -> str:
     with d.reader() as section:
         ref = d.deref(section, slot)
         return later(lambda: d.use(ref), 1)
+
+
+@scenario("R27")
+def r27(d: RcuAdapter) -> str:
+    """Keep an element past its reader through its lock, without rechecking that it was deleted."""
+    slot = d.existing_new(1)
+    olds: list[Any] = []
+    handle = None
+    try:
+        with d.reader() as section:
+            ref = d.deref(section, slot)
+            # Another updater deletes it meanwhile: marks it deleted under its lock, unpublishes.
+            on_thread(lambda: olds.append(d.existing_delete(slot)), "kbind-compare-R27-delete")
+            handle = d.existing_lock(ref)  # its lock, inside the reader; no recheck
+        old = olds.pop()
+        on_thread(lambda: d.reclaim(old), "kbind-compare-R27-free")  # freed after a grace period
+        return later(lambda: d.existing_use(handle), 1)
+    finally:
+        if handle is not None:
+            d.existing_unlock(handle)
+        for old in olds:
+            d.dispose(old)
+
+
+@scenario("R28")
+def r28(d: RcuAdapter) -> str:
+    """Put a reader's counted reference twice: the count another holder relies on is gone."""
+    slot = d.counted_new(1)  # published; the publisher keeps the first count
+    with d.reader() as section:
+        mine = d.counted_get(section, slot)  # a reader takes a count of its own
+    d.counted_put(mine)
+    d.counted_put(mine)  # the same count put again
+    d.barrier()
+    return later(lambda: d.counted_owner_use(slot), 1)

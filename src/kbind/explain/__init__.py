@@ -135,7 +135,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             timeout = config.read(g).timeout   # copy the plain value out
         print(timeout)
         """,
-        ("R01", "R02", "R04", "L02", "L08", "S02", "S10"),
+        ("R01", "R02", "R04", "R21", "R27", "L02", "L08", "S02", "S10"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/RCU/rcu_dereference.rst",
          "Documentation/RCU/checklist.rst"),
         "a compile-time error: the reference borrows the guard (lifetime of &Guard).",
@@ -178,7 +178,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         with RcuReadGuard() as g:                 # created and dropped on one thread
             ...
         """,
-        ("R08", "R10", "R12", "R15", "R17", "L03", "L08", "S08"),
+        ("R08", "R10", "R12", "R15", "R17", "R28", "L03", "L08", "S08"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
          "Documentation/locking/seqlock.rst"),
         "guards are !Send and consumed by drop, so these do not compile.",
@@ -429,6 +429,53 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         ("R14",),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/RCU/checklist.rst"),
         "RcuDropGuard<T> synchronizes and frees when dropped.",
+    ),
+    _E(
+        "CountedLeakWarning",
+        "a counted reference (kbind.rcu.Counted) was garbage-collected without put().",
+        "A Counted holds one reference count on an object kept past its RCU reader "
+        "(try_get(), clone(), Counted.adopt()); the object is freed only when every count "
+        "is put.  A handle dropped on the floor would keep it forever (in C: a leak); kbind "
+        "puts the count when the collector finds the handle and warns with where the count "
+        "was taken, but when that happens is up to the collector.  Put each handle once, or "
+        "use it as a with block.",
+        """
+        c = try_get(table.read(g))
+        use(c.name)                     # never put: the object is kept until collection
+        """,
+        """
+        with try_get(table.read(g)) as c:   # (check for None first)
+            use(c.name)                 # put when the block ends
+        """,
+        ("R28",),
+        ("Documentation/RCU/rcuref.rst", "include/linux/refcount.h"),
+        "ARef<T> and Arc<T> put their count in Drop, exactly once.",
+    ),
+    _E(
+        "RefcountWarning",
+        "a reference count was incremented from zero, decremented below it, or saturated.",
+        "A reference count at zero means the object is being freed: incrementing it "
+        "(refcount_inc()) hands out a reference to freed memory, and decrementing it again "
+        "frees it twice.  The kernel's refcount_t (lib/refcount.c) catches both at run time: "
+        "it saturates the count at REFCOUNT_SATURATED, so the object leaks instead of being "
+        "freed in use, and WARNs once.  kbind's Refcount does the same and names the call, "
+        "where the count was made and where it last reached zero.  Take a count from an "
+        "unknown state with inc_not_zero() (refcount_inc_not_zero()), and free only when "
+        "dec_and_test() returns True.",
+        """
+        if obj.refcount.dec_and_test():
+            free(obj)
+        obj.refcount.inc()              # RefcountWarning: addition on 0; use-after-free
+        """,
+        """
+        if obj.refcount.inc_not_zero():  # refcount_inc_not_zero(): False once it hit 0
+            use(obj)
+        """,
+        ("A07",),
+        ("include/linux/refcount.h", "Documentation/RCU/rcuref.rst",
+         "Documentation/atomic_t.txt"),
+        "Refcount (rust/kernel/sync/refcount.rs) wraps the same refcount_t; Arc<T> clones only "
+        "from a live handle.",
     ),
     _E(
         "RcuOldLeakWarning",

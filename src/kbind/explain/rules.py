@@ -295,10 +295,22 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "not applicable: kbind has no RCU list type; an `Rcu[list[T]]` is one published "
        "object and needs a guard like any other"),
     _R("R21", "type-safe-by-RCU reuse (SLAB_TYPESAFE_BY_RCU) used without an identity recheck",
-       "not caught", "no counterpart",
-       "not applicable: Python never reuses an object's memory for another object while a "
-       "reference to it exists, so the recheck has nothing to catch; kbind has no recycling "
-       "mode"),
+       "not caught: the reader uses another object's fields (include/linux/slab.h: a freed "
+       "object is reused at once, only the slab's pages wait for a grace period)",
+       "no counterpart (no SLAB_TYPESAFE_BY_RCU cache in Rust-for-Linux)",
+       "`kbind.rcu.TypesafePool` is such a cache: a freed object is reused by the next "
+       "allocation at once (`aggressive=True`: always, so a missing recheck fails on the first "
+       "run of a test), and its memory leaves the type only after a grace period (`shrink()`, "
+       "`close()`; later accesses raise `UseAfterFreeError`).  A reader that takes a count "
+       "(`try_get()`) and reads without rechecking the key reads another object's data, let "
+       "through by default; with `TypesafePool(..., checked=True)` a count taken on an object "
+       "looked up under one key refuses reads of its other fields once it holds another key "
+       "(`LifetimeError` naming where it was freed and reallocated); `TypesafePool.get()` is "
+       "the correct reader (count, recheck, look again)",
+       ("LifetimeError",),
+       ("test_r21_missing_recheck_reads_another_object_in_aggressive_mode",
+        "test_r21_checked_pool_refuses_reads_without_recheck",
+        "test_r21_correct_reader_rechecks_and_retries", "tests/test_compare_rcu.py")),
     _R("R22", "a reader holds its section so long that reclamation stalls",
        "an RCU CPU stall warning after `rcupdate.rcu_cpu_stall_timeout` seconds",
        "no compile-time counterpart (the kernel's warning)",
@@ -345,6 +357,36 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`revoke()` inside a reader raises `DeadlockError` (R06)",
        (),
        ("test_r25_revocable_after_revoke_gives_none", "tests/test_compare_rcu.py")),
+    _R("R27", "an element used after its reader through its lock without rechecking that it "
+       "was deleted",
+       "not caught: the deleter's grace period ends and the element is freed under the lock "
+       "holder (the existence lock of Documentation/RCU/whatisRCU.rst and "
+       "Documentation/RCU/listRCU.rst rechecks a `deleted` flag under the lock)",
+       "no counterpart (a guard of a lock inside an RCU-protected object does not keep the "
+       "object from being freed)",
+       "`kbind.rcu.lock_existing()` takes the element's lock inside the reader, rechecks its "
+       "`deleted` flag under it and returns the reference moved to the lock's guard, valid "
+       "until the unlock, or None (unlocked) for a deleted element; a reference kept past the "
+       "reader any other way raises `LifetimeError` (R01, whose hint names `try_get()` and "
+       "`lock_existing()`), and moving it to the lock's guard without the recheck "
+       "(`kbind.lifetime.rebind()`) raises `LifetimeError` once the element was retired, "
+       "naming where",
+       ("LifetimeError",),
+       ("test_r27_lock_existing_returns_none_for_deleted_element",
+        "test_r27_rebind_without_recheck_refuses_retired_element", "tests/test_compare_rcu.py")),
+    _R("R28", "a counted reference put twice, or never put",
+       "run time at the underflow only: `refcount_t` WARNs when the count goes below zero "
+       "(lib/refcount.c), usually at another holder's put, after the object was freed under "
+       "it; a missing put is a leak",
+       "compile time: `ARef<T>` and `Arc<T>` put their count in `Drop`, exactly once",
+       "`kbind.rcu.Counted` (from `try_get()`, `clone()`, `Counted.adopt()`) is a must-use "
+       "handle: a second `put()` raises `GuardError` naming where the count was taken and "
+       "both puts; a handle collected unput warns with `CountedLeakWarning` and kbind puts it; "
+       "a handle used after its put raises `LifetimeError` (`UseAfterFreeError` once the "
+       "object was freed); the last put frees the object after a grace period",
+       ("GuardError", "CountedLeakWarning"),
+       ("test_r28_counted_put_twice_raises_naming_both_puts",
+        "test_r28_counted_collected_unput_warns_and_puts", "tests/test_compare_rcu.py")),
     # -- sequence locks ---------------------------------------------------------------
     _R("S01", "values from a failed read attempt used",
        "not caught", "closure API of the old `rust` branch: impossible",
@@ -450,6 +492,20 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        KBIND_NOT_CLONE,
        ("CloneError",),
        ("test_guards_and_owners_copy_or_pickle_raises_clone_error",)),
+    _R("A07", "a `refcount_t` incremented from zero or decremented below zero",
+       'run time: lib/refcount.c saturates the count and WARNs once ("refcount_t: addition '
+       'on 0; use-after-free", "underflow; use-after-free"); a count kept in an `atomic_t` '
+       "wraps silently",
+       "run time: `Refcount` (rust/kernel/sync/refcount.rs) is the same C count; `Arc<T>` and "
+       "`ARef<T>` leave no way to increment a count from zero (only a live handle clones)",
+       "`kbind.refcount.Refcount` (and `Kref`) does what lib/refcount.c does: an increment "
+       "from zero, a decrement below zero (or a plain `dec()` to zero) and an overflow warn "
+       "with `RefcountWarning` naming the call, where the count was made and where it last "
+       "reached zero, and saturate the count at `REFCOUNT_SATURATED`, so the object leaks "
+       "instead of being freed in use; a count kept in a plain atomic lets it through",
+       ("RefcountWarning",),
+       ("test_a07_increment_from_zero_warns_and_saturates",
+        "test_a07_underflow_warns_naming_where_it_reached_zero")),
     # -- locks ------------------------------------------------------------------------
     _R("L01", "protected data accessed without the lock",
        "lockdep assertions (`lockdep_assert_held()`)", "compile time (the lock owns the data)",

@@ -58,6 +58,11 @@ Rules enforced at run time (rule codes of docs/misuse.md):
   values, and types declared with :func:`immutable`, leave readers as they are.
 * R19: callbacks pending at exit run first; a failing callback goes to
   ``sys.unraisablehook`` and the others still run.
+* R21, R27, R28: keeping an object past its reader properly
+  (:mod:`kbind.rcu.escape`): a count (:func:`try_get`, :class:`Counted`,
+  put exactly once) or its own lock rechecked for deletion
+  (:func:`lock_existing`); type-safe-by-RCU memory (:class:`TypesafePool`),
+  whose readers recheck identity after taking a count.
 """
 
 from __future__ import annotations
@@ -78,20 +83,28 @@ from kbind.errors import GuardError
 from kbind.rcu.drop import RcuDropGuard
 from kbind.rcu.drop import track_drop_guards as track_drop_guards
 from kbind.rcu.drop import tracked_drop_guards as tracked_drop_guards
+from kbind.rcu.escape import Counted, Held, RcuRefcounted, kfree_rcu, lock_existing, try_get
 from kbind.rcu.guard import RcuReadGuard, read_lock
 from kbind.rcu.pointer import Rcu, RcuWrite
 from kbind.rcu.reference import RcuRef, allow_interior_mutability
+from kbind.rcu.typesafe import TypesafePool
 
 __all__ = [
+    "Counted",
+    "Held",
     "Rcu",
     "RcuDropGuard",
     "RcuReadGuard",
     "RcuRef",
+    "RcuRefcounted",
     "RcuWrite",
+    "TypesafePool",
     "allow_interior_mutability",
     "call_rcu",
     "get_stall_timeout",
     "immutable",
+    "kfree_rcu",
+    "lock_existing",
     "open_guards",
     "pending_callbacks",
     "qsbr_mode",
@@ -104,6 +117,7 @@ __all__ = [
     "synchronize_rcu",
     "thread_offline",
     "thread_online",
+    "try_get",
 ]
 
 

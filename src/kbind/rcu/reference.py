@@ -360,7 +360,10 @@ def _stale(g: _Guardish, b: _Box, op: str) -> LifetimeError:
         guard=g.name,
         created_at=g.created_at,
         dropped_at=g.dropped_at,
-        hint="copy what you need out of the reference inside the read-side critical section",
+        hint="copy what you need out of the reference inside the read-side critical section, "
+        "or keep the object past it properly: a reference count taken inside it "
+        "(kbind.rcu.try_get) or its own lock, rechecking that it was not deleted "
+        "(kbind.rcu.lock_existing)",
     )
 
 
