@@ -34,7 +34,7 @@ DESIGNS = [
     "kernel_c", "kernel_c+debug", "rcu", "kernel.sync.rcu", "kernel.sync.srcu",
     "kernel.revocable", "rfc.rcu_pointer", "rfc.rcu_box", "rfc.callback",
 ]  # fmt: skip
-ROWS = [f"R{n:02d}" for n in range(1, 26)]
+ROWS = [f"R{n:02d}" for n in range(1, 27)]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ EXPECT: dict[str, list[Expect]] = {
     "R17": [N, N, N, N, C("GuardError", 2), N, N, N, N],
     "R18": [ON_CB, ON_CB, ON_CB, N, N, N, N, ON_CB, ON_CB],
     "R19": [TORN, TORN, TORN, N, N, N, N, TORN, TORN],
-    "R20": [N] * 9,
+    "R20": [N, N, C("LifetimeError", 2), N, N, N, N, N, N],
     "R21": [N] * 9,
     "R22": [C("RcuStallWarning", 1)] * 4
     + [L("waited for the reader, no warning")] + [C("RcuStallWarning", 1)] * 4,
@@ -105,6 +105,7 @@ EXPECT: dict[str, list[Expect]] = {
     "R24": [WAITED, C("AtomicContextError", 2), WAITED, N, N, N, N,
             C("AtomicContextError", 2), C("AtomicContextError", 2)],
     "R25": [N, N, N, N, N, R, N, N, N],
+    "R26": [N, N, C("GuardError", 2), N, N, N, N, N, N],
 }  # fmt: skip
 
 #: Caught in a callback: the cell's summary says so.

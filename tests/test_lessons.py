@@ -19,7 +19,7 @@ from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "examples").glob("lesson*.py"))
-EXPECTED = 10
+EXPECTED = 11
 #: Names the docstring may use for the kernel side of the pattern.
 KERNEL_WORDS = re.compile(r"rcu_read_lock|synchronize_rcu|call_rcu|read_seqbegin|smp_|"
                           r"rcu_quiescent_state|rcu_dereference|kfree_rcu|atomic_")  # fmt: skip
@@ -31,8 +31,8 @@ def _number(path: pathlib.Path) -> int:
     return int(m.group(1))
 
 
-def test_lessons_numbered_01_to_10_without_gaps() -> None:
-    """The lessons are lesson01 .. lesson10, one file per number."""
+def test_lessons_numbered_01_to_11_without_gaps() -> None:
+    """The lessons are lesson01 .. lesson11, one file per number."""
     assert [_number(p) for p in LESSONS] == list(range(1, EXPECTED + 1))
 
 

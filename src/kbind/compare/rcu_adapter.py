@@ -237,19 +237,37 @@ class RcuAdapter(Adapter):
         """Read ``domain``'s data under ``section`` (the check an SRCU dereference makes)."""
         raise NotApplicable("one RCU domain, no SRCU domains (srcu_struct)")
 
-    # -- types kbind does not have (R20, R21)
-
-    def rcu_list(self) -> Any:
-        """Return an RCU-protected list (``list_for_each_entry_rcu()``, R20)."""
-        raise NotApplicable(
-            "kbind has no RCU list type (list_for_each_entry_rcu(), CONFIG_PROVE_RCU_LIST)"
-        )
+    # -- types kbind does not have (R21)
 
     def typesafe_cache(self) -> Any:
         """Return a SLAB_TYPESAFE_BY_RCU cache, whose objects are reused while readers hold them."""
         raise NotApplicable(
             "kbind has no SLAB_TYPESAFE_BY_RCU cache (Python never reuses a live object's memory)"
         )
+
+    # -- RCU lists (R20, R26): include/linux/rculist.h
+
+    def _no_list(self) -> NotApplicable:
+        return NotApplicable(
+            "no RCU list type (include/linux/rculist.h's list_head; kbind.rcu.RcuList is the "
+            "proposal design's)"
+        )
+
+    def list_new(self, ns: list[int]) -> Any:
+        """Return an RCU list of ``Value(n)`` for each ``n``, in order."""
+        raise self._no_list()
+
+    def list_iter(self, section: Any, lst: Any) -> Iterator[Any]:
+        """Return the iterator of a traversal in ``section`` (``list_for_each_entry_rcu()``)."""
+        raise self._no_list()
+
+    def list_clear(self, lst: Any) -> list[Any]:
+        """Remove every element under the update-side lock; return what owns each (R20)."""
+        raise self._no_list()
+
+    def list_update_unlocked(self, lst: Any, n: int) -> None:
+        """Add ``Value(n)`` to the list without taking its update-side lock (R26)."""
+        raise self._no_list()
 
 
 class Mainline(RcuAdapter):

@@ -58,6 +58,11 @@ Rules enforced at run time (rule codes of docs/misuse.md):
   values, and types declared with :func:`immutable`, leave readers as they are.
 * R19: callbacks pending at exit run first; a failing callback goes to
   ``sys.unraisablehook`` and the others still run.
+* R20/R26: the RCU lists (:class:`RcuList`, :class:`RcuHList`, the buckets of
+  :class:`RcuHashTable`; include/linux/rculist.h) are traversed only under a
+  guard, whose end kills the iterator and every element reference
+  (``LifetimeError``), and updated only by the holder of their update-side
+  lock (``GuardError``, the kernel's ``lockdep_assert_held()``).
 """
 
 from __future__ import annotations
@@ -80,11 +85,16 @@ from kbind.rcu.drop import track_drop_guards as track_drop_guards
 from kbind.rcu.drop import tracked_drop_guards as tracked_drop_guards
 from kbind.rcu.guard import RcuReadGuard, read_lock
 from kbind.rcu.pointer import Rcu, RcuWrite
+from kbind.rcu.rcuhash import RcuHashTable
+from kbind.rcu.rculist import RcuHList, RcuList
 from kbind.rcu.reference import RcuRef, allow_interior_mutability
 
 __all__ = [
     "Rcu",
     "RcuDropGuard",
+    "RcuHList",
+    "RcuHashTable",
+    "RcuList",
     "RcuReadGuard",
     "RcuRef",
     "RcuWrite",
