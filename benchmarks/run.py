@@ -28,6 +28,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
     "seqlock": ("seqlock_bench.py", []),
     "locks": ("lock_bench.py", []),
     "designs": ("designs_bench.py", []),
+    "rcu-list": ("rcu_list_bench.py", []),
     "rcu-backends": ("rcu_backends.py", ["--reps", "3", "--markdown"]),
 }
 

@@ -71,3 +71,19 @@ def test_designs_benchmark_runs_and_prints_each_design() -> None:
     assert proc.returncode == 0, proc.stderr
     for design in ("kbind.rcu", "kbind.kernel.sync.rcu", "kbind.kernel_c"):
         assert f"| `{design}` |" in proc.stdout, proc.stdout
+
+
+def test_rcu_list_benchmark_runs_and_prints_both_targets() -> None:
+    """benchmarks/rcu_list_bench.py --quick runs and prints the list and hash-table ratios."""
+    import subprocess
+
+    from tests.support import child_env
+
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "rcu_list_bench.py"), "--quick"],
+        capture_output=True, text=True, timeout=300, env=child_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for row in ("| `RcuList.lookup(g, key)`", "| `RcuHashTable.lookup(g, key)`"):
+        assert row in proc.stdout and "<= 2.0x" in proc.stdout, proc.stdout
+    assert "Targets: RcuList.lookup <= 2.0x and RcuHashTable.lookup <= 2.0x" in proc.stdout

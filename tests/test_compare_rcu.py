@@ -34,7 +34,7 @@ DESIGNS = [
     "kernel_c", "kernel_c+debug", "rcu", "kernel.sync.rcu", "kernel.sync.srcu",
     "kernel.revocable", "rfc.rcu_pointer", "rfc.rcu_box", "rfc.callback",
 ]  # fmt: skip
-ROWS = [f"R{n:02d}" for n in (*range(1, 26), 27, 28)]  # R26: the RCU lists' row
+ROWS = [f"R{n:02d}" for n in range(1, 29)]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ EXPECT: dict[str, list[Expect]] = {
     "R17": [N, N, N, N, C("GuardError", 2), N, N, N, N],
     "R18": [ON_CB, ON_CB, ON_CB, N, N, N, N, ON_CB, ON_CB],
     "R19": [TORN, TORN, TORN, N, N, N, N, TORN, TORN],
-    "R20": [N] * 9,
+    "R20": [N, N, C("LifetimeError", 2), N, N, N, N, N, N],
     # a SLAB_TYPESAFE_BY_RCU cache is kbind.rcu's (TypesafePool, aggressive, unchecked)
     "R21": [N, N, L("read another object's data (key 2's, looked up as key 1)")] + [N] * 6,
     "R22": [C("RcuStallWarning", 1)] * 4
@@ -106,6 +106,7 @@ EXPECT: dict[str, list[Expect]] = {
     "R24": [WAITED, C("AtomicContextError", 2), WAITED, N, N, N, N,
             C("AtomicContextError", 2), C("AtomicContextError", 2)],
     "R25": [N, N, N, N, N, R, N, N, N],
+    "R26": [N, N, C("GuardError", 2), N, N, N, N, N, N],
     # kbind.rcu refuses to move the retired element to its lock (lifetime.rebind()); C frees it
     "R27": [UAF, UAF, C("LifetimeError", 2)] + [N] * 6,
     # a Counted put twice; C's refcount_t cannot tell a second put from another holder's

@@ -237,13 +237,7 @@ class RcuAdapter(Adapter):
         """Read ``domain``'s data under ``section`` (the check an SRCU dereference makes)."""
         raise NotApplicable("one RCU domain, no SRCU domains (srcu_struct)")
 
-    # -- types kbind does not have (R20)
-
-    def rcu_list(self) -> Any:
-        """Return an RCU-protected list (``list_for_each_entry_rcu()``, R20)."""
-        raise NotApplicable(
-            "kbind has no RCU list type (list_for_each_entry_rcu(), CONFIG_PROVE_RCU_LIST)"
-        )
+    # -- a type-safe-by-RCU cache (R21)
 
     def typesafe_cache(self) -> Any:
         """Return a SLAB_TYPESAFE_BY_RCU cache that reuses every free at once (R21)."""
@@ -310,6 +304,30 @@ class RcuAdapter(Adapter):
     def counted_owner_use(self, slot: Any) -> int:
         """Read ``n`` through the publisher's own count."""
         raise NotApplicable("no reference-counted RCU object (refcount_inc_not_zero())")
+
+    # -- RCU lists (R20, R26): include/linux/rculist.h
+
+    def _no_list(self) -> NotApplicable:
+        return NotApplicable(
+            "no RCU list type (include/linux/rculist.h's list_head; kbind.rcu.RcuList is the "
+            "proposal design's)"
+        )
+
+    def list_new(self, ns: list[int]) -> Any:
+        """Return an RCU list of ``Value(n)`` for each ``n``, in order."""
+        raise self._no_list()
+
+    def list_iter(self, section: Any, lst: Any) -> Iterator[Any]:
+        """Return the iterator of a traversal in ``section`` (``list_for_each_entry_rcu()``)."""
+        raise self._no_list()
+
+    def list_clear(self, lst: Any) -> list[Any]:
+        """Remove every element under the update-side lock; return what owns each (R20)."""
+        raise self._no_list()
+
+    def list_update_unlocked(self, lst: Any, n: int) -> None:
+        """Add ``Value(n)`` to the list without taking its update-side lock (R26)."""
+        raise self._no_list()
 
 
 class Mainline(RcuAdapter):

@@ -16,7 +16,7 @@ names both of them (where the guard was created, where it was dropped).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kbind import kernel_c, lifetime
@@ -222,6 +222,21 @@ class Proposal(RcuAdapter):
         # The lock that comes with the proposal: kbind.sync.Mutex (the 2021 API).
         m = proposal_sync.Mutex(0)
         m.lock().unlock()
+
+    # -- RCU lists (kbind.rcu.RcuList: include/linux/rculist.h)
+
+    def list_new(self, ns: list[int]) -> Any:
+        return proposal.RcuList([Value(n) for n in ns])
+
+    def list_iter(self, section: Any, lst: Any) -> Iterator[Any]:
+        return iter(lst.iter(section))
+
+    def list_clear(self, lst: Any) -> list[Any]:
+        with lst.update_lock.lock() as held:
+            return [lst.remove(ref) for ref in lst.iter(held)]
+
+    def list_update_unlocked(self, lst: Any, n: int) -> None:
+        lst.add(Value(n))  # no `with lst.update_lock.lock():` around it
 
     # -- keeping an object past its reader (R21, R27, R28): kbind.rcu.escape, .typesafe
 

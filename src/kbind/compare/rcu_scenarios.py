@@ -291,9 +291,14 @@ def r19(d: RcuAdapter) -> str:
 
 @scenario("R20")
 def r20(d: RcuAdapter) -> str:
-    """Traverse an RCU list outside a reader."""
-    d.rcu_list()
-    return "ran on"
+    """Traverse an RCU list outside a reader: a traversal begun in a reader, finished after it."""
+    lst = d.list_new([1, 2, 3])
+    with d.reader() as section:
+        it = d.list_iter(section, lst)
+        next(it)
+    for old in d.list_clear(lst):  # the updater empties the list and frees every element
+        d.reclaim(old)
+    return later(lambda: [d.use(ref) for ref in it], [2, 3])
 
 
 @scenario("R21")
@@ -381,6 +386,14 @@ def r25(d: RcuAdapter) -> str:
     with d.reader() as section:
         ref = d.deref(section, slot)
         return later(lambda: d.use(ref), 1)
+
+
+@scenario("R26")
+def r26(d: RcuAdapter) -> str:
+    """Add to an RCU list without taking its update-side lock."""
+    lst = d.list_new([1])
+    d.list_update_unlocked(lst, 2)
+    return "ran on: the list was changed without its lock"
 
 
 @scenario("R27")

@@ -135,7 +135,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
             timeout = config.read(g).timeout   # copy the plain value out
         print(timeout)
         """,
-        ("R01", "R02", "R04", "R21", "R27", "L02", "L08", "S02", "S10"),
+        ("R01", "R02", "R04", "R20", "R21", "R27", "L02", "L08", "S02", "S10"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/RCU/rcu_dereference.rst",
          "Documentation/RCU/checklist.rst"),
         "a compile-time error: the reference borrows the guard (lifetime of &Guard).",
@@ -168,7 +168,8 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         "A guard belongs to the thread that created it (a read-side section or a held "
         "lock is a property of one thread) and is dropped exactly once.  Dropping it on "
         "another thread, dropping it twice, retiring the same old value twice, two "
-        "updaters sharing one RcuWrite, or a seqlock token reused or given to another lock "
+        "updaters sharing one RcuWrite, an RCU list updated without holding its update-side "
+        "lock (lockdep_assert_held()), or a seqlock token reused or given to another lock "
         "all raise GuardError.",
         """
         g = RcuReadGuard()
@@ -178,7 +179,7 @@ EXPLANATIONS: dict[str, Explanation] = {e.name: e for e in [
         with RcuReadGuard() as g:                 # created and dropped on one thread
             ...
         """,
-        ("R08", "R10", "R12", "R15", "R17", "R28", "L03", "L08", "S08"),
+        ("R08", "R10", "R12", "R15", "R17", "R20", "R26", "R28", "L03", "L08", "S08"),
         ("Documentation/RCU/whatisRCU.rst", "Documentation/locking/lockdep-design.rst",
          "Documentation/locking/seqlock.rst"),
         "guards are !Send and consumed by drop, so these do not compile.",

@@ -291,9 +291,23 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
         "test_r19_callback_exception_at_exit_printed_like_unraisable",
         "test_call_rcu_from_late_atexit_handler_runs_its_callback")),
     _R("R20", "an RCU list traversed outside a reader",
-       "run time with CONFIG_PROVE_RCU_LIST", "no RCU-aware list in Rust-for-Linux",
-       "not applicable: kbind has no RCU list type; an `Rcu[list[T]]` is one published "
-       "object and needs a guard like any other"),
+       "lockdep at run time with CONFIG_PROVE_RCU_LIST: \"RCU-list traversed in non-reader "
+       "section!\" (include/linux/rculist.h); without it, a use-after-free once a grace "
+       "period frees an element",
+       "no RCU-aware list in Rust-for-Linux",
+       "`kbind.rcu.RcuList`, `RcuHList` and `RcuHashTable` are read only through "
+       "`iter(guard)`, `read(guard)`, `first(guard)`, `lookup(guard, key)` and the table's "
+       "`items(guard)`, `keys(guard)`, `values(guard)`: the guard is required (mypy rejects "
+       "a call without one; `for x in lst` raises `TypeError`) and "
+       "must be an open `RcuReadGuard` of the thread, or a list's own update-side lock held "
+       "(`lockdep_is_held()`); the iterator and every element reference die with the guard: "
+       "`LifetimeError` naming where it was created and dropped; another thread's guard or "
+       "another lock's guard raises `GuardError`",
+       ("TypeError", "LifetimeError", "GuardError"),
+       ("test_r20_traversal_without_a_guard_is_refused",
+        "test_r20_iterator_used_after_its_guard_raises_naming_both_sites",
+        "test_r20_guard_of_another_lock_refused", "test_r20_reading_without_a_guard_is_refused",
+        "tests/test_compare_rcu.py")),
     _R("R21", "type-safe-by-RCU reuse (SLAB_TYPESAFE_BY_RCU) used without an identity recheck",
        "not caught: the reader uses another object's fields (include/linux/slab.h: a freed "
        "object is reused at once, only the slab's pages wait for a grace period)",
@@ -357,6 +371,22 @@ RULES: dict[str, MisuseRule] = {r.code: r for r in [
        "`revoke()` inside a reader raises `DeadlockError` (R06)",
        (),
        ("test_r25_revocable_after_revoke_gives_none", "tests/test_compare_rcu.py")),
+    _R("R26", "an RCU list updated without its update-side lock",
+       "lockdep at run time where the updater asserts its lock (`lockdep_assert_held()`; "
+       "Documentation/RCU/listRCU.rst: updaters serialize on a lock of their own around "
+       "`list_add_rcu()`, `list_del_rcu()`); without it two updaters corrupt the links",
+       "no RCU list in Rust-for-Linux (a list owned by its lock would make it a compile-time "
+       "error)",
+       "every update of an `RcuList` or `RcuHList` (`add`, `add_tail`, `add_head`, `remove`, "
+       "`replace`) checks that the calling thread holds the list's `update_lock` (a "
+       "`kbind.kernel.sync.lock` `SpinLock` or `Mutex`): `GuardError` naming where the list "
+       "was made and the update, and where another thread took the lock if one holds it; "
+       "`RcuHashTable` takes its bucket's lock itself, so an unlocked update of it cannot be "
+       "written",
+       ("GuardError",),
+       ("test_r26_update_without_the_lock_raises_naming_both_sites",
+        "test_r26_update_while_another_thread_holds_the_lock_names_the_holder",
+        "test_updaters_of_one_bucket_serialize_on_its_lock", "tests/test_compare_rcu.py")),
     _R("R27", "an element used after its reader through its lock without rechecking that it "
        "was deleted",
        "not caught: the deleter's grace period ends and the element is freed under the lock "

@@ -58,6 +58,11 @@ Rules enforced at run time (rule codes of docs/misuse.md):
   values, and types declared with :func:`immutable`, leave readers as they are.
 * R19: callbacks pending at exit run first; a failing callback goes to
   ``sys.unraisablehook`` and the others still run.
+* R20/R26: the RCU lists (:class:`RcuList`, :class:`RcuHList`, the buckets of
+  :class:`RcuHashTable`; include/linux/rculist.h) are traversed only under a
+  guard, whose end kills the iterator and every element reference
+  (``LifetimeError``), and updated only by the holder of their update-side
+  lock (``GuardError``, the kernel's ``lockdep_assert_held()``).
 * R21, R27, R28: keeping an object past its reader properly
   (:mod:`kbind.rcu.escape`): a count (:func:`try_get`, :class:`Counted`,
   put exactly once) or its own lock rechecked for deletion
@@ -86,6 +91,8 @@ from kbind.rcu.drop import tracked_drop_guards as tracked_drop_guards
 from kbind.rcu.escape import Counted, Held, RcuRefcounted, kfree_rcu, lock_existing, try_get
 from kbind.rcu.guard import RcuReadGuard, read_lock
 from kbind.rcu.pointer import Rcu, RcuWrite
+from kbind.rcu.rcuhash import RcuHashTable
+from kbind.rcu.rculist import RcuHList, RcuList
 from kbind.rcu.reference import RcuRef, allow_interior_mutability
 from kbind.rcu.typesafe import TypesafePool
 
@@ -94,6 +101,9 @@ __all__ = [
     "Held",
     "Rcu",
     "RcuDropGuard",
+    "RcuHList",
+    "RcuHashTable",
+    "RcuList",
     "RcuReadGuard",
     "RcuRef",
     "RcuRefcounted",
