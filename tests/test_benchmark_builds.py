@@ -71,3 +71,19 @@ def test_designs_benchmark_runs_and_prints_each_design() -> None:
     assert proc.returncode == 0, proc.stderr
     for design in ("kbind.rcu", "kbind.kernel.sync.rcu", "kbind.kernel_c"):
         assert f"| `{design}` |" in proc.stdout, proc.stdout
+
+
+def test_rculist_benchmark_runs_and_prints_both_ratios() -> None:
+    """benchmarks/rculist_bench.py --quick runs the native list readers and prints both rows."""
+    import subprocess
+
+    from tests.support import child_env
+
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "rculist_bench.py"), "--quick"],
+        capture_output=True, text=True, timeout=300, env=child_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for label in ("synchronize_rcu()", "call_rcu()"):
+        assert f"| 1 updater, freeing after {label} |" in proc.stdout, proc.stdout
+    assert proc.stdout.count("x | >= 0.5x |") == 2, proc.stdout
