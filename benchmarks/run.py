@@ -26,6 +26,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
     "foundation": ("bench_foundation.py", []),
     "rcu-api": ("rcu_api_bench.py", []),
     "seqlock": ("seqlock_bench.py", []),
+    "rcu-list-native": ("rcu_list_native_bench.py", []),
     "locks": ("lock_bench.py", []),
     "designs": ("designs_bench.py", []),
     "rcu-list": ("rcu_list_bench.py", []),

@@ -950,6 +950,184 @@ typedef struct kb_rcu_torture_result {
 int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *res);
 /* ------------------------------------------------------------ end rcu */
 
+/* ============================================================= BEGIN RCU LIST */
+/*
+ * RCU-protected doubly linked lists and hash lists (csrc/engine/rculist.c),
+ * with the semantics of include/linux/rculist.h (Documentation/RCU/listRCU.rst):
+ *
+ *  - Readers traverse inside read-side sections with kb_list_next_rcu(),
+ *    kb_list_first_or_null_rcu(), kb_hlist_first_rcu(), kb_hlist_next_rcu()
+ *    (rcu_dereference(): a marked load, ordered before the loads through the
+ *    pointer it returns by the address dependency on x86-64 and arm64, by
+ *    acquire on the generic arch).  Readers only ever follow ->next (and a
+ *    hash list's ->next); ->prev and ->pprev are the updaters' business.
+ *  - Updaters must be serialized by the caller (a kb_spinlock_t or
+ *    kb_mutex_t around every add, del and replace on one list), as in the
+ *    kernel; they may run concurrently with any number of readers.  Every
+ *    new element's links are written before one release store
+ *    (rcu_assign_pointer()) makes it reachable, so the caller initialises
+ *    its element before adding it.
+ *  - kb_list_del_rcu() poisons ->prev only (KB_LIST_POISON2) and leaves
+ *    ->next intact, so a reader standing on the removed element still finds
+ *    its way back to the list; kb_hlist_del_rcu() does the same with
+ *    ->pprev.  A removed element may be freed only after a grace period
+ *    (kb_synchronize_rcu(), kb_call_rcu()).
+ *  - The updaters' checks are CONFIG_DEBUG_LIST's (lib/list_debug.c): an
+ *    add whose neighbours do not point at each other, a del or replace of
+ *    an element already removed or whose neighbours do not point at it, is
+ *    refused with KB_EINVAL and changes nothing (the kernel warns and skips
+ *    it too).
+ *
+ * Embed the node in your object and get back to the object with
+ * container_of() arithmetic (offsetof), as in the kernel.
+ */
+#define KB_LIST_POISON1 256
+#define KB_LIST_POISON2 290
+
+/**
+ * struct kb_list_head - a node of a circular doubly linked list (struct list_head).
+ * @next: the next node (the head again after the last); readers follow it.
+ * @prev: the previous node; updaters only (KB_LIST_POISON2 once deleted).
+ *
+ * A list is a kb_list_head_t head linked with the nodes of its elements.
+ */
+typedef struct kb_list_head {
+	struct kb_list_head *next;
+	struct kb_list_head *prev;
+} kb_list_head_t;
+
+/**
+ * struct kb_hlist_node - a node of a hash-bucket list (struct hlist_node).
+ * @next: the next node or NULL; readers follow it.
+ * @pprev: the address of the pointer that points at this node (the head's
+ *	@first or the previous node's @next); NULL while unhashed,
+ *	KB_LIST_POISON2 once deleted.  Updaters only.
+ */
+typedef struct kb_hlist_node {
+	struct kb_hlist_node *next;
+	struct kb_hlist_node **pprev;
+} kb_hlist_node_t;
+
+/**
+ * struct kb_hlist_head - a hash bucket: one pointer (struct hlist_head).
+ * @first: the first node or NULL.
+ */
+typedef struct kb_hlist_head {
+	struct kb_hlist_node *first;
+} kb_hlist_head_t;
+
+/* Doubly linked lists (list_*_rcu()). */
+void kb_list_init(kb_list_head_t *list);
+bool kb_list_empty(const kb_list_head_t *head);
+int kb_list_add_rcu(kb_list_head_t *new, kb_list_head_t *head);
+int kb_list_add_tail_rcu(kb_list_head_t *new, kb_list_head_t *head);
+int kb_list_del_rcu(kb_list_head_t *entry);
+int kb_list_replace_rcu(kb_list_head_t *old, kb_list_head_t *new);
+kb_list_head_t *kb_list_next_rcu(const kb_list_head_t *pos);
+kb_list_head_t *kb_list_first_or_null_rcu(const kb_list_head_t *head);
+kb_list_head_t *kb_list_next_or_null_rcu(const kb_list_head_t *head, const kb_list_head_t *pos);
+
+/* Hash lists (hlist_*_rcu()). */
+void kb_hlist_head_init(kb_hlist_head_t *h);
+void kb_hlist_node_init(kb_hlist_node_t *n);
+bool kb_hlist_unhashed(const kb_hlist_node_t *n);
+bool kb_hlist_empty(const kb_hlist_head_t *h);
+int kb_hlist_add_head_rcu(kb_hlist_node_t *n, kb_hlist_head_t *h);
+int kb_hlist_add_tail_rcu(kb_hlist_node_t *n, kb_hlist_head_t *h);
+int kb_hlist_add_before_rcu(kb_hlist_node_t *n, kb_hlist_node_t *next);
+int kb_hlist_add_behind_rcu(kb_hlist_node_t *n, kb_hlist_node_t *prev);
+int kb_hlist_del_rcu(kb_hlist_node_t *n);
+int kb_hlist_del_init_rcu(kb_hlist_node_t *n);
+int kb_hlist_replace_rcu(kb_hlist_node_t *old, kb_hlist_node_t *new);
+kb_hlist_node_t *kb_hlist_first_rcu(const kb_hlist_head_t *h);
+kb_hlist_node_t *kb_hlist_next_rcu(const kb_hlist_node_t *n);
+
+/* ---------------------------------------------------- rcu list torture */
+/* Busted variants of the list torture (csrc/tools/rculist_torture.c). */
+#define KB_RCULIST_BUSTED_NONE 0
+/* a removed element is freed (poisoned, reused) at once: no grace period. */
+#define KB_RCULIST_BUSTED_FREE_NO_GP 1
+/* a new element is linked first and initialised after (a missing release). */
+#define KB_RCULIST_BUSTED_PUBLISH_BEFORE_INIT 2
+#define KB_RCULIST_BUSTED_MAX 2
+#define KB_RCULIST_TORTURE_MAX_THREADS 64
+#define KB_RCULIST_TORTURE_PIPE_LEN 10
+
+/**
+ * struct kb_rculist_torture_config - one run of kb_rculist_torture().
+ * @readers: reader threads, 1..KB_RCULIST_TORTURE_MAX_THREADS.
+ * @updaters: updater threads, 0..KB_RCULIST_TORTURE_MAX_THREADS (0: readers
+ *	only, a baseline for benchmarks; no busted variant then).
+ * @busted: KB_RCULIST_BUSTED_*.
+ * @reclaim: KB_RCU_TORTURE_SYNC, _CALL or _MIX: how removed elements wait
+ *	for their grace periods.
+ * @read_spin: kb_cpu_relax() calls a reader spends on each element it
+ *	visits, between its two checks (0..100000).
+ * @duration_ns: how long to run (1 ns .. one hour).
+ * @max_updates: stop after this many updates (0: only @duration_ns).
+ * @seed: seeds the updaters' choices.
+ */
+typedef struct kb_rculist_torture_config {
+	int32_t readers;
+	int32_t updaters;
+	int32_t busted;
+	int32_t reclaim;
+	int32_t read_spin;
+	int32_t reserved;
+	int64_t duration_ns;
+	int64_t max_updates;
+	uint64_t seed;
+} kb_rculist_torture_config_t;
+
+/**
+ * struct kb_rculist_torture_result - what a list torture run observed.
+ * @reads: read-side sections (one traversal each: the list or a bucket).
+ * @hlist_reads: of those, traversals of a hash bucket.
+ * @visits: elements the readers visited.
+ * @updates: @adds + @deletes + @replaces.
+ * @adds: elements added (list_add_rcu() or list_add_tail_rcu(), and an hlist add).
+ * @deletes: elements removed (list_del_rcu() and hlist_del_rcu()).
+ * @replaces: elements replaced (list_replace_rcu() and hlist_replace_rcu()).
+ * @grace_periods: grace periods completed during the run (engine-wide).
+ * @callbacks: the torture's call_rcu callbacks invoked.
+ * @refills: times an updater found the element pool empty and forced reclamation.
+ * @pipe: visits by the age of the element visited: 0 linked, 1 removed,
+ *	+1 per later grace period (last bucket: >= 9); only 0 and 1 are legal.
+ * @freed_seen: visits to an element freed (poisoned) or reused under the reader.
+ * @uninit_seen: visits to a reachable element not yet initialised.
+ * @too_old: visits to an element aged >= 2.
+ * @lost: traversals that did not get back to the head within a bound.
+ * @errors: @freed_seen + @uninit_seen + @too_old + @lost.
+ * @elapsed_ns: wall time of the run.
+ * @stopped_early: nonzero if kb_torture_request_stop() ended the run.
+ * @max_len: the longest the list got.
+ */
+typedef struct kb_rculist_torture_result {
+	uint64_t reads;
+	uint64_t hlist_reads;
+	uint64_t visits;
+	uint64_t updates;
+	uint64_t adds;
+	uint64_t deletes;
+	uint64_t replaces;
+	uint64_t grace_periods;
+	uint64_t callbacks;
+	uint64_t refills;
+	uint64_t pipe[10];
+	uint64_t freed_seen;
+	uint64_t uninit_seen;
+	uint64_t too_old;
+	uint64_t lost;
+	uint64_t errors;
+	int64_t elapsed_ns;
+	int32_t stopped_early;
+	int32_t max_len;
+} kb_rculist_torture_result_t;
+
+int kb_rculist_torture(const kb_rculist_torture_config_t *cfg,
+		       kb_rculist_torture_result_t *res);
+/* =============================================================== END RCU LIST */
+
 /* ===================================================================== BEGIN SRCU */
 /*
  * Sleepable RCU (csrc/engine/srcu.c), as the kernel's classic SRCU

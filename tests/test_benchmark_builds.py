@@ -87,3 +87,19 @@ def test_rcu_list_benchmark_runs_and_prints_both_targets() -> None:
     for row in ("| `RcuList.lookup(g, key)`", "| `RcuHashTable.lookup(g, key)`"):
         assert row in proc.stdout and "<= 2.0x" in proc.stdout, proc.stdout
     assert "Targets: RcuList.lookup <= 2.0x and RcuHashTable.lookup <= 2.0x" in proc.stdout
+
+
+def test_rcu_list_native_benchmark_runs_and_prints_both_ratios() -> None:
+    """benchmarks/rcu_list_native_bench.py --quick runs the native readers, prints both rows."""
+    import subprocess
+
+    from tests.support import child_env
+
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "rcu_list_native_bench.py"), "--quick"],
+        capture_output=True, text=True, timeout=300, env=child_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for label in ("synchronize_rcu()", "call_rcu()"):
+        assert f"| 1 updater, freeing after {label} |" in proc.stdout, proc.stdout
+    assert proc.stdout.count("x | >= 0.5x |") == 2, proc.stdout

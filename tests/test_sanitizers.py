@@ -45,6 +45,7 @@ DRIVERS = {
     "seqlock_torture_main.c": (["300"], ""),
     "atomic_torture_main.c": (["200"], "PASS (0 failures)"),
     "srcu_torture_main.c": (["200"], "PASS (0 failures)"),
+    "rculist_torture_main.c": (["200"], "PASS (0 failures)"),
 }
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")

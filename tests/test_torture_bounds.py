@@ -6,11 +6,16 @@ import time
 
 import pytest
 
-from kbind.torture import rcu_torture
+from kbind.torture import rcu_torture, rculist_torture
 from kbind.torture.atomic import atomic_torture
 from kbind.torture.seqlock import seqlock_torture
 
-TORTURES = {"rcu": rcu_torture, "seqlock": seqlock_torture, "atomic": atomic_torture}
+TORTURES = {
+    "rcu": rcu_torture,
+    "seqlock": seqlock_torture,
+    "atomic": atomic_torture,
+    "rcu-list": rculist_torture,
+}
 
 
 @pytest.mark.parametrize("kind", sorted(TORTURES))

@@ -27,6 +27,7 @@ from kbind.cli.report import (
 from kbind.explain import UnknownNameError, explain, listing
 from kbind.torture.atomic import atomic_torture, format_atomic_report
 from kbind.torture.rcu import format_rcu_report, rcu_torture
+from kbind.torture.rculist import format_rculist_report, rculist_torture
 from kbind.torture.seqlock import format_seqlock_report, seqlock_torture
 from kbind.torture.srcu import format_srcu_report, srcu_torture
 
@@ -116,6 +117,16 @@ TORTURES: dict[str, TortureKind] = {
         about="sleepable RCU: sleeping readers check their element is not freed under them",
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(grace_periods=res.grace_periods, reads=res.reads),
+    ),
+    "rcu-list": TortureKind(
+        run=lambda r, u, d, b: rculist_torture(readers=r, updaters=u, duration=d, busted=b),
+        report=format_rculist_report,
+        busted=("free-no-gp", "publish-before-init"),
+        about="RCU list and hash list: readers check each element they visit is live, "
+        "initialised and at most one grace period old",
+        threads=lambda r, u: r + u,
+        little=lambda res: _too_few(grace_periods=res.grace_periods, updates=res.updates),
+        uses_rcu=True,
     ),
 }
 

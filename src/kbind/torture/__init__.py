@@ -11,7 +11,9 @@ report; each has deliberately broken ("busted") variants that it must catch.
 * :mod:`kbind.torture.atomic` -- the LKMM atomics and their orderings
   (``Documentation/atomic_t.txt``);
 * :mod:`kbind.torture.srcu` -- sleepable RCU with sleeping readers
-  (rcutorture's ``srcu`` flavour, ``kernel/rcu/srcutree.c``).
+  (rcutorture's ``srcu`` flavour, ``kernel/rcu/srcutree.c``);
+* :mod:`kbind.torture.rculist` -- the RCU list and hash list under readers
+  and updaters (``include/linux/rculist.h``, ``Documentation/RCU/listRCU.rst``).
 
 What they share (the duration bound, the argument checks, the run step,
 the report's verdict, rates and last lines) is in ``kbind/torture/_common.py``.
@@ -33,6 +35,13 @@ from kbind.torture.rcu import (
     format_rcu_report,
     rcu_torture,
 )
+from kbind.torture.rculist import (
+    RCULIST_BUSTED_VARIANTS,
+    RCULIST_RECLAIM_MODES,
+    RculistTortureResult,
+    format_rculist_report,
+    rculist_torture,
+)
 from kbind.torture.seqlock import (
     BustedVariant,
     SeqlockTortureResult,
@@ -49,21 +58,26 @@ from kbind.torture.srcu import (
 
 __all__ = [
     "BUSTED_VARIANTS",
+    "RCULIST_BUSTED_VARIANTS",
+    "RCULIST_RECLAIM_MODES",
     "RECLAIM_MODES",
     "SRCU_GP_MODES",
     "AtomicBustedVariant",
     "AtomicTortureResult",
     "BustedVariant",
     "RcuTortureResult",
+    "RculistTortureResult",
     "SeqlockTortureResult",
     "SrcuBustedVariant",
     "SrcuTortureResult",
     "atomic_torture",
     "format_atomic_report",
     "format_rcu_report",
+    "format_rculist_report",
     "format_seqlock_report",
     "format_srcu_report",
     "rcu_torture",
+    "rculist_torture",
     "seqlock_torture",
     "srcu_torture",
 ]
