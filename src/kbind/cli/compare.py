@@ -41,17 +41,6 @@ def _row_id(text: str) -> str:
     return text.upper()
 
 
-def _microseconds(text: str) -> float:
-    """Argparse ``type=`` for ``--hold-us``: a number of microseconds in [0, 100000]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of microseconds: {text!r}") from None
-    if not 0 <= value <= 100_000:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"must be in [0, 100000] microseconds: {text}")
-    return value
-
-
 def add_parser(sub: Any) -> None:
     """Add the ``compare`` subcommand to the ``kbind`` parser's subparsers ``sub``."""
     cmp = sub.add_parser(
@@ -106,7 +95,7 @@ def add_parser(sub: Any) -> None:
     )
     cmp.add_argument(
         "--hold-us",
-        type=_microseconds,
+        type=bounded_float(100_000, "microseconds", zero=True),
         default=0.0,
         help="workload: each reader holds its section this many microseconds longer, busy in C "
         "with the GIL released, as a kernel reader walking a structure (default 0)",

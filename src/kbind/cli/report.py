@@ -109,16 +109,20 @@ def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
-def bounded_float(hi: float, what: str = "seconds") -> Callable[[str], float]:
-    """Return an argparse ``type=`` function accepting numbers in ``(0, hi]``."""
+def bounded_float(
+    hi: float, what: str = "seconds", *, zero: bool = False
+) -> Callable[[str], float]:
+    """Return an argparse ``type=`` accepting numbers in ``(0, hi]`` (``zero``: ``[0, hi]``)."""
+    interval = f"[0, {hi:g}]" if zero else f"(0, {hi:g}]"
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number of {what}: {text!r}") from None
-        if not 0 < value <= hi:  # also refuses NaN
-            raise argparse.ArgumentTypeError(f"must be in (0, {hi:g}] {what}: {text}")
+        low_ok = value >= 0 if zero else value > 0
+        if not (low_ok and value <= hi):  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be in {interval} {what}: {text}")
         return value
 
     return parse

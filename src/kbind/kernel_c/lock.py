@@ -240,6 +240,11 @@ def _acquire(lock: _Lock, op: str) -> None:
                     "it: this wait would never end (the kernel would spin or sleep forever)",
                     sites=[("taken at", owner.site), ("waiting at", site)],
                 )
+    _hold(lock, site, held)
+
+
+def _hold(lock: _Lock, site: Site, held: list[_Held]) -> None:
+    """Record that this thread now holds ``lock`` (a spinlock also opens an atomic section)."""
     mine = _Held(lock, site, held)
     if not lock._SLEEPS:
         mine.section = context.enter_atomic(f"a {lock._KIND} section ({lock.name})", site)
@@ -377,12 +382,7 @@ def _try(lock: _Lock, op: str) -> bool:
     site = Site.from_frame(user_frame())
     if not lock._trylock():
         return False
-    held = _tls.locks
-    mine = _Held(lock, site, held)
-    if not lock._SLEEPS:
-        mine.section = context.enter_atomic(f"a {lock._KIND} section ({lock.name})", site)
-    lock._holder = mine
-    held.append(mine)
+    _hold(lock, site, _tls.locks)
     return True
 
 

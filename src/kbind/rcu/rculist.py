@@ -196,14 +196,17 @@ class _ListBase(NotClone, Generic[T]):
     _CLONE_ROLE = "owner"
     KIND: ClassVar[str] = "RCU list"
     _ADD: ClassVar[str] = "add"
+    #: a circular list_head (True) or a None-terminated hlist_head (False)
+    _CIRCULAR: ClassVar[bool] = True
 
-    def _start(
+    def __init__(
         self,
-        values: Iterable[T],
-        lock: UpdateLock | None,
-        key: Callable[[T], object] | None,
-        circular: bool,
+        values: Iterable[T] = (),
+        *,
+        lock: UpdateLock | None = None,
+        key: Callable[[T], object] | None = None,
     ) -> None:
+        circular = self._CIRCULAR
         if lock is None:
             lock = SpinLock(None)
         elif not isinstance(lock, Lock):
@@ -216,7 +219,7 @@ class _ListBase(NotClone, Generic[T]):
         self._lock = lock
         self._word = lock._word
         self._key = key
-        self._made_at = Site.here(3)
+        self._made_at = Site.here(2)
         self._head = _Head(circular)
         self._end = self._head if circular else None
         for value in values:  # not yet shared: no reader, no other updater
@@ -505,15 +508,7 @@ class RcuList(_ListBase[T]):
 
     __slots__ = ()
     KIND = "RcuList"
-
-    def __init__(
-        self,
-        values: Iterable[T] = (),
-        *,
-        lock: UpdateLock | None = None,
-        key: Callable[[T], object] | None = None,
-    ) -> None:
-        self._start(values, lock, key, circular=True)
+    _CIRCULAR = True
 
     def add(self, value: T) -> None:
         """Insert ``value`` at the head (kernel: ``list_add_rcu()``).
@@ -532,8 +527,7 @@ class RcuList(_ListBase[T]):
         """Insert ``value`` at the tail (kernel: ``list_add_tail_rcu()``); raises as :meth:`add`."""
         site = Site.here(2)
         self._assert_held("add to", site)
-        head = self._head
-        self._link(self._node(value, site), head.prev, head)
+        self._link_last(self._node(value, site))
 
     @staticmethod
     def _link(node: _Node, prev: Any, nxt: Any) -> None:
@@ -586,15 +580,7 @@ class RcuHList(_ListBase[T]):
     __slots__ = ()
     KIND = "RcuHList"
     _ADD = "add_head"
-
-    def __init__(
-        self,
-        values: Iterable[T] = (),
-        *,
-        lock: UpdateLock | None = None,
-        key: Callable[[T], object] | None = None,
-    ) -> None:
-        self._start(values, lock, key, circular=False)
+    _CIRCULAR = False
 
     def add_head(self, value: T) -> None:
         """Insert ``value`` first (kernel: ``hlist_add_head_rcu()``).
