@@ -461,72 +461,102 @@ bool kb_mutex_is_locked(const kb_mutex_t *lock);
 
 /* --------------------------------------------------------------- litmus */
 /*
- * Hardware litmus tests (csrc/tools/litmus.c), in the spirit of herdtools'
- * litmus7: a classic pattern run many times in threads pinned to different
- * CPUs, released together each iteration, counting every final outcome.
+ * The hardware litmus harness (csrc/tools/litmus.c), in the spirit of
+ * herdtools' litmus7: a test's processes, compiled at run time from a C
+ * litmus file (kbind/litmus/cgen.py), run in threads pinned to different
+ * CPUs over many instances per synchronised round; every instance's final
+ * state is one outcome, counted in a table of distinct outcomes.
  */
-#define KB_LITMUS_SB 0
-#define KB_LITMUS_MP 1
-#define KB_LITMUS_LB 2
-#define KB_LITMUS_R 3
-#define KB_LITMUS_S 4
-#define KB_LITMUS_2_2W 5
-#define KB_LITMUS_WRC 6
-#define KB_LITMUS_IRIW 7
-#define KB_LITMUS_NTESTS 8
+#define KB_LITMUS_MAX_THREADS 8
+#define KB_LITMUS_SLOT 64 /* bytes per shared variable: one cache line */
+#define KB_LITMUS_MAX_SIZE 100000
+#define KB_LITMUS_MAX_OBS 64
 
-/* What separates each thread's two accesses. */
-#define KB_LITMUS_ONCE 0
-#define KB_LITMUS_MB 1
-#define KB_LITMUS_WMB_RMB 2
-#define KB_LITMUS_REL_ACQ 3
-#define KB_LITMUS_ATOMIC 4
-#define KB_LITMUS_NVARIANTS 5
-
-#define KB_LITMUS_MAX_OUTCOMES 16
+/* Why a process stopped the run (kb_litmus_result.error). */
+#define KB_LITMUS_ERR_NONE 0
+#define KB_LITMUS_ERR_POINTER 1 /* dereferenced a value that is no variable's address */
+#define KB_LITMUS_ERR_LOCK 2	/* spin_lock() did not get the lock in time */
+#define KB_LITMUS_ERR_GP 3	/* synchronize_rcu()/synchronize_srcu() did not end in time */
+#define KB_LITMUS_ERR_UNLOCK 4	/* spin_unlock() of a lock this process does not hold */
 
 /**
- * struct kb_litmus_config - one litmus run.
- * @test: KB_LITMUS_SB ... KB_LITMUS_IRIW.
- * @variant: KB_LITMUS_ONCE ... KB_LITMUS_ATOMIC.
- * @iterations: how many times to run the pattern (>= 1).
- * @max_ns: stop early after this long (<= 0: no time limit).
- * @stop_outcome: stop early once this outcome was seen @stop_count times
- *	(-1: never stop early).
- * @stop_count: see @stop_outcome.
- * @busted_barrier: nonzero: smp_mb() (and the atomic variant's fence) is
- *	compiled as a compiler barrier only, to show the test catches it.
+ * struct kb_litmus_prog - one compiled litmus test.
+ * @nthreads: processes, 1..KB_LITMUS_MAX_THREADS.
+ * @nslots: shared variables per instance (each KB_LITMUS_SLOT bytes), >= 1.
+ * @nregs: registers each process reports per instance, >= 1.
+ * @nobs: observables per outcome, 1..KB_LITMUS_MAX_OBS.
+ * @uses_rcu: nonzero: the processes use RCU; each thread is a registered
+ *	reader of the engine, offline between its instances.
+ * @init: writes one instance's initial state into @mem (zeroed before).
+ * @thread: process i on one instance: @regs receives its @nregs registers.
+ * @observe: one instance's outcome: @regs holds every process's registers
+ *	(process i at @regs + i * @nregs); writes @nobs values to @obs.
+ * @cond: 1 when the final condition's proposition holds for @obs.
+ * @filter: 0 when the test's filter leaves the outcome out (NULL: none).
+ * @error: a KB_LITMUS_ERR_* a process sets (atomically) when it must stop.
+ */
+typedef struct kb_litmus_prog {
+	int32_t nthreads;
+	int32_t nslots;
+	int32_t nregs;
+	int32_t nobs;
+	int32_t uses_rcu;
+	int32_t reserved;
+	void (*init)(char *mem);
+	void (*thread[8])(char *mem, int64_t *regs);
+	void (*observe)(const char *mem, const int64_t *regs, int64_t *obs);
+	int (*cond)(const int64_t *obs);
+	int (*filter)(const int64_t *obs);
+	int32_t *error;
+} kb_litmus_prog_t;
+
+/**
+ * struct kb_litmus_config - one run.
+ * @instances: how many instances to run, >= 1.
+ * @size: instances per synchronised round, 1..KB_LITMUS_MAX_SIZE.
+ * @max_ns: stop after this long (<= 0: no time limit).
+ * @stop_matches: stop once the condition held this often (0: never early).
+ * @max_outcomes: capacity of the caller's outcome table, >= 1.
  * @pin: nonzero: pin thread i to the i-th usable CPU (round robin).
  */
 typedef struct kb_litmus_config {
-	int test;
-	int variant;
-	int64_t iterations;
+	int64_t instances;
 	int64_t max_ns;
-	int stop_outcome;
-	int64_t stop_count;
-	int busted_barrier;
-	int pin;
+	int64_t stop_matches;
+	int32_t size;
+	int32_t max_outcomes;
+	int32_t pin;
+	int32_t reserved;
 } kb_litmus_config_t;
 
 /**
  * struct kb_litmus_result - what a run observed.
- * @iterations: iterations actually run.
- * @counts: how often each outcome occurred; outcome bit i is observable i
- *	(see kbind/litmus.py for the observables of each test).
- * @nthreads: threads the test uses.
- * @cpus: usable CPUs (the run pins round-robin over them).
+ * @instances: instances run.
+ * @matches: instances whose outcome satisfied the condition (filter passed).
+ * @filtered: instances the filter left out.
+ * @lost: instances not counted because the outcome table was full.
+ * @rounds: synchronised rounds.
  * @elapsed_ns: wall time of the run.
+ * @noutcomes: distinct outcomes in the table.
+ * @nthreads: threads run.
+ * @cpus: usable CPUs (the run pins round-robin over them).
+ * @error: the KB_LITMUS_ERR_* that stopped the run, or 0.
  */
 typedef struct kb_litmus_result {
-	int64_t iterations;
-	int64_t counts[16];
-	int nthreads;
-	int cpus;
+	int64_t instances;
+	int64_t matches;
+	int64_t filtered;
+	int64_t lost;
+	int64_t rounds;
 	int64_t elapsed_ns;
+	int32_t noutcomes;
+	int32_t nthreads;
+	int32_t cpus;
+	int32_t error;
 } kb_litmus_result_t;
 
-int kb_litmus_run(const kb_litmus_config_t *cfg, kb_litmus_result_t *res);
+int kb_litmus_run(const kb_litmus_prog_t *prog, const kb_litmus_config_t *cfg,
+		  kb_litmus_result_t *res, int64_t *outcomes, int64_t *counts);
 int kb_litmus_usable_cpus(void);
 
 /* ===================================================== BEGIN SEQUENCE LOCKS */

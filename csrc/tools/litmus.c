@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * csrc/tools/litmus.c - classic memory-model litmus tests on the real CPU.
+ * csrc/tools/litmus.c - the hardware litmus harness: run a compiled litmus
+ * test (struct kb_litmus_prog, generated from a C litmus file by
+ * kbind/litmus/cgen.py and compiled at run time) on the real CPU.
  *
- * Each test is run @iterations times by its threads (2 to 4), pinned to
- * different CPUs when asked.  Every iteration: all threads meet at a spin
- * barrier, run their part of the pattern, meet again; thread 0 then records
- * the outcome (registers and final memory values) and resets memory before
- * the next meeting.  Shared variables sit on separate cache lines and are
- * accessed only with marked accesses (KB_READ_ONCE/KB_WRITE_ONCE), so races
- * are defined behaviour; between the two accesses of a thread a compiler
- * barrier always stops the compiler, so every reordering counted is the
- * hardware's.
+ * As herdtools' litmus7 does: one thread per process, pinned to distinct
+ * CPUs; the test's memory holds @size instances (every shared variable of
+ * every instance on its own cache line); per synchronised round, each
+ * thread runs its process once on every instance in turn, meeting the
+ * others at a light barrier before each instance (with a pseudo-random
+ * start jitter, so the processes' windows overlap at many offsets).  After
+ * the round, thread 0 alone reads every instance's outcome (registers and
+ * final memory values), evaluates the filter and the condition, counts the
+ * outcome in the table of distinct outcomes and resets the memory, while
+ * the others wait at the round barrier.
  *
- * Observables are encoded as bits of the outcome index; bit i is set when
- * observable i took its "second" value (a register read the written value,
- * a final value is the later-listed store).  kbind/litmus.py names them.
+ * For a test that uses RCU each thread is a registered reader of kbind's
+ * engine: online while it runs its process, offline (an extended quiescent
+ * state) while it waits between instances, so a synchronize_rcu() in one
+ * process waits exactly for the read-side sections of the others.
  */
 #include "kbind.h"
 
@@ -24,11 +28,6 @@
 
 #define KB_LITMUS_LINE 64
 
-struct kb_litmus_var {
-	int64_t v;
-	char pad[KB_LITMUS_LINE - sizeof(int64_t)];
-};
-
 /* A sense-reversing barrier; waiters spin, then yield (threads may share CPUs). */
 struct kb_litmus_barrier {
 	uint32_t count;
@@ -37,32 +36,44 @@ struct kb_litmus_barrier {
 	char pad2[KB_LITMUS_LINE - sizeof(uint32_t)];
 };
 
+struct kb_litmus_table {
+	int64_t *keys;	 /* caller's: cap * nobs */
+	int64_t *counts; /* caller's: cap */
+	int32_t *index;	 /* hash slot -> entry + 1 (0: empty) */
+	uint32_t mask;
+	int32_t cap;
+	int32_t n;
+	int32_t nobs;
+};
+
 struct kb_litmus_ctx {
-	struct kb_litmus_var x, y;
-	struct kb_litmus_var dummy[4]; /* targets of the atomic variant's RMW */
-	struct kb_litmus_barrier bar;
+	struct kb_litmus_barrier round; /* all threads, once per round */
+	struct kb_litmus_barrier inst;	/* all threads, before each instance */
+	const kb_litmus_prog_t *prog;
 	const kb_litmus_config_t *cfg;
 	kb_litmus_result_t *res;
+	char *mem;	/* size * stride bytes */
+	int64_t *regs;	/* size * nthreads * nregs */
+	size_t stride;	/* bytes per instance */
+	int32_t size;	/* instances in the current round (thread 0 sets it) */
 	int nthreads;
+	int stop;	/* set by thread 0 before the round barrier */
 	int cpus[CPU_SETSIZE];
 	int ncpus;
-	int stop; /* set by thread 0 before a barrier; read by all after it */
-	int64_t r[4][2]; /* registers: [thread][0..1], written by their thread */
+	int64_t deadline;
+	struct kb_litmus_table table;
+	int64_t obs[KB_LITMUS_MAX_OBS];
 };
 
 struct kb_litmus_thread {
 	struct kb_litmus_ctx *ctx;
 	int id;
-	uint32_t sense;
+	uint32_t round_sense;
+	uint32_t inst_sense;
 	uint64_t rng; /* xorshift state for the start jitter */
 };
 
-/*
- * Start jitter: each thread waits a pseudo-random 0..KB_LITMUS_JITTER-1
- * CPU relaxes before its part, so the threads' access windows overlap at
- * many different offsets (the thread that releases the barrier would
- * otherwise always start first, by about one cache-line transfer).
- */
+/* Up to KB_LITMUS_JITTER-1 CPU relaxes before each instance. */
 #define KB_LITMUS_JITTER 16
 
 static inline void kb_litmus_jitter(struct kb_litmus_thread *t)
@@ -78,21 +89,18 @@ static inline void kb_litmus_jitter(struct kb_litmus_thread *t)
 		kb_cpu_relax();
 }
 
-static void kb_litmus_barrier_wait(struct kb_litmus_ctx *ctx, uint32_t *sense)
+static void kb_litmus_barrier_wait(struct kb_litmus_barrier *b, int nthreads, uint32_t *sense)
 {
-	struct kb_litmus_barrier *b = &ctx->bar;
 	uint32_t s = !*sense;
 	unsigned int spins = 0;
 
 	*sense = s;
 	/*
 	 * The arrival RMW is acq_rel and the release store of the new sense
-	 * pairs with the waiters' acquire loads: everything each thread did
-	 * before the barrier (its part of the pattern, thread 0's reset) is
-	 * visible to every thread after it.
+	 * pairs with the waiters' acquire loads: what each thread did before
+	 * the barrier (its process, thread 0's reset) is visible to all after.
 	 */
-	/* KB_READ_ONCE: the start-up error path lowers nthreads while threads wait. */
-	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == (uint32_t)KB_READ_ONCE(ctx->nthreads)) {
+	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == (uint32_t)nthreads) {
 		KB_WRITE_ONCE(b->count, 0);
 		__atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
 		return;
@@ -105,227 +113,130 @@ static void kb_litmus_barrier_wait(struct kb_litmus_ctx *ctx, uint32_t *sense)
 	}
 }
 
-/* ------------------------------------------------------------ accesses */
+/* ------------------------------------------------------ the outcome table */
 
-static inline void kb_l_write(struct kb_litmus_var *p, int64_t v, bool release)
+static uint64_t kb_litmus_hash(const int64_t *obs, int n)
 {
-	if (release)
-		kb_smp_store_release(&p->v, v);
-	else
-		KB_WRITE_ONCE(p->v, v);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (uint64_t)obs[i];
+		h *= 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return h;
 }
 
-static inline int64_t kb_l_read(struct kb_litmus_var *p, bool acquire)
+/* Count @obs once; return false when the table is full and @obs is new. */
+static bool kb_litmus_count(struct kb_litmus_table *t, const int64_t *obs)
 {
-	return acquire ? kb_smp_load_acquire(&p->v) : KB_READ_ONCE(p->v);
+	uint32_t slot = (uint32_t)kb_litmus_hash(obs, t->nobs) & t->mask;
+
+	for (;; slot = (slot + 1) & t->mask) {
+		int32_t e = t->index[slot];
+
+		if (e == 0)
+			break;
+		if (memcmp(t->keys + (size_t)(e - 1) * (size_t)t->nobs, obs,
+			   sizeof(int64_t) * (size_t)t->nobs) == 0) {
+			t->counts[e - 1]++;
+			return true;
+		}
+	}
+	if (t->n == t->cap)
+		return false;
+	memcpy(t->keys + (size_t)t->n * (size_t)t->nobs, obs, sizeof(int64_t) * (size_t)t->nobs);
+	t->counts[t->n] = 1;
+	t->index[slot] = ++t->n;
+	return true;
 }
 
-enum kb_l_kind { KB_L_WW, KB_L_WR, KB_L_RW, KB_L_RR };
+/* ------------------------------------------------------------ the threads */
 
-/*
- * What separates a thread's first and second access, per variant.  The
- * compiler barrier is always there: the test is about the CPU.
- */
-static inline void kb_l_fence(struct kb_litmus_ctx *ctx, int tid, enum kb_l_kind kind)
+static void kb_litmus_reset(struct kb_litmus_ctx *ctx, int32_t n)
 {
+	const kb_litmus_prog_t *prog = ctx->prog;
+	int32_t i;
+
+	memset(ctx->mem, 0, ctx->stride * (size_t)n);
+	memset(ctx->regs, 0, sizeof(int64_t) * (size_t)n * (size_t)prog->nthreads * (size_t)prog->nregs);
+	for (i = 0; i < n; i++)
+		prog->init(ctx->mem + ctx->stride * (size_t)i);
+}
+
+/* Thread 0, after a round: count its outcomes, reset, decide whether to stop. */
+static void kb_litmus_collect(struct kb_litmus_ctx *ctx)
+{
+	const kb_litmus_prog_t *prog = ctx->prog;
 	const kb_litmus_config_t *cfg = ctx->cfg;
+	kb_litmus_result_t *res = ctx->res;
+	size_t per = (size_t)prog->nthreads * (size_t)prog->nregs;
+	int32_t i, n = ctx->size;
+	int64_t left;
 
-	kb_barrier();
-	switch (cfg->variant) {
-	case KB_LITMUS_MB:
-		if (cfg->busted_barrier)
-			kb_barrier(); /* the bug under test: no CPU fence at all */
-		else
-			kb_smp_mb();
-		break;
-	case KB_LITMUS_WMB_RMB:
-		if (kind == KB_L_WW)
-			kb_smp_wmb();
-		else if (kind == KB_L_RR)
-			kb_smp_rmb();
-		break; /* W->R and R->W: neither smp_wmb() nor smp_rmb() applies */
-	case KB_LITMUS_ATOMIC:
-		/* A fully ordered RMW is smp_mb() on each side of it (LKMM). */
-		if (cfg->busted_barrier) {
-			/*
-			 * The bug under test: the RMW without its ordering.  Not
-			 * a relaxed atomic RMW, which is still a locked (fully
-			 * fencing) instruction on x86 and could never be caught
-			 * there: a marked load and store of this thread's own
-			 * word (nobody else touches it), no fence at all.
-			 */
-			KB_WRITE_ONCE(ctx->dummy[tid].v, KB_READ_ONCE(ctx->dummy[tid].v) + 1);
-		} else
-			(void)kb_atomic64_fetch_add(1, (kb_atomic64_t *)&ctx->dummy[tid].v);
-		break;
-	default:
-		break;
+	for (i = 0; i < n; i++) {
+		prog->observe(ctx->mem + ctx->stride * (size_t)i, ctx->regs + per * (size_t)i, ctx->obs);
+		if (prog->filter && !prog->filter(ctx->obs)) {
+			res->filtered++;
+			continue;
+		}
+		if (prog->cond(ctx->obs))
+			res->matches++;
+		if (!kb_litmus_count(&ctx->table, ctx->obs))
+			res->lost++;
 	}
-	kb_barrier();
-}
-
-#define RELACQ(ctx) ((ctx)->cfg->variant == KB_LITMUS_REL_ACQ)
-
-/* ----------------------------------------------------------- the tests */
-/*
- * Each part: what thread @tid does in one iteration.  Registers land in
- * ctx->r[tid][]; the outcome is computed by kb_litmus_outcome().
- */
-static void kb_litmus_part(struct kb_litmus_ctx *ctx, int tid)
-{
-	struct kb_litmus_var *x = &ctx->x, *y = &ctx->y;
-	bool ra = RELACQ(ctx);
-
-	switch (ctx->cfg->test) {
-	case KB_LITMUS_SB: /* P0: x=1; r0=y.  P1: y=1; r1=x.  exists r0=0, r1=0 */
-		kb_l_write(tid ? y : x, 1, false);
-		kb_l_fence(ctx, tid, KB_L_WR);
-		ctx->r[tid][0] = kb_l_read(tid ? x : y, ra);
-		break;
-	case KB_LITMUS_MP: /* P0: x=1; y=1.  P1: r0=y; r1=x.  exists r0=1, r1=0 */
-		if (tid == 0) {
-			kb_l_write(x, 1, false);
-			kb_l_fence(ctx, tid, KB_L_WW);
-			kb_l_write(y, 1, ra);
-		} else {
-			ctx->r[1][0] = kb_l_read(y, ra);
-			kb_l_fence(ctx, tid, KB_L_RR);
-			ctx->r[1][1] = kb_l_read(x, false);
-		}
-		break;
-	case KB_LITMUS_LB: /* P0: r0=x; y=1.  P1: r1=y; x=1.  exists r0=1, r1=1 */
-		ctx->r[tid][0] = kb_l_read(tid ? y : x, ra);
-		kb_l_fence(ctx, tid, KB_L_RW);
-		kb_l_write(tid ? x : y, 1, ra);
-		break;
-	case KB_LITMUS_R: /* P0: x=1; y=1.  P1: y=2; r0=x.  exists y=2, r0=0 */
-		if (tid == 0) {
-			kb_l_write(x, 1, false);
-			kb_l_fence(ctx, tid, KB_L_WW);
-			kb_l_write(y, 1, ra);
-		} else {
-			kb_l_write(y, 2, false);
-			kb_l_fence(ctx, tid, KB_L_WR);
-			ctx->r[1][0] = kb_l_read(x, ra);
-		}
-		break;
-	case KB_LITMUS_S: /* P0: x=2; y=1.  P1: r0=y; x=1.  exists x=2, r0=1 */
-		if (tid == 0) {
-			kb_l_write(x, 2, false);
-			kb_l_fence(ctx, tid, KB_L_WW);
-			kb_l_write(y, 1, ra);
-		} else {
-			ctx->r[1][0] = kb_l_read(y, ra);
-			kb_l_fence(ctx, tid, KB_L_RW);
-			kb_l_write(x, 1, ra);
-		}
-		break;
-	case KB_LITMUS_2_2W: /* P0: x=1; y=2.  P1: y=1; x=2.  exists x=1, y=1 */
-		kb_l_write(tid ? y : x, 1, false);
-		kb_l_fence(ctx, tid, KB_L_WW);
-		kb_l_write(tid ? x : y, 2, ra);
-		break;
-	case KB_LITMUS_WRC: /* P0: x=1.  P1: r0=x; y=1.  P2: r1=y; r2=x.  exists 1,1,0 */
-		if (tid == 0) {
-			kb_l_write(x, 1, false);
-		} else if (tid == 1) {
-			ctx->r[1][0] = kb_l_read(x, ra);
-			kb_l_fence(ctx, tid, KB_L_RW);
-			kb_l_write(y, 1, ra);
-		} else {
-			ctx->r[2][0] = kb_l_read(y, ra);
-			kb_l_fence(ctx, tid, KB_L_RR);
-			ctx->r[2][1] = kb_l_read(x, false);
-		}
-		break;
-	case KB_LITMUS_IRIW: /* P0: x=1.  P1: y=1.  P2: r0=x; r1=y.  P3: r2=y; r3=x. */
-		if (tid < 2) {
-			kb_l_write(tid ? y : x, 1, false);
-		} else {
-			struct kb_litmus_var *first = tid == 2 ? x : y;
-			struct kb_litmus_var *second = tid == 2 ? y : x;
-
-			ctx->r[tid][0] = kb_l_read(first, ra);
-			kb_l_fence(ctx, tid, KB_L_RR);
-			ctx->r[tid][1] = kb_l_read(second, false);
-		}
-		break;
-	default:
-		break;
+	res->instances += n;
+	res->rounds++;
+	left = cfg->instances - res->instances;
+	res->error = __atomic_load_n(prog->error, __ATOMIC_RELAXED);
+	if (left <= 0 || res->error || (cfg->stop_matches > 0 && res->matches >= cfg->stop_matches) ||
+	    (ctx->deadline && kb_now_ns() >= ctx->deadline) || kb_torture_stop_requested()) {
+		KB_WRITE_ONCE(ctx->stop, 1);
+		return;
 	}
-}
-
-static const int kb_litmus_threads[KB_LITMUS_NTESTS] = { 2, 2, 2, 2, 2, 2, 3, 4 };
-
-/* Thread 0, after the closing barrier: the outcome index of this iteration. */
-static int kb_litmus_outcome(struct kb_litmus_ctx *ctx)
-{
-	int64_t (*r)[2] = ctx->r;
-	int64_t x = KB_READ_ONCE(ctx->x.v), y = KB_READ_ONCE(ctx->y.v);
-
-	switch (ctx->cfg->test) {
-	case KB_LITMUS_SB:
-	case KB_LITMUS_LB:
-		return (r[0][0] == 1) | (r[1][0] == 1) << 1;
-	case KB_LITMUS_MP:
-		return (r[1][0] == 1) | (r[1][1] == 1) << 1;
-	case KB_LITMUS_R:
-		return (r[1][0] == 1) | (y == 2) << 1;
-	case KB_LITMUS_S:
-		return (r[1][0] == 1) | (x == 1) << 1;
-	case KB_LITMUS_2_2W:
-		return (x == 2) | (y == 2) << 1;
-	case KB_LITMUS_WRC:
-		return (r[1][0] == 1) | (r[2][0] == 1) << 1 | (r[2][1] == 1) << 2;
-	case KB_LITMUS_IRIW:
-		return (r[2][0] == 1) | (r[2][1] == 1) << 1 | (r[3][0] == 1) << 2 |
-		       (r[3][1] == 1) << 3;
-	default:
-		return 0;
-	}
+	n = left < cfg->size ? (int32_t)left : cfg->size;
+	kb_litmus_reset(ctx, n);
+	KB_WRITE_ONCE(ctx->size, n);
 }
 
 static void *kb_litmus_thread_fn(void *arg)
 {
 	struct kb_litmus_thread *t = arg;
 	struct kb_litmus_ctx *ctx = t->ctx;
-	const kb_litmus_config_t *cfg = ctx->cfg;
-	int64_t deadline = cfg->max_ns > 0 ? kb_deadline_ns(cfg->max_ns) : 0;
-	int64_t i;
+	const kb_litmus_prog_t *prog = ctx->prog;
+	void (*body)(char *, int64_t *) = prog->thread[t->id];
+	size_t per = (size_t)prog->nthreads * (size_t)prog->nregs;
+	bool rcu = prog->uses_rcu && kb_rcu_register_thread_offline() == KB_OK;
+	int32_t i, n;
 
-	if (cfg->pin && ctx->ncpus > 0) {
+	if (ctx->cfg->pin && ctx->ncpus > 0) {
 		cpu_set_t set;
 
 		CPU_ZERO(&set);
 		CPU_SET(ctx->cpus[t->id % ctx->ncpus], &set);
 		(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
-	for (i = 0;; i++) {
-		kb_litmus_barrier_wait(ctx, &t->sense);
+	for (;;) {
+		kb_litmus_barrier_wait(&ctx->round, KB_READ_ONCE(ctx->nthreads), &t->round_sense);
 		if (KB_READ_ONCE(ctx->stop))
 			break;
-		kb_litmus_jitter(t);
-		kb_litmus_part(ctx, t->id);
-		kb_litmus_barrier_wait(ctx, &t->sense);
-		if (t->id != 0)
-			continue;
-		/* Thread 0 alone, while the others wait at the next barrier. */
-		{
-			int o = kb_litmus_outcome(ctx);
-			kb_litmus_result_t *res = ctx->res;
-
-			res->counts[o]++;
-			res->iterations = i + 1;
-			KB_WRITE_ONCE(ctx->x.v, 0);
-			KB_WRITE_ONCE(ctx->y.v, 0);
-			memset(ctx->r, 0, sizeof(ctx->r));
-			if (res->iterations >= cfg->iterations ||
-			    (cfg->stop_outcome >= 0 && res->counts[cfg->stop_outcome] >= cfg->stop_count) ||
-			    ((i & 255) == 0 && ((deadline && kb_now_ns() >= deadline) ||
-						kb_torture_stop_requested())))
-				KB_WRITE_ONCE(ctx->stop, 1);
+		n = KB_READ_ONCE(ctx->size);
+		for (i = 0; i < n; i++) {
+			kb_litmus_barrier_wait(&ctx->inst, KB_READ_ONCE(ctx->nthreads), &t->inst_sense);
+			kb_litmus_jitter(t);
+			if (rcu)
+				kb_rcu_thread_online();
+			body(ctx->mem + ctx->stride * (size_t)i, ctx->regs + per * (size_t)i + (size_t)t->id * (size_t)prog->nregs);
+			if (rcu)
+				kb_rcu_thread_offline();
 		}
+		kb_litmus_barrier_wait(&ctx->round, KB_READ_ONCE(ctx->nthreads), &t->round_sense);
+		if (t->id == 0)
+			kb_litmus_collect(ctx); /* the others wait at the next round barrier */
 	}
+	if (rcu)
+		(void)kb_rcu_unregister_thread();
 	return NULL;
 }
 
@@ -343,38 +254,77 @@ int kb_litmus_usable_cpus(void)
 	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
 }
 
+static bool kb_litmus_prog_ok(const kb_litmus_prog_t *p)
+{
+	int i;
+
+	if (!p || p->nthreads < 1 || p->nthreads > KB_LITMUS_MAX_THREADS || p->nslots < 1 ||
+	    p->nslots > 4096 || p->nregs < 1 || p->nregs > 4096 || p->nobs < 1 ||
+	    p->nobs > KB_LITMUS_MAX_OBS || !p->init || !p->observe || !p->cond || !p->error)
+		return false;
+	for (i = 0; i < p->nthreads; i++)
+		if (!p->thread[i])
+			return false;
+	return true;
+}
+
 /**
- * kb_litmus_run() - run one litmus test and count its outcomes.
- * @cfg: what to run (validated here).
- * @res: filled with the counts; zeroed first.
+ * kb_litmus_run() - run a compiled litmus test and count its outcomes.
+ * @prog: the test (validated here).
+ * @cfg: how to run it (validated here).
+ * @res: filled with the run's counts; zeroed first.
+ * @outcomes: the table of distinct outcomes: @cfg->max_outcomes rows of
+ *	@prog->nobs values, filled from the first row.
+ * @counts: how often each row of @outcomes occurred.
  *
  * Context: blocks the caller until the run ends (bounded by
- * @cfg->iterations and @cfg->max_ns); creates and joins its own threads.
- * Return: KB_OK, KB_EINVAL for a bad @cfg, KB_EAGAIN if threads could not
- * be created.
+ * @cfg->instances and @cfg->max_ns, and by a process that reports an
+ * error); creates and joins its own threads.  A calling thread that is an
+ * online RCU reader is taken offline for the run, so that the processes'
+ * grace periods do not wait for it.
+ * Return: KB_OK (a process's error is in @res->error), KB_EINVAL for a bad
+ * argument, KB_EAGAIN when memory or threads could not be had.
  */
-int kb_litmus_run(const kb_litmus_config_t *cfg, kb_litmus_result_t *res)
+int kb_litmus_run(const kb_litmus_prog_t *prog, const kb_litmus_config_t *cfg,
+		  kb_litmus_result_t *res, int64_t *outcomes, int64_t *counts)
 {
-	static struct kb_litmus_ctx zero_ctx;
 	struct kb_litmus_ctx *ctx;
-	struct kb_litmus_thread th[4];
-	pthread_t tids[4];
+	struct kb_litmus_thread th[KB_LITMUS_MAX_THREADS];
+	pthread_t tids[KB_LITMUS_MAX_THREADS];
 	cpu_set_t set;
 	int i, n, started = 0, rc = KB_OK;
+	uint32_t slots = 1;
+	bool was_online = false;
 	int64_t t0;
 
-	if (!cfg || !res || cfg->test < 0 || cfg->test >= KB_LITMUS_NTESTS ||
-	    cfg->variant < 0 || cfg->variant >= KB_LITMUS_NVARIANTS || cfg->iterations < 1 ||
-	    cfg->stop_outcome >= KB_LITMUS_MAX_OUTCOMES)
+	if (!kb_litmus_prog_ok(prog) || !cfg || !res || !outcomes || !counts || cfg->instances < 1 ||
+	    cfg->size < 1 || cfg->size > KB_LITMUS_MAX_SIZE || cfg->max_outcomes < 1 ||
+	    cfg->max_outcomes > (1 << 20) || cfg->stop_matches < 0)
 		return KB_EINVAL;
 	memset(res, 0, sizeof(*res));
-	ctx = aligned_alloc(KB_LITMUS_LINE, sizeof(*ctx) + KB_LITMUS_LINE - sizeof(*ctx) % KB_LITMUS_LINE);
+	ctx = aligned_alloc(KB_LITMUS_LINE, (sizeof(*ctx) + KB_LITMUS_LINE - 1) / KB_LITMUS_LINE * KB_LITMUS_LINE);
 	if (!ctx)
 		return KB_EAGAIN;
-	*ctx = zero_ctx;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->prog = prog;
 	ctx->cfg = cfg;
 	ctx->res = res;
-	n = ctx->nthreads = kb_litmus_threads[cfg->test];
+	ctx->stride = (size_t)prog->nslots * KB_LITMUS_SLOT;
+	ctx->size = cfg->instances < cfg->size ? (int32_t)cfg->instances : cfg->size;
+	while (slots < 2u * (uint32_t)cfg->max_outcomes)
+		slots <<= 1;
+	ctx->table = (struct kb_litmus_table){ .keys = outcomes, .counts = counts, .mask = slots - 1,
+					       .cap = cfg->max_outcomes, .nobs = prog->nobs };
+	ctx->table.index = calloc(slots, sizeof(int32_t));
+	ctx->mem = aligned_alloc(KB_LITMUS_LINE, ctx->stride * (size_t)cfg->size);
+	ctx->regs = calloc((size_t)cfg->size * (size_t)prog->nthreads * (size_t)prog->nregs, sizeof(int64_t));
+	if (!ctx->table.index || !ctx->mem || !ctx->regs) {
+		rc = KB_EAGAIN;
+		goto out;
+	}
+	__atomic_store_n(prog->error, 0, __ATOMIC_RELAXED);
+	n = prog->nthreads;
+	KB_WRITE_ONCE(ctx->nthreads, n);
 	res->nthreads = n;
 	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
 		for (i = 0; i < CPU_SETSIZE; i++)
@@ -382,34 +332,42 @@ int kb_litmus_run(const kb_litmus_config_t *cfg, kb_litmus_result_t *res)
 				ctx->cpus[ctx->ncpus++] = i;
 	}
 	res->cpus = ctx->ncpus > 0 ? ctx->ncpus : 1;
+	if (prog->uses_rcu && kb_rcu_is_registered() && kb_rcu_is_online()) {
+		was_online = true;
+		kb_rcu_thread_offline();
+	}
+	kb_litmus_reset(ctx, ctx->size);
 	t0 = kb_now_ns();
-	for (i = 1; i < n; i++) {
-		th[i] = (struct kb_litmus_thread){ .ctx = ctx, .id = i, .rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) };
+	ctx->deadline = cfg->max_ns > 0 ? kb_deadline_after(t0, cfg->max_ns) : 0;
+	for (i = 0; i < n; i++) {
+		th[i] = (struct kb_litmus_thread){ .ctx = ctx, .id = i,
+						   .rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) };
 		if (pthread_create(&tids[i], NULL, kb_litmus_thread_fn, &th[i]) != 0) {
 			rc = KB_EAGAIN;
 			break;
 		}
 		started++;
 	}
-	if (rc == KB_OK) {
-		th[0] = (struct kb_litmus_thread){ .ctx = ctx, .id = 0, .rng = 0x2545F4914F6CDD1DULL };
-		/* Thread 0 is a new thread too, so the caller's affinity is untouched. */
-		if (pthread_create(&tids[0], NULL, kb_litmus_thread_fn, &th[0]) != 0) {
-			rc = KB_EAGAIN;
-		} else {
-			pthread_join(tids[0], NULL);
-		}
-	}
-	if (rc != KB_OK) {
-		/* Release the threads already waiting at the first barrier. */
+	if (rc != KB_OK && started > 0) {
+		/*
+		 * Release the threads already waiting at the first round
+		 * barrier: they see stop and leave.  They count to @started.
+		 */
 		KB_WRITE_ONCE(ctx->stop, 1);
 		KB_WRITE_ONCE(ctx->nthreads, started);
-		__atomic_store_n(&ctx->bar.count, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&ctx->bar.sense, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&ctx->round.count, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&ctx->round.sense, 1, __ATOMIC_RELEASE);
 	}
-	for (i = 1; i <= started; i++)
+	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	res->elapsed_ns = kb_now_ns() - t0;
+	res->noutcomes = ctx->table.n;
+	if (was_online)
+		kb_rcu_thread_online();
+out:
+	free(ctx->table.index);
+	free(ctx->mem);
+	free(ctx->regs);
 	free(ctx);
 	return rc;
 }

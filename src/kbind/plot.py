@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kbind.litmus import TESTS, LitmusResult
+from kbind.litmus import LitmusResult
 
 if TYPE_CHECKING:
     from kbind.compare.workload import WorkloadReport
@@ -105,8 +105,8 @@ def litmus_figure(results: Sequence[LitmusResult]) -> Any:
     from matplotlib.patches import Patch
 
     by_test: dict[str, list[LitmusResult]] = {}
-    for r in results:
-        by_test.setdefault(r.test, []).append(r)
+    for r in results:  # a pattern's variants share a panel; any other test has its own
+        by_test.setdefault(r.pattern or r.test, []).append(r)
     ncols = 1 if len(by_test) == 1 else 2
     nrows = -(-len(by_test) // ncols)
     rows = max(len(rs) for rs in by_test.values())
@@ -118,8 +118,7 @@ def litmus_figure(results: Sequence[LitmusResult]) -> Any:
     )
     top = max(max(r.exists_count for r in results), max(r.iterations for r in results))
     for ax, (test, rs) in zip(axes.flat, by_test.items(), strict=False):
-        spec = TESTS[test]
-        names = [r.variant for r in rs]
+        names = [r.variant or r.test for r in rs]
         counts = [r.exists_count for r in rs]
         ax.barh(names, counts, color=[COLOURS[_kind(r)][0] for r in rs], height=0.6)
         ax.set_xscale("symlog", linthresh=1)
@@ -137,11 +136,11 @@ def litmus_figure(results: Sequence[LitmusResult]) -> Any:
                 color="black" if r.exists_count else colour,
             )
         crowded = (
-            f"  [{spec.threads} threads > {rs[0].cpus} CPUs]" if rs[0].threads_exceed_cpus else ""
+            f"  [{rs[0].threads} threads > {rs[0].cpus} CPUs]" if rs[0].threads_exceed_cpus else ""
         )
-        ax.set_title(f"{test}: {' | '.join(spec.program)}{crowded}", fontsize=9)
+        ax.set_title(f"{test}: {rs[0].condition}{crowded}", fontsize=9)
         ax.set_xlabel(f"runs ending in exists ({rs[0].exists_label})", fontsize=8)
-        ax.set_ylabel("variant", fontsize=8)
+        ax.set_ylabel("variant" if rs[0].variant else "test", fontsize=8)
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[len(by_test) :]:
         ax.set_visible(False)

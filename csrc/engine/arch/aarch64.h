@@ -28,6 +28,10 @@
 #define kb_smp_mb__before_atomic() kb_smp_mb()
 #define kb_smp_mb__after_atomic() kb_smp_mb()
 
+/* Lock acquisition is acquire only: make it a full barrier (include/linux/spinlock.h). */
+#define kb_smp_mb__after_spinlock() kb_smp_mb()
+#define kb_smp_mb__after_unlock_lock() kb_smp_mb()
+
 /*
  * LDAR (LDARB/LDARH for 1- and 2-byte objects): later accesses cannot move
  * before it.  Pairs with kb_smp_store_release() or kb_smp_mb() on the

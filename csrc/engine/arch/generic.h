@@ -28,6 +28,10 @@
 #define kb_smp_mb__before_atomic() kb_smp_mb()
 #define kb_smp_mb__after_atomic() kb_smp_mb()
 
+/* Lock acquisition is acquire only: make it a full barrier (include/linux/spinlock.h). */
+#define kb_smp_mb__after_spinlock() kb_smp_mb()
+#define kb_smp_mb__after_unlock_lock() kb_smp_mb()
+
 #define kb_smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define kb_smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 

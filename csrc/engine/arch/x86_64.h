@@ -41,6 +41,14 @@
 #define kb_smp_mb__before_atomic() kb_barrier()
 #define kb_smp_mb__after_atomic() kb_barrier()
 
+/*
+ * kbind's spin_lock() is a locked XCHG, itself a full barrier: what
+ * smp_mb__after_spinlock() and smp_mb__after_unlock_lock() add elsewhere
+ * (include/linux/spinlock.h) is already there.
+ */
+#define kb_smp_mb__after_spinlock() kb_barrier()
+#define kb_smp_mb__after_unlock_lock() kb_barrier()
+
 /* TSO: a plain load is an acquire load, a plain store a release store. */
 #define kb_smp_load_acquire(p)                  \
 	__extension__({                         \

@@ -5,7 +5,8 @@ a summary table; its exit status is 0 only if everything behaved.  The
 command's parts:
 
 * :mod:`kbind.cli.tour` -- the tour's steps (:data:`TOUR_STEPS`) and its summary;
-* :mod:`kbind.cli.commands` -- ``torture``, ``litmus``, ``trace``, ``explain``;
+* :mod:`kbind.cli.commands` -- ``torture``, ``trace``, ``explain``;
+* :mod:`kbind.cli.litmus` -- ``litmus``: ``.litmus`` files on this CPU;
 * :mod:`kbind.cli.parser` -- the argument parser and :func:`main`, the entry point;
 * :mod:`kbind.cli.report` -- what every command does the same way.
 
@@ -23,10 +24,10 @@ from kbind.cli.commands import (
     TORTURES,
     TortureKind,
     cmd_explain,
-    cmd_litmus,
     cmd_torture,
     cmd_trace,
 )
+from kbind.cli.litmus import cmd_litmus
 from kbind.cli.parser import build_parser, main
 from kbind.cli.tour import (
     TOUR_STEPS,

@@ -1,4 +1,4 @@
-"""The ``kbind torture``, ``litmus``, ``trace`` and ``explain`` commands.
+"""The ``kbind torture``, ``trace`` and ``explain`` commands.
 
 Each command is a body returning an :class:`~kbind.cli.report.Outcome`,
 wrapped in the runner :func:`~kbind.cli.report.command`, which keeps the
@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kbind import litmus
 from kbind.cli.report import (
     CliError,
     Outcome,
@@ -37,7 +36,6 @@ __all__ = [
     "TORTURES",
     "TortureKind",
     "cmd_explain",
-    "cmd_litmus",
     "cmd_torture",
     "cmd_trace",
 ]
@@ -141,82 +139,6 @@ def _result_dict(result: Any) -> dict[str, Any]:
     )
     data.setdefault("passed", bool(result.passed))
     return data
-
-
-def _litmus_plan(args: argparse.Namespace) -> list[tuple[str, str]]:
-    """Return the (test, variant) pairs to run; refuse a selection that runs nothing."""
-    named = list(dict.fromkeys(args.tests))
-    plan: list[tuple[str, str]] = []
-    for name in named or list(litmus.TESTS):
-        spec = litmus.TESTS[name]
-        wanted = [v for v in args.variant or spec.verdicts if v in spec.verdicts]
-        if named and not wanted:
-            raise CliError(
-                f"{name} has no variant {', '.join(args.variant)} "
-                f"(its variants: {', '.join(spec.verdicts)}): nothing to test"
-            )
-        plan.extend((name, v) for v in wanted)
-    if not plan:
-        raise CliError(f"no litmus test has the variant {', '.join(args.variant)}")
-    return plan
-
-
-@command(outputs=("--plot",))
-def cmd_litmus(args: argparse.Namespace) -> Outcome:
-    """Run litmus tests; exit 1 if any forbidden outcome was observed."""
-    plan = _litmus_plan(args)
-    cpus = usable_cpus()
-    warnings = Warnings()
-    for name in dict.fromkeys(name for name, _ in plan):
-        threads = litmus.TESTS[name].threads
-        if threads > cpus:
-            warnings.add(
-                f"{name} runs {threads} threads on {cpus} usable CPU(s): they take turns "
-                "instead of racing, so 'not observed' means little here"
-            )
-    results: list[litmus.LitmusResult] = []
-    interrupted = False
-    announce = "litmus: running (Ctrl-C stops and keeps the results so far)"
-    for name, variant in plan:
-        result, interrupted = run_interruptibly(
-            lambda name=name, variant=variant: litmus.run(  # type: ignore[misc]
-                name,
-                variant,
-                args.iterations,
-                busted_barrier=args.busted_barrier,
-                max_seconds=args.max_seconds,
-            ),
-            announce,
-            None,
-            "litmus",
-        )
-        announce = ""
-        if result is not None:
-            results.append(result)
-            if not args.json:
-                text = litmus.format_results(results[-1:], histograms=args.histograms)
-                if len(results) > 1 and results[-2].test == name:
-                    text = text.split("\n", 1)[1]  # the test's header line is already out
-                print(text, flush=True)
-        if interrupted:
-            break
-    broken = [f"{r.test}/{r.variant}" for r in results if r.forbidden_observed]
-    pictures: list[tuple[str, Callable[[], None] | None]] = []
-    if args.plot:
-        from kbind.plot import plot_litmus
-
-        pictures.append((args.plot, (lambda: plot_litmus(results, args.plot)) if results else None))
-    forbidden = f"\nFORBIDDEN outcomes observed (a broken barrier): {', '.join(broken)}"
-    report = {"runs": [r.as_dict() for r in results], "forbidden_observed": broken,
-              "warnings": warnings}  # fmt: skip
-    return Outcome(
-        result=report,
-        text="interrupted: the results above are partial" if interrupted else "",
-        pictures=pictures,
-        closing=forbidden if broken else "",
-        failed=bool(broken),
-        interrupted=interrupted,
-    )
 
 
 @command(usage_errors=(ValueError, TypeError))  # the checks here should have caught them

@@ -11,29 +11,20 @@ import argparse
 from collections.abc import Sequence
 from typing import NoReturn
 
-from kbind import __version__, litmus
+from kbind import __version__
 from kbind.cli.commands import (
     MAX_TORTURE_THREADS,
     TORTURES,
     cmd_explain,
-    cmd_litmus,
     cmd_torture,
     cmd_trace,
 )
 from kbind.cli.compare import add_parser as add_compare_parser
+from kbind.cli.litmus import add_parser as add_litmus_parser
 from kbind.cli.report import bounded_float, bounded_int
 from kbind.cli.tour import cmd_tour
 
 __all__ = ["build_parser", "main"]
-
-
-def _litmus_test(text: str) -> str:
-    """Argparse ``type=`` for a litmus test name."""
-    if text not in litmus.TESTS:
-        raise argparse.ArgumentTypeError(
-            f"unknown test {text!r} (choose from {', '.join(litmus.TESTS)})"
-        )
-    return text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,49 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("-v", "--verbose", action="store_true", help="print the caught errors")
     tour.set_defaults(func=cmd_tour)
 
-    lit = sub.add_parser(
-        "litmus",
-        help="run memory-model litmus tests on this CPU and judge them against the LKMM",
-    )
-    lit.add_argument(
-        "tests",
-        nargs="*",
-        type=_litmus_test,
-        metavar="TEST",
-        help=f"tests to run (default: all of {', '.join(litmus.TESTS)})",
-    )
-    lit.add_argument(
-        "--variant",
-        action="append",
-        choices=list(litmus.VARIANTS),
-        help="only these variants (repeatable; default: every variant of each test; each TEST "
-        "named must have one of them, unnamed tests without them are left out; "
-        + "; ".join(f"{k}: {v[1]}" for k, v in litmus.VARIANTS.items())
-        + ")",
-    )
-    lit.add_argument(
-        "--iterations",
-        type=bounded_int(1, 10**10),
-        default=None,
-        help="iterations per variant, 1 to 10**10 (default: each test's own)",
-    )
-    lit.add_argument(
-        "--max-seconds",
-        type=bounded_float(3600),
-        default=60.0,
-        help="time bound per variant, in (0, 3600] (default 60)",
-    )
-    lit.add_argument(
-        "--busted-barrier",
-        action="store_true",
-        help="compile smp_mb() as a compiler barrier only, to see the tests catch it",
-    )
-    lit.add_argument("--histograms", action="store_true", help="print every outcome's count")
-    lit.add_argument("--json", action="store_true", help="print results as JSON")
-    lit.add_argument(
-        "--plot", metavar="FILE.png", help="draw each test's exists counts (needs matplotlib)"
-    )
-    lit.set_defaults(func=cmd_litmus)
+    add_litmus_parser(sub)
 
     tor = sub.add_parser("torture", help="run a native torture test (C threads, GIL released)")
     tor.add_argument(

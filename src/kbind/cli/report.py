@@ -272,6 +272,9 @@ class Outcome:
         closing: printed last, without ``--json``.
         failed: the test found a failure: exit status 1.
         interrupted: Ctrl-C stopped the run: exit status 130 (unless failed).
+        unrunnable: part of the work could not run (a file that does not
+            parse, say; each was reported on stderr): exit status 2, unless
+            failed or interrupted.
     """
 
     result: Any = None
@@ -280,11 +283,12 @@ class Outcome:
     closing: str = ""
     failed: bool = False
     interrupted: bool = False
+    unrunnable: bool = False
 
     @property
     def status(self) -> int:
-        """The exit status: 1 if the test found a failure, else 130 if interrupted, else 0."""
-        return 1 if self.failed else 130 if self.interrupted else 0
+        """Return the exit status: 1 failure found, 130 interrupted, 2 not all could run, 0."""
+        return 1 if self.failed else 130 if self.interrupted else 2 if self.unrunnable else 0
 
 
 Command = Callable[[argparse.Namespace], int]
