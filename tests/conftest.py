@@ -14,6 +14,11 @@ from typing import Any
 
 import pytest
 
+# Compiled litmus tests go to a cache of this run's own (children inherit it):
+# a run starts from nothing and leaves nothing in the user's cache.
+if not os.environ.get("KBIND_CACHE_DIR"):
+    os.environ["KBIND_CACHE_DIR"] = tempfile.mkdtemp(prefix="kbind-test-cache-")
+
 
 def run_threads(n: int, target: Callable[[int], None], timeout: float = 60.0) -> None:
     """Run target(i) on n threads released together by a Barrier; fail if any hangs or raises."""

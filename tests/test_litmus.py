@@ -1,8 +1,9 @@
-"""Litmus tests on this CPU: forbidden outcomes never appear, SB shows, busted smp_mb is caught."""
+"""Litmus files on this CPU: the translation of each primitive, the runner, the cache, the CLI."""
 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from kbind import litmus
 from kbind._bridge.native import ffi, lib
 from kbind.barrier import arch
+from kbind.litmus.cgen import translate
 from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -21,220 +23,349 @@ two_cpus = pytest.mark.skipif(
 )
 x86 = pytest.mark.skipif(arch() != "x86_64", reason="the expected outcomes are x86-64's (TSO)")
 
-# Bounds: allowed outcomes are searched for up to this many iterations (stopping at the
-# first sighting); at the rates seen on 2-CPU machines (0.1-17 % for SB) this is certain.
-SEARCH_ITERATIONS = 5_000_000
-SEARCH_SECONDS = 120.0
-
-NEVER_CASES = [
-    (name, variant)
-    for name, spec in litmus.TESTS.items()
-    for variant, verdict in spec.verdicts.items()
-    if verdict == "Never"
-]
-# What TSO forbids even without fences: every pattern except store->load reordering.
-TSO_FORBIDS_ONCE = ["MP", "LB", "S", "2+2W", "WRC", "IRIW"]
+# Allowed outcomes are searched for up to this many instances, stopping at the first
+# sighting; SB shows in 0.1-10 % of instances on the 2-CPU machines seen, so this is certain.
+SEARCH = 10_000_000
+SEARCH_SECONDS = 60.0
 
 
-def short(name: str) -> int:
-    return 20_000 if litmus.TESTS[name].threads == 2 else 2_000
+def one(body: str, params: str = "int *x, int *y", cond: str = "exists (x=1)", init: str = "{}"):
+    return litmus.parse(f"C T\n{init}\nP0({params})\n{{\n{body}\n}}\n{cond}\n", "t.litmus")
 
 
-@two_cpus
-@pytest.mark.parametrize(("name", "variant"), NEVER_CASES)
-def test_litmus_forbidden_outcome_never_observed(name: str, variant: str) -> None:
-    """Every outcome the LKMM forbids stays at zero count (a real barrier is a real barrier)."""
-    r = litmus.run(name, variant, short(name), max_seconds=60)
-    assert r.iterations > 0
-    assert r.exists_count == 0, litmus.format_results([r])
-    assert r.verdict == "never observed"
-    assert sum(r.histogram.values()) == r.iterations
+# ------------------------------------------------------------------ translation
+
+PRIMITIVES = [
+    ("int r0; r0 = READ_ONCE(*x);", "KB_READ_ONCE(*KBL_SLOT(0))", None),
+    ("WRITE_ONCE(*x, 1);", "KB_WRITE_ONCE(*KBL_SLOT(0), INT64_C(1));", None),
+    ("int r0; r0 = *x;", "KB_READ_ONCE(*KBL_SLOT(0))", None),  # plain: marked in C (no UB)
+    ("int r0; r0 = smp_load_acquire(x);", "kb_smp_load_acquire(KBL_SLOT(0))", None),
+    ("smp_store_release(x, 1);", "kb_smp_store_release(KBL_SLOT(0), INT64_C(1));", None),
+    ("rcu_assign_pointer(*x, y);", "kb_smp_store_release(KBL_SLOT(0), (int64_t)(intptr_t)KBL_SLOT(1));", None),
+    ("int r0; r0 = rcu_dereference(*x);", "KB_READ_ONCE(*KBL_SLOT(0))", None),
+    ("smp_mb();", "kb_smp_mb();", None),
+    ("smp_rmb();", "kb_smp_rmb();", None),
+    ("smp_wmb();", "kb_smp_wmb();", None),
+    ("smp_mb__before_atomic();", "kb_smp_mb__before_atomic();", None),
+    ("smp_mb__after_atomic();", "kb_smp_mb__after_atomic();", None),
+    ("smp_mb__after_spinlock();", "kb_smp_mb__after_spinlock();", None),
+    ("smp_mb__after_unlock_lock();", "kb_smp_mb__after_unlock_lock();", None),
+    ("barrier();", "kb_barrier();", None),
+    ("int r0; r0 = xchg(x, 2);", "kbl_fn_kb_atomic64_xchg((kb_atomic64_t *)(void *)KBL_SLOT(0), INT64_C(2))", "kb_atomic64_xchg"),
+    ("int r0; r0 = cmpxchg_acquire(x, 0, 1);", "kbl_fn_kb_atomic64_cmpxchg_acquire(", "kb_atomic64_cmpxchg_acquire"),
+    ("rcu_read_lock();", "kbl_fn_kb_rcu_read_lock();", "kb_rcu_read_lock"),
+    ("rcu_read_unlock();", "kbl_fn_kb_rcu_read_unlock();", "kb_rcu_read_unlock"),
+    ("synchronize_rcu();", "kbl_fn_kb_synchronize_rcu_timeout(KBL_WAIT_NS)", "kb_synchronize_rcu_timeout"),
+]  # fmt: skip
+
+ATOMICS = [
+    ("atomic_inc(v);", "kbl_fn_kb_atomic_inc((kb_atomic_t *)(void *)KBL_SLOT(0))"),
+    ("r0 = atomic_fetch_add_release(3, v);",
+     "kbl_fn_kb_atomic_fetch_add_release((int32_t)(INT64_C(3)), (kb_atomic_t *)(void *)KBL_SLOT(0))"),
+    ("r0 = atomic_cmpxchg_relaxed(v, 1, 2);",
+     "kbl_fn_kb_atomic_cmpxchg_relaxed((kb_atomic_t *)(void *)KBL_SLOT(0), (int32_t)(INT64_C(1)), (int32_t)(INT64_C(2)))"),
+    ("r0 = atomic_dec_and_test(v);", "kbl_fn_kb_atomic_dec_and_test((kb_atomic_t *)(void *)KBL_SLOT(0))"),
+    ("r0 = atomic_read_acquire(v);", "kbl_fn_kb_atomic_read_acquire("),
+    ("atomic_set(v, 4);", "kbl_fn_kb_atomic_set((kb_atomic_t *)(void *)KBL_SLOT(0), (int32_t)(INT64_C(4)));"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "c", "fn"), PRIMITIVES)
+def test_each_primitive_maps_to_kbinds_c(body: str, c: str, fn: str | None) -> None:
+    tr = translate(one(body))
+    assert c in tr.source
+    if fn is not None:
+        assert fn in tr.functions and hasattr(lib, fn)
+
+
+@pytest.mark.parametrize(("body", "c"), ATOMICS)
+def test_atomic_t_operations_map_to_the_engines_functions(body: str, c: str) -> None:
+    tr = translate(one(f"int r0;\n{body}", "atomic_t *v", "exists (v=1)"))
+    assert c in tr.source
+    assert all(hasattr(lib, f) for f in tr.functions)
+
+
+def test_locks_and_srcu_map_to_the_engine() -> None:
+    tr = translate(one("int r0; spin_lock(l); r0 = spin_trylock(l); spin_unlock(l); "
+                       "r0 = spin_is_locked(l);", "spinlock_t *l, int *x"))  # fmt: skip
+    for f in ("kb_spin_lock_timeout", "kb_spin_trylock", "kb_spin_unlock", "kb_spin_is_locked",
+              "kb_spin_lock_init"):  # fmt: skip
+        assert f in tr.functions
+    tr = translate(one("int i; i = srcu_read_lock(s); srcu_read_unlock(s, i); synchronize_srcu(s);",
+                       "struct srcu_struct *s, int *x"))  # fmt: skip
+    assert "static kb_srcu_t kbl_srcu_s;" in tr.source
+    for f in ("kb_srcu_read_lock", "kb_srcu_read_unlock", "kb_synchronize_srcu_timeout",
+              "kb_srcu_init", "kb_cleanup_srcu_struct"):  # fmt: skip
+        assert f in tr.functions and hasattr(lib, f)
+
+
+def test_busted_barrier_compiles_full_fences_and_rmws_broken() -> None:
+    t = one("smp_mb(); int r0; r0 = xchg(y, 1); smp_rmb();")
+    good, bad = translate(t).source, translate(t, busted_barrier=True).source
+    assert "kb_smp_mb();" in good and "kb_smp_mb();" not in bad
+    assert "kb_atomic64_xchg" in good and "kb_atomic64_xchg" not in bad
+    assert "kb_smp_rmb();" in bad  # only the full fences are broken
+
+
+def test_a_compiler_barrier_follows_every_statement() -> None:
+    src = translate(one("WRITE_ONCE(*x, 1);\nint r0;\nr0 = READ_ONCE(*y);")).source
+    body = src[src.index("static void kbl_P0") :]
+    assert body.count("kb_barrier();") == 2
+
+
+# ------------------------------------------------------------------ running
 
 
 @two_cpus
 @x86
-@pytest.mark.parametrize("name", TSO_FORBIDS_ONCE)
-def test_litmus_tso_forbids_all_but_store_buffering(name: str) -> None:
-    """On x86-64 even the once variants of MP, LB, S, 2+2W, WRC, IRIW never show (TSO)."""
-    r = litmus.run(name, "once", short(name), max_seconds=60)
-    assert r.exists_count == 0, litmus.format_results([r])
-    assert r.verdict == "not observed"
+def test_sb_with_marked_accesses_only_is_observed_on_x86() -> None:
+    r = litmus.run("SB", "once", SEARCH, until_observed=1, max_seconds=SEARCH_SECONDS)
+    assert r.exists_count >= 1 and r.verdict == "observed", litmus.format_results([r])
+    assert r.witnesses == {"0:r0=0 1:r0=0"}
+    assert sum(r.histogram.values()) == r.counted
+
+
+NEVER = [p.stem for p in litmus.shipped() if litmus.parse_file(p).result == "Never"]
+
+
+@two_cpus
+@pytest.mark.parametrize("name", NEVER)
+def test_forbidden_outcomes_are_never_observed(name: str) -> None:
+    t = litmus.load(name)
+    n = 20_000 if len(t.threads) == 2 else 1_000
+    r = litmus.run_test(t, n, max_seconds=30)
+    assert r.iterations > 0 and not r.error
+    assert r.exists_count == 0 and r.verdict == "never observed", litmus.format_results([r])
+    assert sum(r.histogram.values()) + r.lost == r.counted
+
+
+def test_an_always_test_counts_every_outcome() -> None:
+    r = litmus.run_file("RMW+atomicincreturns", 20_000)
+    assert r.lkmm == "Always" and r.exists_count == r.counted == 20_000
+    assert r.verdict == "always observed"
+    assert set(r.histogram) == {"0:r0=1 1:r0=2 v=2", "0:r0=2 1:r0=1 v=2"} & set(r.histogram) != set()
+
+
+def test_filter_leaves_outcomes_out_and_the_condition_is_judged_on_the_rest() -> None:
+    r = litmus.run_file("CoRR+poonceonce+Once", 20_000)
+    assert r.filtered + r.counted == r.iterations == 20_000
+    assert all(label.startswith("1:r0=1") for label in r.histogram)
+    assert r.exists_count == 0
 
 
 @two_cpus
 @x86
-@pytest.mark.parametrize("variant", ["once", "rel-acq"])
-def test_litmus_sb_without_full_barrier_shows_store_buffering(variant: str) -> None:
-    """SB without smp_mb() shows r0=r1=0 on x86-64: stores wait in the store buffer."""
-    r = litmus.run("SB", variant, SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS)
-    assert r.exists_count >= 1, litmus.format_results([r])
-    assert r.verdict == "observed"
-    assert r.iterations < SEARCH_ITERATIONS  # it stopped at the sighting
+def test_busted_smp_mb_is_caught_as_forbidden() -> None:
+    r = litmus.run("SB", "mb", SEARCH, until_observed=1, busted_barrier=True,
+                   max_seconds=SEARCH_SECONDS)  # fmt: skip
+    assert r.forbidden_observed and r.verdict == "FORBIDDEN BUT OBSERVED"
+    assert "busted smp_mb" in litmus.format_results([r])
 
 
 @two_cpus
 @x86
-def test_litmus_busted_smp_mb_is_caught_as_forbidden() -> None:
-    """With smp_mb() compiled as a compiler barrier only, SB+mb reports a forbidden outcome."""
-    r = litmus.run(
-        "SB", "mb", SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS,
-        busted_barrier=True,
-    )  # fmt: skip
-    assert r.forbidden_observed, litmus.format_results([r])
-    assert r.verdict == "FORBIDDEN BUT OBSERVED"
+def test_busted_fully_ordered_rmw_is_caught_as_forbidden() -> None:
+    r = litmus.run("SB", "atomic", SEARCH, until_observed=1, busted_barrier=True,
+                   max_seconds=SEARCH_SECONDS)  # fmt: skip
+    assert r.forbidden_observed
 
 
 @two_cpus
 @x86
-def test_litmus_busted_atomic_rmw_is_caught_as_forbidden() -> None:
-    """SB+atomic with the RMW's ordering removed shows the forbidden outcome, even on x86.
-
-    A relaxed atomic RMW would still be a locked, fully fencing instruction on
-    x86-64, so the busted variant is a plain marked load and store instead.
-    """
-    r = litmus.run(
-        "SB", "atomic", SEARCH_ITERATIONS, until_observed=1, max_seconds=SEARCH_SECONDS,
-        busted_barrier=True,
-    )  # fmt: skip
-    assert r.forbidden_observed, litmus.format_results([r])
+@pytest.mark.parametrize("name", ["MP", "LB", "S", "2+2W"])
+def test_x86_tso_shows_no_reordering_but_store_to_load(name: str) -> None:
+    r = litmus.run(name, "once", 20_000)
+    assert r.exists_count == 0 and r.verdict == "not observed"
+    assert "x86-64 is TSO" in r.note and r.note in litmus.format_results([r])
 
 
-def test_litmus_histogram_labels_and_exists_clause() -> None:
-    """Outcomes are labelled by their observables; the exists clause matches the kernel's."""
-    sb = litmus.TESTS["SB"]
-    assert sb.label(sb.exists) == "r0=0 r1=0"
-    assert litmus.TESTS["MP"].label(litmus.TESTS["MP"].exists) == "r0=1 r1=0"
-    assert litmus.TESTS["R"].label(litmus.TESTS["R"].exists) == "r0=0 y=2"
-    assert litmus.TESTS["IRIW"].label(litmus.TESTS["IRIW"].exists) == "r0=1 r1=0 r2=1 r3=0"
-    r = litmus.run("MP", "mb", 500)
-    assert r.iterations == 500
-    assert sum(r.histogram.values()) == 500
-    assert set(r.histogram) <= {litmus.TESTS["MP"].label(o) for o in range(4)}
-    assert json.loads(json.dumps(r.as_dict()))["verdict"] == r.verdict
+def test_the_c_condition_and_the_python_condition_agree() -> None:
+    r = litmus.run("SB", "once", 50_000)
+    assert r.lost == 0
+    assert r.exists_count == sum(c for label, c in r.histogram.items() if label in r.witnesses)
+
+
+def test_pointer_values_are_named_and_bad_pointers_stop_the_run() -> None:
+    r = litmus.run_file("MP+onceassign+derefonce", 5_000)
+    assert set(r.histogram) <= {"1:r0=a 1:r1=0", "1:r0=b 1:r1=1", "1:r0=b 1:r1=0"}
+    bad = one("int *r0; int r1; r0 = READ_ONCE(*x); r1 = READ_ONCE(*r0);", "int *x",
+              "exists (0:r1=0)")  # fmt: skip
+    res = litmus.run_test(bad, 1_000)
+    assert "dereferenced a value that is no variable's address" in res.error
+    assert res.iterations <= 1_000
+
+
+def test_a_deadlocking_test_stops_with_an_error_instead_of_hanging() -> None:
+    t = one("spin_lock(l);\nspin_lock(l);\nspin_unlock(l);", "spinlock_t *l, int *x")
+    r = litmus.run_test(t, 10, size=1)
+    assert "deadlocks" in r.error
+    u = one("spin_unlock(l);", "spinlock_t *l, int *x")
+    assert "not held" in litmus.run_test(u, 10).error
+
+
+def test_the_harness_refuses_bad_arguments() -> None:
+    res = ffi.new("kb_litmus_result_t *")
+    keys = ffi.new("int64_t[]", 4)
+    counts = ffi.new("int64_t[]", 4)
+    cfg = ffi.new("kb_litmus_config_t *", {"instances": 1, "size": 1, "max_outcomes": 4})
+    assert lib.kb_litmus_run(ffi.NULL, cfg, res, keys, counts) == lib.KB_EINVAL
+    prog = ffi.new("kb_litmus_prog_t *", {"nthreads": 0})
+    assert lib.kb_litmus_run(prog, cfg, res, keys, counts) == lib.KB_EINVAL
+    t = litmus.load("SB+poonceonces")
+    from kbind.litmus.native import compile_test
+
+    good = ffi.cast("kb_litmus_prog_t *", compile_test(translate(t)).module.lib.kbl_prog())
+    for bad in ({"instances": 0}, {"size": 0}, {"size": 100_001}, {"max_outcomes": 0},
+                {"stop_matches": -1}):  # fmt: skip
+        c = ffi.new("kb_litmus_config_t *", {"instances": 1, "size": 1, "max_outcomes": 4, **bad})
+        assert lib.kb_litmus_run(good, c, res, keys, counts) == lib.KB_EINVAL, bad
+    assert lib.kb_litmus_run(good, cfg, res, keys, counts) == lib.KB_OK
+    assert res.instances == 1 and res.noutcomes == 1 and counts[0] == 1
+
+
+def test_bad_run_arguments_raise_value_error() -> None:
+    t = litmus.load("SB+poonceonces")
+    for kwargs, words in (({"max_seconds": 0}, "max_seconds"), ({"size": 0}, "size"),
+                          ({"until_observed": -1}, "until_observed"),
+                          ({"busted_rcu": "nope"}, "busted_rcu")):  # fmt: skip
+        with pytest.raises(ValueError, match=words):
+            litmus.run_test(t, 10, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="iterations"):
+        litmus.run_test(t, 0)
+    with pytest.raises(ValueError, match="unknown litmus test 'NOPE'"):
+        litmus.run("NOPE")
+    with pytest.raises(ValueError, match="no variant 'plain'"):
+        litmus.run("SB", "plain", 10)
+    with pytest.raises(FileNotFoundError):
+        litmus.load("no/such.litmus")
+
+
+def test_tiny_max_seconds_is_a_bound_not_no_limit() -> None:
+    r = litmus.run("SB", "once", 10**9, max_seconds=1e-10)
+    assert r.iterations < 10**9 and r.elapsed < 5.0
+
+
+# ------------------------------------------------------------------ the cache
+
+
+def test_a_second_run_compiles_nothing(tmp_path: pathlib.Path) -> None:
+    env = child_env(KBIND_CACHE_DIR=str(tmp_path))
+    code = ("import json, kbind.litmus as l; r = l.run_file('SB+fencembonceonces', 100); "
+            "print(json.dumps([r.cached, r.compile_seconds]))")  # fmt: skip
+
+    def run() -> tuple[bool, float]:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=120, check=True).stdout  # fmt: skip
+        cached, seconds = json.loads(out)
+        return bool(cached), float(seconds)
+
+    first = run()
+    files = sorted(p.name for p in (tmp_path / "litmus").iterdir())
+    second = run()
+    assert first[0] is False and second[0] is True
+    assert sorted(p.name for p in (tmp_path / "litmus").iterdir()) == files
+    assert len([f for f in files if f.endswith(".so")]) == 1
+    # a different source (the busted build) is another entry
+    code_busted = code.replace("100)", "100, busted_barrier=True)")
+    subprocess.run([sys.executable, "-c", code_busted], env=env, check=True, timeout=120,
+                   capture_output=True)  # fmt: skip
+    assert len(list((tmp_path / "litmus").glob("*.so"))) == 2
+
+
+def test_in_one_process_a_test_is_loaded_once() -> None:
+    litmus.run_file("S+poonceonces", 10)
+    assert litmus.run_file("S+poonceonces", 10).cached
+
+
+# ------------------------------------------------------------------ verdicts
+
+
+def fake(lkmm: str | None, seen: int, counted: int = 100) -> litmus.LitmusResult:
+    return litmus.LitmusResult(test="T", path="", lkmm=lkmm, condition="exists (x=1)",  # type: ignore[arg-type]
+                               observables=("x",), histogram={}, witnesses=frozenset(),
+                               exists_count=seen, iterations=counted, arch="x86_64")  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"test": "XX"}, "unknown litmus test"),
-        ({"test": "2+2W", "variant": "rel-acq"}, "has no variant"),
-        ({"test": "SB", "iterations": 0}, "iterations"),
-        ({"test": "SB", "iterations": 2.5}, "iterations"),
-        ({"test": "SB", "max_seconds": -1}, "max_seconds"),
-    ],
-)
-def test_litmus_bad_arguments_raise_value_error(kwargs: dict[str, object], message: str) -> None:
-    """Unknown tests, variants and bounds are refused with a clear ValueError."""
-    with pytest.raises(ValueError, match=message):
-        litmus.run(**kwargs)  # type: ignore[arg-type]
+    ("lkmm", "seen", "verdict", "forbidden"),
+    [("Never", 0, "never observed", False), ("Never", 1, "FORBIDDEN BUT OBSERVED", True),
+     ("Sometimes", 0, "not observed", False), ("Sometimes", 5, "observed", False),
+     ("Always", 100, "always observed", False), ("Always", 99, "FORBIDDEN BUT OBSERVED", True),
+     (None, 0, "not observed", False), (None, 3, "observed", False)],
+)  # fmt: skip
+def test_verdicts_against_the_files_result(
+    lkmm: str | None, seen: int, verdict: str, forbidden: bool
+) -> None:
+    r = fake(lkmm, seen)
+    assert r.verdict == verdict and r.forbidden_observed is forbidden
+    assert r.as_dict()["verdict"] == verdict
 
 
-def test_litmus_c_entry_rejects_bad_config() -> None:
-    """The C entry point validates its config and returns KB_EINVAL instead of misbehaving."""
-    res = ffi.new("kb_litmus_result_t *")
-    for bad in ({"test": 99}, {"variant": -1}, {"iterations": 0}, {"stop_outcome": 16}):
-        cfg = ffi.new("kb_litmus_config_t *", {"iterations": 10, "stop_outcome": -1, **bad})
-        assert lib.kb_litmus_run(cfg, res) == lib.KB_EINVAL
-    assert lib.kb_litmus_run(ffi.NULL, res) == lib.KB_EINVAL
+# ------------------------------------------------------------------ the command line
 
 
-def kbind_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kbind", *args], capture_output=True, text=True, timeout=600,
-        cwd=ROOT, env=child_env(),
-    )  # fmt: skip
+def kbind_cli(*args: str, cwd: pathlib.Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kbind", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd, env=child_env())  # fmt: skip
 
 
-def test_cli_litmus_json_reports_each_variant() -> None:
-    """`kbind litmus SB --json` prints one record per SB variant with its LKMM verdict."""
+BAD_FILE = "C Bad\n{}\nP0(int *x)\n{\n\twhile (1) { }\n}\nexists (x=1)\n"
+
+
+def test_cli_runs_files_and_folders_and_reports_unsupported_ones(tmp_path: pathlib.Path) -> None:
+    good = tmp_path / "sub" / "Good.litmus"
+    good.parent.mkdir()
+    good.write_text((litmus.corpus_dir() / "LB+poonceonces.litmus").read_text())
+    (tmp_path / "Bad.litmus").write_text(BAD_FILE)
+    proc = kbind_cli("litmus", str(tmp_path), "--iterations", "500")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "Bad.litmus" in line]
+    assert errors == [f"kbind litmus: {tmp_path / 'Bad.litmus'}:5: unsupported construct 'while': "
+                      "loops are not supported (a litmus test runs each process once, "
+                      "straight through)"]  # fmt: skip
+    assert "Traceback" not in proc.stderr
+    assert "LB+poonceonces: exists (0:r0=1 /\\ 1:r0=1)" in proc.stdout
+    assert ("summary: 2 files, parsed 1, run 1, unsupported 1, malformed 0, failed to run 0, "
+            "observed 0, FORBIDDEN BUT OBSERVED 0") in proc.stdout  # fmt: skip
+    one_file = kbind_cli("litmus", str(good), "--iterations", "500", "--json")
+    assert one_file.returncode == 0, one_file.stderr
+    report = json.loads(one_file.stdout)["result"]
+    assert [r["test"] for r in report["runs"]] == ["LB+poonceonces"]
+    assert report["runs"][0]["lkmm"] == "Sometimes" and report["errors"] == []
+    bad = kbind_cli("litmus", str(tmp_path / "Bad.litmus"), "--json")
+    assert bad.returncode == 2
+    assert json.loads(bad.stdout)["result"]["errors"][0]["kind"] == "unsupported"
+
+
+def test_cli_pattern_names_and_shipped_names_still_work() -> None:
     proc = kbind_cli("litmus", "SB", "--iterations", "2000", "--json")
     assert proc.returncode == 0, proc.stderr
-    records = json.loads(proc.stdout)["result"]["runs"]
-    assert [r["variant"] for r in records] == list(litmus.TESTS["SB"].verdicts)
-    assert {r["lkmm"] for r in records} == {"Sometimes", "Never"}
+    runs = json.loads(proc.stdout)["result"]["runs"]
+    assert [r["variant"] for r in runs] == list(litmus.TESTS["SB"].files)
+    assert {r["lkmm"] for r in runs} == {"Sometimes", "Never"}
+    named = kbind_cli("litmus", "MP+pooncelocks", "--iterations", "200")
+    assert named.returncode == 0 and "never observed" in named.stdout
 
 
-@two_cpus
-@x86
-def test_cli_litmus_busted_barrier_exits_nonzero() -> None:
-    """A forbidden outcome (busted smp_mb) makes `kbind litmus` exit 1 and say so."""
-    proc = kbind_cli(
-        "litmus", "SB", "--variant", "mb", "--busted-barrier", "--iterations", "3000000"
-    )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FORBIDDEN" in proc.stdout
-
-
-def test_cli_litmus_bad_arguments_exit_2() -> None:
-    """Unknown tests and non-numeric iterations are one-line usage errors (exit 2)."""
-    for args in (["litmus", "NOPE"], ["litmus", "SB", "--iterations", "many"]):
+def test_cli_bad_targets_exit_2_with_one_line() -> None:
+    for args in (["litmus", "NOPE"], ["litmus", "SB", "--iterations", "many"],
+                 ["litmus", "SB", "--busted-rcu", "nope"]):  # fmt: skip
         proc = kbind_cli(*args)
-        assert proc.returncode == 2
-        assert "error:" in proc.stderr
+        assert proc.returncode == 2, args
         assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
-def test_litmus_variant_once_names_marked_accesses() -> None:
-    """The marked-access variant is "once" (READ_ONCE/WRITE_ONCE); "plain" is not a variant."""
-    assert "once" in litmus.VARIANTS and "plain" not in litmus.VARIANTS
-    assert "READ_ONCE/WRITE_ONCE" in litmus.VARIANTS["once"][1]
-    assert litmus.VARIANTS["once"][0] == lib.KB_LITMUS_ONCE
-    assert all("once" in spec.verdicts and "plain" not in spec.verdicts
-               for spec in litmus.TESTS.values())  # fmt: skip
-    r = litmus.run("MP", iterations=50)
-    assert r.variant == "once" and r.as_dict()["variant"] == "once"
-    with pytest.raises(ValueError, match="no variant 'plain'"):
-        litmus.run("SB", "plain", 10)
-
-
-def fake(test: str, variant: str, seen: int, *, arch: str = "x86_64", cpus: int = 8,
-         busted: bool = False) -> litmus.LitmusResult:  # fmt: skip
-    spec = litmus.TESTS[test]
-    return litmus.LitmusResult(
-        test=test, variant=variant, lkmm=spec.verdicts[variant], iterations=1000,
-        histogram={}, exists_count=seen, elapsed=0.1, cpus=cpus, busted_barrier=busted,
-        exists_label=spec.label(spec.exists), arch=arch,
-    )  # fmt: skip
-
-
-@pytest.mark.parametrize("name", TSO_FORBIDS_ONCE)
-def test_litmus_note_says_x86_tso_is_stronger_than_the_lkmm(name: str) -> None:
-    """An LKMM-allowed outcome x86 cannot show is explained: TSO is stronger than the LKMM."""
-    r = fake(name, "once", 0)
-    assert r.verdict == "not observed"
-    assert "TSO, stronger than the LKMM" in r.note
-    assert "means little" not in r.note
-    assert r.note in litmus.format_results([r])
-    assert r.as_dict()["note"] == r.note
-
-
-def test_litmus_note_other_cases() -> None:
-    """SB unseen on x86 asks for a longer run; other CPUs, crowded CPUs and seen outcomes differ."""
-    assert "run longer" in fake("SB", "once", 0).note
-    assert "TSO" not in fake("SB", "once", 0).note
-    assert "run longer" in fake("SB", "wmb-rmb", 0).note
-    assert "run longer" in fake("R", "rel-acq", 0).note  # R also needs only store->load
-    assert "TSO" not in fake("MP", "once", 0, arch="aarch64").note
-    assert "stronger than" in fake("MP", "once", 0, arch="aarch64").note
-    crowded = fake("IRIW", "once", 0, cpus=2)
-    assert crowded.threads_exceed_cpus and "4 threads on 2 usable CPU(s)" in crowded.note
-    assert "TSO" in crowded.note
-    assert fake("SB", "once", 3).note == ""  # observed: nothing to explain
-    assert fake("SB", "mb", 0).note == ""  # forbidden: "never observed" is the point
-    assert not fake("SB", "once", 0, cpus=2).threads_exceed_cpus
-
-
 @two_cpus
 @x86
-def test_litmus_run_on_x86_explains_mp_not_observed() -> None:
-    """A real MP once run on x86-64 is not observed, and its text says why (TSO)."""
-    r = litmus.run("MP", "once", 2000)
-    assert r.exists_count == 0
-    assert "x86-64 is TSO" in litmus.format_results([r], histograms=False)
+def test_cli_busted_barrier_exits_1() -> None:
+    proc = kbind_cli("litmus", "SB", "--variant", "mb", "--busted-barrier", "--iterations",
+                     str(SEARCH), "--until-observed", "1")  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FORBIDDEN BUT OBSERVED" in proc.stdout
 
 
-def test_litmus_tiny_max_seconds_is_a_bound_not_no_limit() -> None:
-    """max_seconds=1e-10 stops at once: it used to become 0 ns, which C takes as "no limit"."""
-    r = litmus.run("SB", "once", 10**9, max_seconds=1e-10)
-    assert r.iterations < 10**9
-    assert r.elapsed < 5.0
+def test_shipped_files_and_headers_are_found() -> None:
+    from kbind.litmus.native import cache_dir, header_dir
+
+    assert (header_dir() / "kbind_api.h").is_file()
+    assert str(cache_dir()).startswith(os.environ["KBIND_CACHE_DIR"])

@@ -308,8 +308,12 @@ def observables(test: s.LitmusTest) -> list[s.Loc]:
         first = next((s.RegLoc(t.index, t.registers[0]) for t in test.threads if t.registers), None)
         found[first or s.VarLoc(next(iter(test.variables)))] = None
     # Registers by process, then variables, as herd7 lists a state.
-    order = list(found)
-    return sorted(order, key=lambda loc: (0, loc.thread) if isinstance(loc, s.RegLoc) else (1, 0))
+    def key(loc: s.Loc) -> tuple[int, int, int]:
+        if isinstance(loc, s.RegLoc):
+            return (0, loc.thread, test.threads[loc.thread].registers.index(loc.name))
+        return (1, 0, 0)
+
+    return sorted(found, key=key)
 
 
 _PRELUDE = """\

@@ -224,6 +224,10 @@ class _Parser:
             self.take()
             depth += 1
         if not words:
+            if self.tok.kind == "id":
+                self.unsupported(self.tok.text, "the types supported are int (and the other "
+                                 "integer types), pointers to them, atomic_t, spinlock_t and "
+                                 "struct srcu_struct", line)
             self.error("expected a type")
         kind: s.VarType
         if words == ["atomic_t"]:
