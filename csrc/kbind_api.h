@@ -468,16 +468,22 @@ bool kb_mutex_is_locked(const kb_mutex_t *lock);
  * state is one outcome, counted in a table of distinct outcomes.
  */
 #define KB_LITMUS_MAX_THREADS 8
-#define KB_LITMUS_SLOT 64 /* bytes per shared variable: one cache line */
+/* Bytes per shared variable: one cache line. */
+#define KB_LITMUS_SLOT 64
 #define KB_LITMUS_MAX_SIZE 100000
 #define KB_LITMUS_MAX_OBS 64
 
-/* Why a process stopped the run (kb_litmus_result.error). */
+/*
+ * Why a process stopped the run (kb_litmus_result.error): it dereferenced a
+ * value that is no variable's address (POINTER), spin_lock() did not get the
+ * lock in time (LOCK), synchronize_rcu()/synchronize_srcu() did not end in
+ * time (GP), spin_unlock() of a lock that is not held (UNLOCK).
+ */
 #define KB_LITMUS_ERR_NONE 0
-#define KB_LITMUS_ERR_POINTER 1 /* dereferenced a value that is no variable's address */
-#define KB_LITMUS_ERR_LOCK 2	/* spin_lock() did not get the lock in time */
-#define KB_LITMUS_ERR_GP 3	/* synchronize_rcu()/synchronize_srcu() did not end in time */
-#define KB_LITMUS_ERR_UNLOCK 4	/* spin_unlock() of a lock this process does not hold */
+#define KB_LITMUS_ERR_POINTER 1
+#define KB_LITMUS_ERR_LOCK 2
+#define KB_LITMUS_ERR_GP 3
+#define KB_LITMUS_ERR_UNLOCK 4
 
 /**
  * struct kb_litmus_prog - one compiled litmus test.

@@ -175,7 +175,7 @@ def test_every_shipped_test_parses_with_its_result() -> None:
         assert t.result in ("Never", "Sometimes", "Always"), f
     for spec in litmus.TESTS.values():
         for name in spec.files.values():
-            assert litmus.corpus.shipped_path(name) is not None, name
+            assert litmus.shipped_path(name) is not None, name
 
 
 @pytest.mark.parametrize(

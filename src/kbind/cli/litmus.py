@@ -133,7 +133,7 @@ def plan(targets: list[str], variants: list[str] | None) -> list[Item]:
                 f"(its variants: {', '.join(spec.files)}): nothing to test"
             )
         for v in wanted:
-            found = litmus.corpus.shipped_path(spec.files[v])
+            found = litmus.shipped_path(spec.files[v])
             assert found is not None, spec.files[v]  # shipped with the package
             items.append(Item(found, name, v))
 
@@ -156,7 +156,7 @@ def plan(targets: list[str], variants: list[str] | None) -> list[Item]:
             items.extend(Item(f) for f in found)
         elif p.is_file():
             items.append(Item(p))
-        elif (shipped := litmus.corpus.shipped_path(t)) is not None:
+        elif (shipped := litmus.shipped_path(t)) is not None:
             items.append(Item(shipped))
         else:
             raise CliError(
@@ -164,6 +164,10 @@ def plan(targets: list[str], variants: list[str] | None) -> list[Item]:
                 "a file or a folder"
             )
     return items
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 @dataclass
@@ -179,7 +183,7 @@ class _Tally:
 
     def line(self) -> str:
         return (
-            f"summary: {self.parsed + self.malformed + self.unsupported} files, "
+            f"summary: {_files(self.parsed + self.malformed + self.unsupported)}, "
             f"parsed {self.parsed}, "
             f"run {self.run}, unsupported {self.unsupported}, malformed {self.malformed}, "
             f"failed to run {self.failed}, observed {self.observed}, "

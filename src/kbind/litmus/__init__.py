@@ -17,7 +17,7 @@ them on hardware; kbind does it built in:
 * :mod:`kbind.litmus.result` judges the outcomes against the file's
   ``Result:`` - ``FORBIDDEN BUT OBSERVED`` is a broken barrier, engine or CPU.
 
-``run_file("SB+fencembonceonces")`` runs a shipped test (:mod:`kbind.litmus.corpus`);
+``run_file("SB+fencembonceonces")`` runs a shipped test (:mod:`kbind.litmus.catalog`);
 ``run("SB", "mb")`` runs a classic pattern's variant by its short names, as
 ``kbind litmus SB`` does.  See docs/litmus.md.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kbind.litmus.corpus import TESTS, VARIANTS, Pattern, corpus_dir, shipped, shipped_path
+from kbind.litmus.catalog import TESTS, VARIANTS, Pattern, corpus_dir, shipped, shipped_path
 from kbind.litmus.parser import (
     LitmusError,
     LitmusSyntaxError,
@@ -58,6 +58,7 @@ __all__ = [
     "run_file",
     "run_test",
     "shipped",
+    "shipped_path",
     "usable_cpus",
 ]
 
