@@ -408,7 +408,10 @@ def test_cli_litmus_iriw_on_few_cpus_warns() -> None:
     """IRIW (4 threads) on fewer than 4 CPUs warns that 'not observed' means little."""
     proc = kbind("litmus", "IRIW", "--variant", "mb", "--iterations", "100")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "IRIW+fencembonceonces+OnceOnce runs 4 threads" in proc.stderr and "means little" in proc.stderr
+    assert (
+        "IRIW+fencembonceonces+OnceOnce runs 4 threads" in proc.stderr
+        and "means little" in proc.stderr
+    )
 
 
 TORTURE_CASES = [

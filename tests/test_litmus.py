@@ -143,7 +143,9 @@ def test_an_always_test_counts_every_outcome() -> None:
     r = litmus.run_file("RMW+atomicincreturns", 20_000)
     assert r.lkmm == "Always" and r.exists_count == r.counted == 20_000
     assert r.verdict == "always observed"
-    assert set(r.histogram) == {"0:r0=1 1:r0=2 v=2", "0:r0=2 1:r0=1 v=2"} & set(r.histogram) != set()
+    assert (
+        set(r.histogram) == {"0:r0=1 1:r0=2 v=2", "0:r0=2 1:r0=1 v=2"} & set(r.histogram) != set()
+    )
 
 
 def test_filter_leaves_outcomes_out_and_the_condition_is_judged_on_the_rest() -> None:

@@ -17,7 +17,9 @@ SEARCH_SECONDS = 60.0
 
 
 @two_cpus
-@pytest.mark.parametrize("name", ["RCU-SB+rscs+sync", "RCU-MP+rscs+sync", "MP+onceassign+derefonce"])
+@pytest.mark.parametrize(
+    "name", ["RCU-SB+rscs+sync", "RCU-MP+rscs+sync", "MP+onceassign+derefonce"]
+)
 def test_rcu_guarantee_holds_on_the_real_engine(rcu_backend: str, name: str) -> None:
     r = litmus.run_file(name, 50_000, max_seconds=30)
     assert not r.error and r.iterations == 50_000

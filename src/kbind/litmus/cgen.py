@@ -307,6 +307,7 @@ def observables(test: s.LitmusTest) -> list[s.Loc]:
     if not found:  # `exists (true)`: show the first register or variable anyway
         first = next((s.RegLoc(t.index, t.registers[0]) for t in test.threads if t.registers), None)
         found[first or s.VarLoc(next(iter(test.variables)))] = None
+
     # Registers by process, then variables, as herd7 lists a state.
     def key(loc: s.Loc) -> tuple[int, int, int]:
         if isinstance(loc, s.RegLoc):

@@ -225,9 +225,13 @@ class _Parser:
             depth += 1
         if not words:
             if self.tok.kind == "id":
-                self.unsupported(self.tok.text, "the types supported are int (and the other "
-                                 "integer types), pointers to them, atomic_t, spinlock_t and "
-                                 "struct srcu_struct", line)
+                self.unsupported(
+                    self.tok.text,
+                    "the types supported are int (and the other "
+                    "integer types), pointers to them, atomic_t, spinlock_t and "
+                    "struct srcu_struct",
+                    line,
+                )
             self.error("expected a type")
         kind: s.VarType
         if words == ["atomic_t"]:
