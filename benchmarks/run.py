@@ -9,7 +9,9 @@ Suites that need extra software say so and are reported as skipped:
 ``foundation`` compares with the PyPI package ``atomics``
 (``pip install -e '.[bench]'``); ``rcu-backends`` (kbind's RCU engine vs
 liburcu natively, and kbind's two RCU backends through its C API) needs
-liburcu (``apt-get install -y liburcu-dev``).
+liburcu (``apt-get install -y liburcu-dev``); ``rcu-scaling`` (native read-side
+scaling at 1..N threads of kbind's RCU engine, liburcu and the seqlock) reports
+kbind alone without it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
     "designs": ("designs_bench.py", []),
     "rcu-list": ("rcu_list_bench.py", []),
     "rcu-backends": ("rcu_backends.py", ["--reps", "3", "--markdown"]),
+    "rcu-scaling": ("rcu_scaling.py", []),
 }
 
 

@@ -750,6 +750,91 @@ void kb_torture_request_stop(void);
 void kb_torture_clear_stop(void);
 bool kb_torture_stop_requested(void);
 
+/*
+ * Thread pinning, shared by the torture drivers: a CPU list set before a run
+ * (kbind stress sets it); each torture thread calls kb_torture_pin() with its
+ * index when it starts and is pinned to the (index mod n)-th CPU of the list.
+ * An empty list (the default) pins nothing.
+ */
+#define KB_TORTURE_MAX_CPUS 1024
+int kb_torture_set_cpus(const int32_t *cpus, int32_t n);
+int32_t kb_torture_ncpus(void);
+int kb_torture_pin(int32_t index);
+
+/* Lock torture (csrc/tools/lock_torture.c), after kernel/locking/locktorture.c. */
+#define KB_LOCK_TORTURE_SPIN 0
+#define KB_LOCK_TORTURE_MUTEX 1
+#define KB_LOCK_BUSTED_NONE 0
+#define KB_LOCK_BUSTED_NO_LOCK 1
+#define KB_LOCK_BUSTED_NO_RMW 2
+#define KB_LOCK_TORTURE_MAX_THREADS 64
+#define KB_LOCK_TORTURE_WORDS 8
+
+/**
+ * struct kb_lock_torture_config - one run of kb_lock_torture().
+ * @lock: KB_LOCK_TORTURE_SPIN (kb_spinlock_t) or KB_LOCK_TORTURE_MUTEX
+ *	(kb_mutex_t).
+ * @busted: KB_LOCK_BUSTED_*: NO_LOCK takes nothing (the kernel's
+ *	lock_busted); NO_RMW tests the lock word, then sets it with a plain
+ *	store, so two lockers that both saw it free both get in.
+ * @writers: exclusive holders that rewrite the protected record.
+ * @readers: holders that only read it and check its invariant (neither
+ *	lock has a shared mode, so readers take it exclusively too).
+ * @hold_ns: how long a writer holds the lock (busy delay, kb_ndelay()).
+ * @read_hold_ns: how long a reader holds it.
+ * @long_hold_ns: the occasional long hold (one in @long_every), which also
+ *	yields the CPU once in the middle (0: no long holds).
+ * @long_every: see @long_hold_ns (>= 1).
+ * @duration_ns: how long to run (> 0, at most an hour).
+ */
+typedef struct kb_lock_torture_config {
+	int32_t lock;
+	int32_t busted;
+	int32_t writers;
+	int32_t readers;
+	int64_t hold_ns;
+	int64_t read_hold_ns;
+	int64_t long_hold_ns;
+	int64_t long_every;
+	int64_t duration_ns;
+} kb_lock_torture_config_t;
+
+/**
+ * struct kb_lock_torture_result - what kb_lock_torture() observed.
+ * @acquisitions: per thread, the writers first, then the readers.
+ * @write_total, @write_max, @write_min: writer acquisitions (sum, and the
+ *	most and fewest one writer made: the fairness spread).
+ * @read_total, @read_max, @read_min: the same for readers.
+ * @write_fail: writer acquisitions that found another holder inside.
+ * @read_fail: reader acquisitions that found another holder inside.
+ * @torn_reads: reader acquisitions that found the record torn (a writer's
+ *	half-done rewrite: only possible if a writer was inside too).
+ * @max_holders: the most threads seen inside at once (1 for a real lock).
+ * @long_holds: long holds done.
+ * @elapsed_ns: wall time.
+ * @stopped_early: nonzero if kb_torture_request_stop() ended the run.
+ * @pinned: nonzero if the threads were pinned (kb_torture_set_cpus()).
+ */
+typedef struct kb_lock_torture_result {
+	int64_t acquisitions[KB_LOCK_TORTURE_MAX_THREADS];
+	int64_t write_total;
+	int64_t write_max;
+	int64_t write_min;
+	int64_t read_total;
+	int64_t read_max;
+	int64_t read_min;
+	int64_t write_fail;
+	int64_t read_fail;
+	int64_t torn_reads;
+	int64_t max_holders;
+	int64_t long_holds;
+	int64_t elapsed_ns;
+	int32_t stopped_early;
+	int32_t pinned;
+} kb_lock_torture_result_t;
+
+int kb_lock_torture(const kb_lock_torture_config_t *cfg, kb_lock_torture_result_t *res);
+
 /* Atomic torture (csrc/tools/atomic_torture.c). */
 #define KB_ATOMIC_BUSTED_NONE 0
 #define KB_ATOMIC_BUSTED_TORN_RMW 1

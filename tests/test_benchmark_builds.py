@@ -103,3 +103,27 @@ def test_rcu_list_native_benchmark_runs_and_prints_both_ratios() -> None:
     for label in ("synchronize_rcu()", "call_rcu()"):
         assert f"| 1 updater, freeing after {label} |" in proc.stdout, proc.stdout
     assert proc.stdout.count("x | >= 0.5x |") == 2, proc.stdout
+
+
+@pytest.mark.parametrize("without_liburcu", [False, True])
+def test_rcu_scaling_benchmark_runs_tiny(without_liburcu: bool) -> None:
+    """benchmarks/rcu_scaling.py --tiny builds and prints one row per thread step.
+
+    With ``--no-liburcu`` (as on a machine without liburcu) it says so and
+    reports kbind alone.
+    """
+    import subprocess
+
+    from tests.support import child_env
+
+    args = ["--tiny", "--max-threads", "2", *(["--no-liburcu"] if without_liburcu else [])]
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "rcu_scaling.py"), *args],
+        capture_output=True, text=True, timeout=300, env=child_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "x)" in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["1", "2"], proc.stdout
+    assert "kbind seqlock" in proc.stdout and "(1.00x)" in rows[0]
+    if without_liburcu:
+        assert "liburcu is absent" in proc.stdout and "kbind / liburcu" not in proc.stdout

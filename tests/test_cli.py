@@ -172,7 +172,7 @@ def test_cli_help_lists_variants_without_stray_brackets() -> None:
         assert variant in torture
     litmus_help = kbind("litmus", "--help", COLUMNS="1000").stdout
     assert "[]" not in litmus_help and "once" in litmus_help and "plain" not in litmus_help
-    assert "--plot" not in torture
+    assert "--scale" in torture  # --plot there draws only the --scale curve
 
 
 def json_commands() -> set[str]:
@@ -190,6 +190,7 @@ JSON_CASES = {
     "litmus": ("litmus", "SB", "--variant", "mb", "--iterations", "200", "--json"),
     "torture": ("torture", "atomic", "--duration", "0.1", "--json"),
     "compare": ("compare", "--row", "R05", "--design", "rcu", "--json"),
+    "stress": ("stress", "--duration", "0.02", "--json"),
 }
 
 

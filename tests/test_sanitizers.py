@@ -46,6 +46,7 @@ DRIVERS = {
     "atomic_torture_main.c": (["200"], "PASS (0 failures)"),
     "srcu_torture_main.c": (["200"], "PASS (0 failures)"),
     "rculist_torture_main.c": (["200"], "PASS (0 failures)"),
+    "lock_torture_main.c": (["200"], "PASS (0 failures)"),
 }
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")

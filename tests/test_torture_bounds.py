@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kbind.torture import rcu_torture, rculist_torture
+from kbind.torture import lock_torture, rcu_torture, rculist_torture
 from kbind.torture.atomic import atomic_torture
 from kbind.torture.seqlock import seqlock_torture
 
@@ -15,6 +15,7 @@ TORTURES = {
     "seqlock": seqlock_torture,
     "atomic": atomic_torture,
     "rcu-list": rculist_torture,
+    "lock": lock_torture,
 }
 
 

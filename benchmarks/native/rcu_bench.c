@@ -8,11 +8,13 @@
  * path inlined from csrc/engine/rcu_inline.h; liburcu's QSBR flavour is inlined
  * with _LGPL_SOURCE.  Prints one "name value" line per measurement.
  *
- * Workloads (the same loop bodies for both, instantiated by macros):
+ * Workloads (the same loop for every flavour: READ_LOOP() of read_loops.h):
  *  - read: each reader loops { read_lock; p = rcu_dereference(gp);
  *    sum += p->v; read_unlock } with a quiescent state every 1024 reads;
- *    a plain-load loop is the baseline.  Reported per reader.  kbind is
- *    also measured with the inline nesting count (KB_RCU_DEBUG).
+ *    a plain-load loop is the baseline.  Reported per reader, as median,
+ *    min and max over the runs, plus the per-run (paired) kbind/liburcu
+ *    ratio.  Readers are pinned one per CPU.  kbind is also measured with
+ *    the inline nesting count (KB_RCU_DEBUG).
  *  - sync: synchronize_rcu() latency, median and p99, with 0, 1 and 2
  *    online readers running the read loop.
  *  - call_rcu: one registered thread queues N callbacks (each counts
@@ -29,20 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct item {
-	long v;
-};
+#include "read_loops.h"
 
-static struct item items[2] = { { 1 }, { 2 } };
-static void *kb_gp = &items[0];
-static struct item *ur_gp = &items[0];
-static uint32_t stop_flag;
-static uint32_t ready_count;
-
-static double now_s(void)
-{
-	return (double)kb_now_ns() / 1e9;
-}
+/* Each flavour's pointer, alone on its line, to its own item. */
+static struct slot plain_gp = { &bench_items[0] };
+static struct slot kb_gp = { &bench_items[1] };
+static struct slot kbdebug_gp = { &bench_items[2] };
+static struct slot ur_gp = { &bench_items[3] };
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -51,163 +46,29 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double now_s(void)
+{
+	return (double)kb_now_ns() / 1e9;
+}
+
 /* ------------------------------------------------------------ read loops */
-
-struct reader_arg {
-	double seconds;
-	uint64_t reads;
-	long sum;
-};
-
-#define CHECK_EVERY 1024
-
-static void *plain_reader(void *p)
-{
-	struct reader_arg *a = p;
-	uint64_t n = 0;
-	long sum = 0;
-
-	__atomic_fetch_add(&ready_count, 1, __ATOMIC_SEQ_CST);
-	while (!KB_READ_ONCE(stop_flag)) {
-		for (int i = 0; i < CHECK_EVERY; i++) {
-			struct item *it = KB_READ_ONCE(kb_gp);
-
-			sum += it->v;
-		}
-		n += CHECK_EVERY;
-	}
-	a->reads = n;
-	a->sum = sum;
-	return NULL;
-}
-
-static void *kb_reader(void *p)
-{
-	struct reader_arg *a = p;
-	uint64_t n = 0;
-	long sum = 0;
-
-	kb_rcu_register_thread();
-	__atomic_fetch_add(&ready_count, 1, __ATOMIC_SEQ_CST);
-	while (!KB_READ_ONCE(stop_flag)) {
-		for (int i = 0; i < CHECK_EVERY; i++) {
-			struct item *it;
-
-			kb_rcu_read_lock();
-			it = kb_rcu_dereference(&kb_gp);
-			sum += it->v;
-			kb_rcu_read_unlock();
-		}
-		kb_rcu_quiescent_state();
-		n += CHECK_EVERY;
-	}
-	kb_rcu_unregister_thread();
-	a->reads = n;
-	a->sum = sum;
-	return NULL;
-}
-
+/* The same loop four times (read_loops.h); only the RCU calls differ. */
+READ_LOOP(plain_reader, (void)0, (void)0, KB_READ_ONCE(plain_gp.p), (void)0, (void)0, (void)0)
+READ_LOOP(kb_reader, kb_rcu_register_thread(), kb_rcu_read_lock(),
+	  kb_rcu_dereference(&kb_gp.p), kb_rcu_read_unlock(), kb_rcu_quiescent_state(),
+	  kb_rcu_unregister_thread())
 /* kbind with the nesting count kept inline (what KB_RCU_DEBUG gives). */
-static void *kb_reader_counted(void *p)
-{
-	struct reader_arg *a = p;
-	uint64_t n = 0;
-	long sum = 0;
-
-	kb_rcu_register_thread();
-	__atomic_fetch_add(&ready_count, 1, __ATOMIC_SEQ_CST);
-	while (!KB_READ_ONCE(stop_flag)) {
-		for (int i = 0; i < CHECK_EVERY; i++) {
-			struct item *it;
-
-			kb__rcu_read_lock();
-			it = kb_rcu_dereference(&kb_gp);
-			sum += it->v;
-			kb__rcu_read_unlock();
-		}
-		kb_rcu_quiescent_state();
-		n += CHECK_EVERY;
-	}
-	kb_rcu_unregister_thread();
-	a->reads = n;
-	a->sum = sum;
-	return NULL;
-}
-
-static void *ur_reader(void *p)
-{
-	struct reader_arg *a = p;
-	uint64_t n = 0;
-	long sum = 0;
-
-	rcu_register_thread();
-	__atomic_fetch_add(&ready_count, 1, __ATOMIC_SEQ_CST);
-	while (!KB_READ_ONCE(stop_flag)) {
-		for (int i = 0; i < CHECK_EVERY; i++) {
-			struct item *it;
-
-			rcu_read_lock();
-			it = rcu_dereference(ur_gp);
-			sum += it->v;
-			rcu_read_unlock();
-		}
-		rcu_quiescent_state();
-		n += CHECK_EVERY;
-	}
-	rcu_unregister_thread();
-	a->reads = n;
-	a->sum = sum;
-	return NULL;
-}
-
-struct readers {
-	int n;
-	pthread_t tid[4];
-	struct reader_arg arg[4];
-};
-
-static void readers_start(struct readers *r, int n, void *(*fn)(void *))
-{
-	KB_WRITE_ONCE(stop_flag, 0);
-	__atomic_store_n(&ready_count, 0, __ATOMIC_SEQ_CST);
-	r->n = n;
-	for (int i = 0; i < n; i++) {
-		memset(&r->arg[i], 0, sizeof(r->arg[i]));
-		pthread_create(&r->tid[i], NULL, fn, &r->arg[i]);
-	}
-	while (__atomic_load_n(&ready_count, __ATOMIC_SEQ_CST) < (uint32_t)n)
-		sched_yield();
-}
-
-static void readers_stop(struct readers *r)
-{
-	KB_WRITE_ONCE(stop_flag, 1);
-	for (int i = 0; i < r->n; i++)
-		pthread_join(r->tid[i], NULL);
-}
-
-/* Reads per second per reader with @n readers running for @seconds. */
-static double read_rate(void *(*fn)(void *), int n, double seconds)
-{
-	struct readers r;
-	struct timespec ts = { (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9) };
-	double t0, t1, total = 0;
-
-	readers_start(&r, n, fn);
-	t0 = now_s();
-	nanosleep(&ts, NULL);
-	readers_stop(&r);
-	t1 = now_s();
-	for (int i = 0; i < n; i++)
-		total += (double)r.arg[i].reads;
-	return total / n / (t1 - t0);
-}
+READ_LOOP(kb_reader_counted, kb_rcu_register_thread(), kb__rcu_read_lock(),
+	  kb_rcu_dereference(&kbdebug_gp.p), kb__rcu_read_unlock(), kb_rcu_quiescent_state(),
+	  kb_rcu_unregister_thread())
+READ_LOOP(ur_reader, rcu_register_thread(), rcu_read_lock(), rcu_dereference(ur_gp.p),
+	  rcu_read_unlock(), rcu_quiescent_state(), rcu_unregister_thread())
 
 /* ------------------------------------------------------------------ sync */
 
 static void sync_latency(bool kb, int nreaders, int iters, double *median_us, double *p99_us)
 {
-	struct readers r;
+	static struct readers r;
 	int64_t *lat = malloc(sizeof(*lat) * (size_t)iters);
 
 	readers_start(&r, nreaders, kb ? kb_reader : ur_reader);
@@ -309,13 +170,7 @@ static double idle_barrier_us(bool kb, int iters)
 
 static double median(double *v, int n)
 {
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	return v[n / 2];
 }
 
@@ -329,18 +184,37 @@ int main(int argc, char **argv)
 
 	if (reps < 1 || reps > 16)
 		reps = 5;
-	/* Read side: interleave the three loops, median of @reps runs each. */
+	bench_init_pinning(true);
+	/*
+	 * Read side: the four loops interleaved, the order rotated each run
+	 * (no flavour always runs first, or right after another), median and
+	 * range of @reps runs each; the kbind/liburcu ratio is also taken per
+	 * run (paired: the two ran back to back) and its spread printed.
+	 */
 	for (int nr = 1; nr <= 2; nr++) {
+		void *(*const fns[4])(void *) = { plain_reader, kb_reader, ur_reader,
+						  kb_reader_counted };
+		static const char *const names[4] = { "plain", "kb", "urcu", "kbdebug" };
+		double ratio[16], ratio_plain[16];
+		char name[64];
+
 		for (int i = 0; i < reps; i++) {
-			v[0][i] = read_rate(plain_reader, nr, secs);
-			v[1][i] = read_rate(kb_reader, nr, secs);
-			v[2][i] = read_rate(ur_reader, nr, secs);
-			v[3][i] = read_rate(kb_reader_counted, nr, secs);
+			for (int k = 0; k < 4; k++) {
+				int f = (i + k) % 4;
+
+				v[f][i] = read_rate_total(fns[f], nr, secs) / nr;
+			}
+			ratio[i] = v[1][i] / v[2][i];
+			ratio_plain[i] = v[2][i] / v[0][i];
 		}
-		printf("read_plain_%dr %.4g\n", nr, median(v[0], reps));
-		printf("read_kb_%dr %.4g\n", nr, median(v[1], reps));
-		printf("read_urcu_%dr %.4g\n", nr, median(v[2], reps));
-		printf("read_kbdebug_%dr %.4g\n", nr, median(v[3], reps));
+		for (int f = 0; f < 4; f++) {
+			snprintf(name, sizeof(name), "read_%s_%dr", names[f], nr);
+			print_spread(name, v[f], reps);
+		}
+		snprintf(name, sizeof(name), "ratio_kb_urcu_%dr", nr);
+		print_spread(name, ratio, reps);
+		snprintf(name, sizeof(name), "ratio_urcu_plain_%dr", nr);
+		print_spread(name, ratio_plain, reps);
 	}
 	/* synchronize_rcu() latency with 0, 1, 2 online readers. */
 	for (int nr = 0; nr <= 2; nr++) {
@@ -350,9 +224,18 @@ int main(int argc, char **argv)
 			sync_latency(true, nr, sync_iters, &km[i], &kp[i]);
 			sync_latency(false, nr, sync_iters, &um[i], &up[i]);
 		}
-		printf("sync_kb_%dr_median_us %.4g\n", nr, median(km, reps));
+		char name[64];
+		double ratio[16];
+
+		for (int i = 0; i < reps; i++)
+			ratio[i] = km[i] / um[i];
+		snprintf(name, sizeof(name), "sync_kb_%dr_median_us", nr);
+		print_spread(name, km, reps);
+		snprintf(name, sizeof(name), "sync_urcu_%dr_median_us", nr);
+		print_spread(name, um, reps);
+		snprintf(name, sizeof(name), "ratio_sync_%dr", nr);
+		print_spread(name, ratio, reps);
 		printf("sync_kb_%dr_p99_us %.4g\n", nr, median(kp, reps));
-		printf("sync_urcu_%dr_median_us %.4g\n", nr, median(um, reps));
 		printf("sync_urcu_%dr_p99_us %.4g\n", nr, median(up, reps));
 	}
 	/* call_rcu end to end. */

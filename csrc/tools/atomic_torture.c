@@ -115,6 +115,7 @@ static void *kb_at_worker(void *arg)
 	bool early = cfg->busted == KB_ATOMIC_BUSTED_EARLY_PUBLISH;
 	unsigned int k = 0;
 
+	(void)kb_torture_pin(t->id);
 	/* KB_READ_ONCE: the start-up error path stops the workers (races). */
 	while (!kb_torture_stop_requested() && kb_now_ns() < KB_READ_ONCE(sh->deadline) &&
 	       (cfg->max_ops <= 0 || t->increments < cfg->max_ops)) {

@@ -111,6 +111,7 @@ struct kb_rculist_thread {
 	struct kb_rculist_stats st;
 	struct kb_rculist_torture *t;
 	pthread_t tid;
+	int32_t index;		/* for kb_torture_pin() */
 	uint64_t seed;
 };
 
@@ -308,6 +309,7 @@ static void *kb_rculist_reader(void *arg)
 	const int spin = t->cfg.read_spin;
 	int rc;
 
+	(void)kb_torture_pin(th->index);
 	memset(&st, 0, sizeof(st));
 	rc = kb_rcu_register_thread();
 	if (rc != KB_OK) {
@@ -497,6 +499,7 @@ static void *kb_rculist_updater(void *arg)
 	struct kb_rculist_thread *th = arg;
 	struct kb_rculist_torture *t = th->t;
 
+	(void)kb_torture_pin(th->index);
 	kb_rculist_wait_go(t);
 	while (!kb_rculist_stopped(t)) {
 		struct kb_rculist_elem *old;
@@ -646,6 +649,7 @@ int kb_rculist_torture(const kb_rculist_torture_config_t *cfg, kb_rculist_tortur
 		bool reader = i < cfg->readers;
 
 		th[i].t = t;
+		th[i].index = i;
 		th[i].seed = (cfg->seed + 1) * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
 		if (pthread_create(&th[i].tid, NULL,
 				   reader ? kb_rculist_reader : kb_rculist_updater, &th[i]) != 0) {

@@ -43,6 +43,7 @@ struct kb_seq_torture {
 struct kb_seq_torture_thread {
 	struct kb_seq_torture *t;
 	pthread_t tid;
+	int32_t index;		/* for kb_torture_pin() */
 	int64_t reads;
 	int64_t successes;
 	int64_t retries;
@@ -81,6 +82,7 @@ static void *kb_seq_torture_reader(void *arg)
 	int64_t local[KB_SEQ_TORTURE_MAX_WORDS];
 	int64_t run = 0;
 
+	(void)kb_torture_pin(me->index);
 	kb_seq_torture_wait_go(t);
 	while (!KB_READ_ONCE(t->stop)) {
 		uint32_t seq;
@@ -136,6 +138,7 @@ static void *kb_seq_torture_writer(void *arg)
 	const int busted = t->cfg.busted;
 	const int spins = t->cfg.writer_spins;
 
+	(void)kb_torture_pin(me->index);
 	kb_seq_torture_wait_go(t);
 	while (!KB_READ_ONCE(t->stop)) {
 		int64_t v;
@@ -231,6 +234,7 @@ int kb_seqlock_torture(const kb_seqlock_torture_config_t *cfg, kb_seqlock_tortur
 
 	for (int i = 0; i < nthreads; i++) {
 		th[i].t = t;
+		th[i].index = i;
 		th[i].first_bad_word = -1;
 		if (pthread_create(&th[i].tid, NULL,
 				   i < cfg->readers ? kb_seq_torture_reader : kb_seq_torture_writer,

@@ -60,6 +60,7 @@ struct kb_srcu_torture {
 struct kb_srcu_torture_thread {
 	struct kb_srcu_torture *t;
 	pthread_t tid;
+	int32_t index;		/* for kb_torture_pin() */
 	uint64_t seed;
 	uint64_t reads, sleeping_reads, updates, expedited, freed_seen;
 };
@@ -97,6 +98,7 @@ static void *kb_srcu_torture_reader(void *arg)
 	const int every = t->cfg->sleep_every;
 	const int64_t nap = (int64_t)t->cfg->sleep_us * 1000;
 
+	(void)kb_torture_pin(me->index);
 	kb_srcu_torture_wait_go(t);
 	while (!kb_srcu_torture_stopping(t)) {
 		int idx = kb_srcu_read_lock(&t->srcu);
@@ -160,6 +162,7 @@ static void *kb_srcu_torture_updater(void *arg)
 	struct kb_srcu_torture *t = me->t;
 	const int64_t max_updates = t->cfg->max_updates;
 
+	(void)kb_torture_pin(me->index);
 	kb_srcu_torture_wait_go(t);
 	while (!kb_srcu_torture_stopping(t)) {
 		struct kb_srcu_torture_elem *p, *old;
@@ -260,6 +263,7 @@ int kb_srcu_torture(const kb_srcu_torture_config_t *cfg, kb_srcu_torture_result_
 
 	for (int i = 0; i < n; i++) {
 		th[i].t = t;
+		th[i].index = i;
 		th[i].seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
 		if (pthread_create(&th[i].tid, NULL,
 				   i < cfg->readers ? kb_srcu_torture_reader : kb_srcu_torture_updater,

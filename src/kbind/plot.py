@@ -7,8 +7,9 @@ command checks before it runs anything.
 :func:`plot_litmus` draws what decides each verdict: per litmus test one
 panel, per variant one bar - how often the ``exists`` outcome was seen, out
 of how many iterations - coloured by what the LKMM says of that outcome.
-(Torture results are not drawn: their verdict is one number, which the text
-report already states.)
+(Torture verdicts are not drawn: each is one number, which the text report
+already states.)  :func:`plot_scaling` draws the scaling curve of
+``kbind torture KIND --scale``: reads and updates per second against readers.
 
 :func:`workload` draws a :func:`kbind.compare.workload.run_workload` report:
 the trade-off between freeing by waiting and freeing by callback, updates
@@ -33,6 +34,7 @@ __all__ = [
     "PlotUnavailableError",
     "litmus_figure",
     "plot_litmus",
+    "plot_scaling",
     "require",
     "workload",
     "workload_figure",
@@ -272,3 +274,40 @@ def workload_figure(report: WorkloadReport) -> Any:
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
+
+
+def plot_scaling(title: str, points: Sequence[tuple[int, float, float]], path: str) -> None:
+    """Draw a scaling curve to the picture file ``path``.
+
+    ``points`` are ``(readers, reads_per_s, updates_per_s)``, one per step.
+    Left: reads per second against readers, with the ideal (linear from the
+    one-reader step) dashed; right: updates per second against readers.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+        ValueError: no points.
+    """
+    if not points:
+        raise ValueError("no scaling steps to draw")
+    plt = require()
+    readers = [p[0] for p in points]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    try:
+        base = points[0][1] / max(1, points[0][0])
+        left.plot(readers, [p[1] for p in points], "o-", color="tab:blue", label="measured")
+        left.plot(readers, [base * r for r in readers], "--", color="grey", label="linear")
+        left.set_xlabel("readers")
+        left.set_ylabel("reads per second")
+        left.legend()
+        right.plot(readers, [p[2] for p in points], "s-", color="tab:orange")
+        right.set_xlabel("readers")
+        right.set_ylabel("updates per second")
+        for ax in (left, right):
+            ax.set_xticks(readers)
+            ax.set_ylim(bottom=0)
+            ax.grid(True, alpha=0.3)
+        fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)

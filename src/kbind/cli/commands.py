@@ -23,8 +23,10 @@ from kbind.cli.report import (
     run_interruptibly,
     usable_cpus,
 )
+from kbind.cli.scale import run_scale
 from kbind.explain import UnknownNameError, explain, listing
 from kbind.torture.atomic import atomic_torture, format_atomic_report
+from kbind.torture.lock import format_lock_report, lock_torture
 from kbind.torture.rcu import format_rcu_report, rcu_torture
 from kbind.torture.rculist import format_rculist_report, rculist_torture
 from kbind.torture.seqlock import format_seqlock_report, seqlock_torture
@@ -51,22 +53,31 @@ class TortureKind:
     """How ``kbind torture NAME`` runs one native torture test.
 
     Attributes:
-        run: ``run(readers, updaters, duration, busted)`` -> result (blocks in C).
+        run: ``run(readers, updaters, duration, busted, **options)`` -> result
+            (blocks in C).
         report: result -> text report.
         busted: the names of its deliberately broken variants.
         about: one line for --help.
         threads: ``threads(readers, updaters)`` -> how many threads the run starts.
         little: result -> what it did too little of to trust a SUCCESS ("" if enough).
         uses_rcu: whether the test runs over the RCU engine.
+        counters: result -> its key counters by name, the read side first and
+            the update side second (``kbind stress`` prints them as rates).
+        scalable: whether ``--scale`` applies (the first two counters are
+            reads and updates, and readers are what the steps vary).
+        options: the command-line options passed on to ``run`` by name.
     """
 
-    run: Callable[[int, int, float, Any], Any]
+    run: Callable[..., Any]
     report: Callable[[Any], str]
     busted: tuple[str, ...]
     about: str
     threads: Callable[[int, int], int]
     little: Callable[[Any], str]
     uses_rcu: bool = False
+    counters: Callable[[Any], dict[str, int]] = lambda res: {}
+    scalable: bool = False
+    options: tuple[str, ...] = ()
 
 
 #: Below this many grace periods, writes or checks a torture SUCCESS says little.
@@ -91,6 +102,12 @@ TORTURES: dict[str, TortureKind] = {
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(grace_periods=res.grace_periods),
         uses_rcu=True,
+        counters=lambda res: {
+            "reads": res.reads,
+            "updates": res.updates,
+            "grace_periods": res.grace_periods,
+        },
+        scalable=True,
     ),
     "atomic": TortureKind(
         run=lambda r, u, d, b: atomic_torture(threads=max(2, r + u), duration=d, busted=b),
@@ -99,6 +116,11 @@ TORTURES: dict[str, TortureKind] = {
         about="LKMM atomics: exact counts, try_cmpxchg loops, release/acquire messages",
         threads=lambda r, u: max(2, r + u),
         little=lambda res: _too_few(increments=res.increments, message_checks=res.message_checks),
+        counters=lambda res: {
+            "increments": res.increments,
+            "cmpxchg": res.cmpxchg_increments,
+            "messages": res.messages,
+        },
     ),
     "seqlock": TortureKind(
         run=lambda r, u, d, b: seqlock_torture(readers=r, writers=u, duration=d, busted=b),
@@ -107,6 +129,12 @@ TORTURES: dict[str, TortureKind] = {
         about="sequence locks: readers check a multi-word invariant writers keep",
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(writes=res.writes, checked_reads=res.successful_reads),
+        counters=lambda res: {
+            "reads": res.successful_reads,
+            "updates": res.writes,
+            "retries": res.retries,
+        },
+        scalable=True,
     ),
     "srcu": TortureKind(
         run=lambda r, u, d, b: srcu_torture(readers=r, updaters=u, duration=d, busted=b),
@@ -115,6 +143,12 @@ TORTURES: dict[str, TortureKind] = {
         about="sleepable RCU: sleeping readers check their element is not freed under them",
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(grace_periods=res.grace_periods, reads=res.reads),
+        counters=lambda res: {
+            "reads": res.reads,
+            "updates": res.updates,
+            "grace_periods": res.grace_periods,
+        },
+        scalable=True,
     ),
     "rcu-list": TortureKind(
         run=lambda r, u, d, b: rculist_torture(readers=r, updaters=u, duration=d, busted=b),
@@ -125,11 +159,46 @@ TORTURES: dict[str, TortureKind] = {
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(grace_periods=res.grace_periods, updates=res.updates),
         uses_rcu=True,
+        counters=lambda res: {
+            "reads": res.reads,
+            "updates": res.updates,
+            "grace_periods": res.grace_periods,
+        },
+        scalable=True,
+    ),
+    "lock": TortureKind(
+        run=lambda r, u, d, b, lock=None: lock_torture(
+            lock=lock or "spin", writers=u, readers=r, duration=d, busted=b
+        ),
+        report=format_lock_report,
+        busted=("no-lock", "no-rmw"),
+        about="spinlock and futex mutex (--lock): writers and readers check no two holders "
+        "are ever inside at once (locktorture)",
+        threads=lambda r, u: r + u,
+        little=lambda res: _too_few(acquisitions=res.total),
+        counters=lambda res: {
+            "reads": res.read_total,
+            "updates": res.write_total,
+            "fails": res.write_fail + res.read_fail,
+        },
+        scalable=True,
+        options=("lock",),
     ),
 }
 
 #: Most threads one torture run may start (the C side's limit).
 MAX_TORTURE_THREADS = 64
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the torture-specific options of ``args`` (``--lock``) by name."""
+    names = {name for kind in TORTURES.values() for name in kind.options}
+    return {name: getattr(args, name, None) for name in sorted(names)}
+
+
+def _owner(option: str) -> str:
+    """Name the torture(s) an option belongs to."""
+    return " or ".join(k for k, v in TORTURES.items() if option in v.options)
 
 
 def _result_dict(result: Any) -> dict[str, Any]:
@@ -141,10 +210,17 @@ def _result_dict(result: Any) -> dict[str, Any]:
     return data
 
 
-@command(usage_errors=(ValueError, TypeError))  # the checks here should have caught them
+@command(outputs=("--plot",), usage_errors=(ValueError, TypeError))  # checks should catch them
 def cmd_torture(args: argparse.Namespace) -> Outcome:
     """Run one native torture test; exit 1 if it found an error, 130 if interrupted."""
     kind = TORTURES[args.kind]
+    for name, value in _options(args).items():
+        if value is not None and name not in kind.options:
+            raise CliError(f"--{name} applies to the {_owner(name)} torture only, not {args.kind}")
+    if args.plot and not args.scale:
+        raise CliError("--plot draws the --scale curve: add --scale")
+    if args.scale:
+        return run_scale(args, kind, [k for k, v in TORTURES.items() if v.scalable])
     if args.busted is not None and args.busted not in kind.busted:
         raise CliError(
             f"{args.kind} has no busted variant {args.busted!r} "
@@ -169,8 +245,9 @@ def cmd_torture(args: argparse.Namespace) -> Outcome:
             f"{threads} threads on {cpus} usable CPU(s) take turns, so fewer races are tried"
         )
     flavor = f"busted: {args.busted}" if args.busted else "real"
+    options = {k: v for k, v in _options(args).items() if v is not None}
     result, interrupted = run_interruptibly(
-        lambda: kind.run(args.readers, args.updaters, args.duration, args.busted),
+        lambda: kind.run(args.readers, args.updaters, args.duration, args.busted, **options),
         f"{args.kind}-torture: running for {args.duration:g} s ({flavor}; "
         "Ctrl-C stops with a partial report)",
         None if args.json else args.duration,

@@ -22,6 +22,7 @@ from kbind.cli.commands import (
 from kbind.cli.compare import add_parser as add_compare_parser
 from kbind.cli.litmus import add_parser as add_litmus_parser
 from kbind.cli.report import bounded_float, bounded_int
+from kbind.cli.stress import add_parser as add_stress_parser
 from kbind.cli.tour import cmd_tour
 
 __all__ = ["build_parser", "main"]
@@ -71,6 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a deliberately broken variant (the test must fail): "
         + "; ".join(f"{k}: {', '.join(v.busted)}" for k, v in TORTURES.items()),
     )
+    tor.add_argument(
+        "--lock",
+        choices=["spin", "mutex"],
+        default=None,
+        help="the lock torture's lock: spin (kb_spinlock_t, the default) or mutex (kb_mutex_t); "
+        "--updaters are its writers",
+    )
+    tor.add_argument(
+        "--scale",
+        action="store_true",
+        help="scaling curve: run at 1, 2, 4, ... up to the usable CPUs readers (replaces "
+        "--readers), --duration each, and print reads/s and updates/s with their ratio to one "
+        "reader",
+    )
+    tor.add_argument(
+        "--plot", metavar="FILE.png", help="with --scale: draw the curve (needs matplotlib)"
+    )
     tor.add_argument("--json", action="store_true", help="print the result as JSON")
     tor.set_defaults(func=cmd_torture)
 
@@ -100,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_explain)
 
     add_compare_parser(sub)
+    add_stress_parser(sub)
     return parser
 
 

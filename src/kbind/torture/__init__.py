@@ -13,7 +13,9 @@ report; each has deliberately broken ("busted") variants that it must catch.
 * :mod:`kbind.torture.srcu` -- sleepable RCU with sleeping readers
   (rcutorture's ``srcu`` flavour, ``kernel/rcu/srcutree.c``);
 * :mod:`kbind.torture.rculist` -- the RCU list and hash list under readers
-  and updaters (``include/linux/rculist.h``, ``Documentation/RCU/listRCU.rst``).
+  and updaters (``include/linux/rculist.h``, ``Documentation/RCU/listRCU.rst``);
+* :mod:`kbind.torture.lock` -- locktorture for the spinlock and the futex
+  mutex (``kernel/locking/locktorture.c``).
 
 What they share (the duration bound, the argument checks, the run step,
 the report's verdict, rates and last lines) is in ``kbind/torture/_common.py``.
@@ -27,6 +29,13 @@ from kbind.torture.atomic import (
     AtomicTortureResult,
     atomic_torture,
     format_atomic_report,
+)
+from kbind.torture.lock import (
+    LOCK_TYPES,
+    LockBustedVariant,
+    LockTortureResult,
+    format_lock_report,
+    lock_torture,
 )
 from kbind.torture.rcu import (
     BUSTED_VARIANTS,
@@ -58,6 +67,7 @@ from kbind.torture.srcu import (
 
 __all__ = [
     "BUSTED_VARIANTS",
+    "LOCK_TYPES",
     "RCULIST_BUSTED_VARIANTS",
     "RCULIST_RECLAIM_MODES",
     "RECLAIM_MODES",
@@ -65,6 +75,8 @@ __all__ = [
     "AtomicBustedVariant",
     "AtomicTortureResult",
     "BustedVariant",
+    "LockBustedVariant",
+    "LockTortureResult",
     "RcuTortureResult",
     "RculistTortureResult",
     "SeqlockTortureResult",
@@ -72,10 +84,12 @@ __all__ = [
     "SrcuTortureResult",
     "atomic_torture",
     "format_atomic_report",
+    "format_lock_report",
     "format_rcu_report",
     "format_rculist_report",
     "format_seqlock_report",
     "format_srcu_report",
+    "lock_torture",
     "rcu_torture",
     "rculist_torture",
     "seqlock_torture",

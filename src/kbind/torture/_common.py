@@ -12,8 +12,10 @@ module.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from kbind._bridge.interruptible import run_stoppable
@@ -27,6 +29,7 @@ __all__ = [
     "elapsed",
     "finish_report",
     "int_arg",
+    "pinned",
     "rate",
     "result_dict",
     "run_driver",
@@ -61,6 +64,39 @@ def busted_arg(fn: str, value: object, variants: Iterable[str]) -> None:
     if value is not None and value not in names:
         listed = ", ".join(repr(v) for v in names)
         raise ValueError(f"{fn}(): busted must be None or one of {listed}, not {value!r}")
+
+
+@contextlib.contextmanager
+def pinned(cpus: Sequence[int] | None) -> Iterator[None]:
+    """Pin the threads of the torture runs started inside to ``cpus``, round robin.
+
+    Thread i of a run is pinned to ``cpus[i % len(cpus)]`` by the driver
+    (``kb_torture_pin()``, csrc/tools/torture.c), like the kernel's torture
+    threads bound with ``torture_sched_setaffinity()``.  The calling thread's
+    affinity is also set to ``cpus`` for the duration, so a driver that does not
+    pin its threads one by one still runs them on those CPUs only (threads
+    inherit the affinity of the thread that creates them).  ``None`` pins
+    nothing.  Both are restored on exit.
+
+    Raises:
+        ValueError: a CPU number out of range or not usable by this process.
+    """
+    if cpus is None:
+        yield
+        return
+    wanted = list(cpus)
+    before = os.sched_getaffinity(0)
+    bad = sorted(set(wanted) - before)
+    if not wanted or bad:
+        raise ValueError(f"CPUs {bad or wanted} are not usable here (usable: {sorted(before)})")
+    if lib.kb_torture_set_cpus(ffi.new("int32_t[]", wanted), len(wanted)) != lib.KB_OK:
+        raise ValueError(f"kb_torture_set_cpus() refused the CPU list {wanted}")
+    try:
+        os.sched_setaffinity(0, wanted)
+        yield
+    finally:
+        lib.kb_torture_set_cpus(ffi.NULL, 0)
+        os.sched_setaffinity(0, before)
 
 
 def run_driver(
