@@ -317,7 +317,7 @@ static void *kb_torture_srcu_updater(void *arg)
 		KB_WRITE_ONCE(old->magic, KB_TORTURE_POISON);
 		KB_WRITE_ONCE(old->freed, 1);
 		__atomic_fetch_add(&t->srcu_updates, 1, __ATOMIC_RELAXED);
-		sched_yield();
+		kb_torture_nap(t, 100000); /* leave the CPUs to the readers */
 	}
 	return NULL;
 }

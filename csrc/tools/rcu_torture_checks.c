@@ -100,11 +100,12 @@ static void kb_torture_flood_cb(kb_rcu_head_t *head)
 	struct kb_torture_cb *c = (struct kb_torture_cb *)head;
 	struct kb_torture *t = c->t;
 
+	/* Counted before it can be posted again: the backlog never exceeds the cap. */
+	__atomic_fetch_add(&t->flood_invoked, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&t->flood_lock);
 	c->next = t->flood_free;
 	t->flood_free = c;
 	pthread_mutex_unlock(&t->flood_lock);
-	__atomic_fetch_add(&t->flood_invoked, 1, __ATOMIC_RELEASE);
 }
 
 /* Wait (1 ms naps, at most KB_TORTURE_FLOOD_WAIT_NS) until @done says so. */

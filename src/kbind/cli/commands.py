@@ -24,6 +24,7 @@ from kbind.cli.report import (
     run_interruptibly,
     usable_cpus,
 )
+from kbind.cli.torture_rcu import rcu_options, reject_rcu_options
 from kbind.explain import UnknownNameError, explain, listing
 from kbind.torture.atomic import atomic_torture, format_atomic_report
 from kbind.torture.rcu import format_rcu_report, rcu_torture
@@ -53,22 +54,25 @@ class TortureKind:
     """How ``kbind torture NAME`` runs one native torture test.
 
     Attributes:
-        run: ``run(readers, updaters, duration, busted)`` -> result (blocks in C).
+        run: ``run(readers, updaters, duration, busted, **options)`` -> result (blocks in C).
         report: result -> text report.
         busted: the names of its deliberately broken variants.
         about: one line for --help.
         threads: ``threads(readers, updaters)`` -> how many threads the run starts.
         little: result -> what it did too little of to trust a SUCCESS ("" if enough).
         uses_rcu: whether the test runs over the RCU engine.
+        options: ``options(args)`` -> the keyword arguments of ``run`` that the
+            kind's own options ask for (the default refuses them all).
     """
 
-    run: Callable[[int, int, float, Any], Any]
+    run: Callable[..., Any]
     report: Callable[[Any], str]
     busted: tuple[str, ...]
     about: str
     threads: Callable[[int, int], int]
     little: Callable[[Any], str]
     uses_rcu: bool = False
+    options: Callable[[argparse.Namespace], dict[str, Any]] = reject_rcu_options
 
 
 #: Below this many grace periods, writes or checks a torture SUCCESS says little.
@@ -84,15 +88,16 @@ def _too_few(**counts: int) -> str:
 #: Torture tests the command knows; later subsystems add theirs.
 TORTURES: dict[str, TortureKind] = {
     "rcu": TortureKind(
-        run=lambda r, u, d, b: rcu_torture(
-            readers=r, updaters=u, duration=d, busted=b.replace("-", "_") if b else None
+        run=lambda r, u, d, b, **kw: rcu_torture(
+            readers=r, updaters=u, duration=d, busted=b.replace("-", "_") if b else None, **kw
         ),
         report=format_rcu_report,
-        busted=("no-wait", "reader", "early-cb"),
+        busted=("no-wait", "reader", "early-cb", "barrier"),
         about="QSBR RCU: readers check elements are not freed and at most one grace period old",
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(grace_periods=res.grace_periods),
         uses_rcu=True,
+        options=rcu_options,
     ),
     "atomic": TortureKind(
         run=lambda r, u, d, b: atomic_torture(threads=max(2, r + u), duration=d, busted=b),
@@ -228,6 +233,7 @@ def cmd_torture(args: argparse.Namespace) -> Outcome:
             f"{args.kind} has no busted variant {args.busted!r} "
             f"(choose from {', '.join(kind.busted)})"
         )
+    options = kind.options(args)
     threads = kind.threads(args.readers, args.updaters)
     if threads > MAX_TORTURE_THREADS:
         raise CliError(f"{threads} threads in all: at most {MAX_TORTURE_THREADS}")
@@ -248,7 +254,7 @@ def cmd_torture(args: argparse.Namespace) -> Outcome:
         )
     flavor = f"busted: {args.busted}" if args.busted else "real"
     result, interrupted = run_interruptibly(
-        lambda: kind.run(args.readers, args.updaters, args.duration, args.busted),
+        lambda: kind.run(args.readers, args.updaters, args.duration, args.busted, **options),
         f"{args.kind}-torture: running for {args.duration:g} s ({flavor}; "
         "Ctrl-C stops with a partial report)",
         None if args.json else args.duration,

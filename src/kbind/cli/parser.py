@@ -22,6 +22,7 @@ from kbind.cli.commands import (
 )
 from kbind.cli.compare import add_parser as add_compare_parser
 from kbind.cli.report import bounded_float, bounded_int
+from kbind.cli.torture_rcu import add_rcu_options
 from kbind.cli.tour import cmd_tour
 
 __all__ = ["build_parser", "main"]
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{k}: {', '.join(v.busted)}" for k, v in TORTURES.items()),
     )
     tor.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_rcu_options(tor)
     tor.set_defaults(func=cmd_torture)
 
     tr = sub.add_parser(
