@@ -920,6 +920,8 @@ bool kb_rcu_backend_in_use(void);
 #define KB_RCU_BUSTED_NO_WAIT 1
 #define KB_RCU_BUSTED_READER 2
 #define KB_RCU_BUSTED_EARLY_CB 3
+/* rcu_barrier() returns without waiting for the callbacks queued before it. */
+#define KB_RCU_BUSTED_BARRIER 4
 
 /**
  * struct kb_rcu_head - what call_rcu() queues (struct rcu_head).
@@ -1012,12 +1014,30 @@ int kb_rcu_get_busted(void);
 bool kb_rcu_busted_supported(int variant);
 
 /* ---------------------------------------------------------- rcu torture */
-/* Reclamation modes of the torture test. */
+/* Reclamation modes of the torture test (how each update retires its element). */
 #define KB_RCU_TORTURE_SYNC 0
 #define KB_RCU_TORTURE_CALL 1
 #define KB_RCU_TORTURE_MIX 2
+/* Per update, one of synchronize_rcu(), get_state/poll_state (cond_synchronize_rcu
+ * when the poll says not yet), call_rcu() or call_rcu() then rcu_barrier(). */
+#define KB_RCU_TORTURE_ALL 3
 #define KB_RCU_TORTURE_PIPE_LEN 10
 #define KB_RCU_TORTURE_MAX_THREADS 64
+
+/* Reader kinds (a bit mask; readers take the kinds in turn). */
+#define KB_RCU_TORTURE_READER_PLAIN 1
+#define KB_RCU_TORTURE_READER_NESTED 2
+#define KB_RCU_TORTURE_READER_QSBR 4
+#define KB_RCU_TORTURE_READER_SRCU 8
+#define KB_RCU_TORTURE_NKINDS 4
+
+/* Optional checks of a run (a bit mask). */
+#define KB_RCU_TORTURE_CHECK_BARRIER 1
+#define KB_RCU_TORTURE_CHECK_FLOOD 2
+#define KB_RCU_TORTURE_CHECK_STALL 4
+#define KB_RCU_TORTURE_CHECK_CHURN 8
+/* Most callbacks the flood has in flight (its backlog cap). */
+#define KB_RCU_TORTURE_FLOOD_CAP 65536
 
 /**
  * struct kb_rcu_torture_config - one run of kb_rcu_torture().
@@ -1025,10 +1045,14 @@ bool kb_rcu_busted_supported(int variant);
  * @updaters: updater threads, 1..KB_RCU_TORTURE_MAX_THREADS.
  * @duration_ms: how long to run, 1..3600000 (an hour, as every kbind torture).
  * @max_updates: stop after this many updates (0: only @duration_ms).
- * @reclaim: KB_RCU_TORTURE_SYNC, _CALL or _MIX.
+ * @reclaim: KB_RCU_TORTURE_SYNC, _CALL, _MIX or _ALL.
  * @busted: KB_RCU_BUSTED_* engine variant for the run (restored after).
  * @read_spin: loads per read-side section (0: default 256).
- * @seed: seed of the updaters' choices in _MIX mode.
+ * @seed: seed of the updaters' and readers' choices.
+ * @reader_kinds: KB_RCU_TORTURE_READER_* mask (0: plain sections only).
+ * @checks: KB_RCU_TORTURE_CHECK_* mask of the optional checks to run.
+ * @stall_timeout_ms: the engine's stall timeout during a stall check,
+ *                    1..1000 (0: 20); the previous timeout is restored.
  */
 typedef struct kb_rcu_torture_config {
 	int32_t readers;
@@ -1040,7 +1064,120 @@ typedef struct kb_rcu_torture_config {
 	int32_t read_spin;
 	int32_t reserved;
 	uint64_t seed;
+	uint32_t reader_kinds;
+	uint32_t checks;
+	int32_t stall_timeout_ms;
+	int32_t reserved2;
 } kb_rcu_torture_config_t;
+
+/**
+ * struct kb_rcu_torture_updates - the update-side primitives used, one per update.
+ * @sync: synchronize_rcu().
+ * @poll: get_state_synchronize_rcu() then poll_state_synchronize_rcu().
+ * @poll_done: of those, polls that found the grace period over already.
+ * @cond: of those, cond_synchronize_rcu() after the poll said not yet.
+ * @call: call_rcu() (the element ages in callbacks).
+ * @barrier: call_rcu() then rcu_barrier().
+ */
+typedef struct kb_rcu_torture_updates {
+	uint64_t sync;
+	uint64_t poll;
+	uint64_t poll_done;
+	uint64_t cond;
+	uint64_t call;
+	uint64_t barrier;
+} kb_rcu_torture_updates_t;
+
+/**
+ * struct kb_rcu_torture_barrier - the rcu_barrier() test (rcutorture's rtbe).
+ * @tests: rcu_barrier() calls checked.
+ * @callbacks: callbacks queued before those calls.
+ * @rtbe: calls that returned before all their callbacks had run.
+ */
+typedef struct kb_rcu_torture_barrier {
+	uint64_t tests;
+	uint64_t callbacks;
+	uint64_t rtbe;
+} kb_rcu_torture_barrier_t;
+
+/**
+ * struct kb_rcu_torture_flood - the forward-progress check (a call_rcu flood).
+ * @posted: callbacks the flood queued.
+ * @invoked: of those, invoked while the flood ran.
+ * @peak_backlog: most flood callbacks queued and not yet invoked.
+ * @peak_pending: most callbacks kb_rcu_pending_callbacks() counted meanwhile.
+ * @cap_hits: times the backlog reached KB_RCU_TORTURE_FLOOD_CAP.
+ * @grace_periods: grace periods completed while the flood ran.
+ * @elapsed_ns: how long the flood ran.
+ * @drain_ns: how long its backlog took to drain after it stopped.
+ * @errors: 1 if no grace period or no flood callback completed during the
+ *          flood, or its backlog did not drain within 10 s after it.
+ */
+typedef struct kb_rcu_torture_flood {
+	uint64_t posted;
+	uint64_t invoked;
+	uint64_t peak_backlog;
+	uint64_t peak_pending;
+	uint64_t cap_hits;
+	uint64_t grace_periods;
+	int64_t elapsed_ns;
+	int64_t drain_ns;
+	uint64_t errors;
+} kb_rcu_torture_flood_t;
+
+/**
+ * struct kb_rcu_torture_stall - the stall check.
+ * @injected: 1 if a reader held its section past the stall timeout.
+ * @detected: 1 if kb_rcu_stalled_readers() named that reader.
+ * @tid: the stalling thread's id.
+ * @blocked_ns: the grace period's age when the engine named it.
+ * @held_ns: how long the reader held its section.
+ * @timeout_ns: the stall timeout used.
+ * @stalls: the engine's kb_rcu_stall_count() increase during the run.
+ * @errors: 1 if injected and not detected.
+ * @name: the name the engine reported (the stall thread's, "rcu_torture_stall").
+ */
+typedef struct kb_rcu_torture_stall {
+	int32_t injected;
+	int32_t detected;
+	int64_t tid;
+	int64_t blocked_ns;
+	int64_t held_ns;
+	int64_t timeout_ns;
+	uint64_t stalls;
+	uint64_t errors;
+	char name[32];
+} kb_rcu_torture_stall_t;
+
+/**
+ * struct kb_rcu_torture_churn - readers coming and going (CPU hotplug's analogue).
+ * @registrations: kb_rcu_register_thread() calls by reader threads.
+ * @unregistrations: kb_rcu_unregister_thread() calls by reader threads.
+ * @offline: kb_rcu_thread_offline() transitions of readers.
+ * @online: kb_rcu_thread_online() transitions of readers.
+ * @exits: short-lived reader threads that exited.
+ * @restarts: short-lived reader threads started.
+ */
+typedef struct kb_rcu_torture_churn {
+	uint64_t registrations;
+	uint64_t unregistrations;
+	uint64_t offline;
+	uint64_t online;
+	uint64_t exits;
+	uint64_t restarts;
+} kb_rcu_torture_churn_t;
+
+/**
+ * struct kb_rcu_torture_kind - what the readers of one kind did.
+ * @readers: threads of that kind (the churn's short-lived ones included).
+ * @reads: their read-side sections.
+ * @errors: their sections that saw an element freed, reused or too old.
+ */
+typedef struct kb_rcu_torture_kind {
+	uint64_t readers;
+	uint64_t reads;
+	uint64_t errors;
+} kb_rcu_torture_kind_t;
 
 /**
  * struct kb_rcu_torture_result - what a torture run observed.
@@ -1052,8 +1189,20 @@ typedef struct kb_rcu_torture_config {
  * @pipe: histogram of element ages seen by readers (last bucket: >= 9).
  * @freed_seen: sections that reached an element freed (or reused) under them.
  * @too_old: sections that saw an element age >= 2.
- * @errors: @freed_seen + @too_old.
+ * @errors: @freed_seen + @too_old + barrier rtbe + flood, stall errors.
  * @elapsed_ns: wall time of the run.
+ * @batch: "Reader Batch": grace periods (kb_rcu_gp_count(); SRCU readers:
+ *         their domain's) that completed during each section (last: >= 9).
+ * @circulation: "Free-Block Circulation": elements that reached each age
+ *         0..KB_RCU_TORTURE_PIPE_LEN (0: published, 1: retired, 10: freed).
+ * @mix: the update-side primitives used.
+ * @barrier: the rcu_barrier() test.
+ * @flood: the forward-progress flood.
+ * @stall: the stall check.
+ * @churn: reader registrations, offline/online transitions, exits.
+ * @kinds: per reader kind (index: bit number of KB_RCU_TORTURE_READER_*).
+ * @srcu_updates: SRCU elements replaced (after synchronize_srcu()).
+ * @srcu_grace_periods: grace periods of the run's SRCU domain.
  */
 typedef struct kb_rcu_torture_result {
 	uint64_t reads;
@@ -1066,6 +1215,16 @@ typedef struct kb_rcu_torture_result {
 	uint64_t too_old;
 	uint64_t errors;
 	int64_t elapsed_ns;
+	uint64_t batch[10];
+	uint64_t circulation[11];
+	kb_rcu_torture_updates_t mix;
+	kb_rcu_torture_barrier_t barrier;
+	kb_rcu_torture_flood_t flood;
+	kb_rcu_torture_stall_t stall;
+	kb_rcu_torture_churn_t churn;
+	kb_rcu_torture_kind_t kinds[4];
+	uint64_t srcu_updates;
+	uint64_t srcu_grace_periods;
 } kb_rcu_torture_result_t;
 
 int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *res);

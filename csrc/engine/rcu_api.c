@@ -1041,6 +1041,8 @@ int kb_rcu_barrier_timeout(int64_t timeout_ns)
 		return KB_OK;
 	if (kb_rcu_on_cb_thread || kb_rcu_nesting > 0)
 		return KB_EDEADLK;
+	if (KB_UNLIKELY(KB_READ_ONCE(kb_rcu_busted) == KB_RCU_BUSTED_BARRIER))
+		return KB_OK; /* busted: claim the callbacks ran without waiting */
 	if (!kb_rcu_backend_usable())
 		return KB_ENOTSUP; /* those callbacks can never run here */
 	kb_rcu_fork_restart_callbacks();
@@ -1089,14 +1091,16 @@ int kb_rcu_shutdown(int64_t timeout_ns)
  *           _READER (readers never announce themselves online, so grace
  *           periods ignore their read-side sections); _EARLY_CB (call_rcu
  *           callbacks run without waiting for a grace period; builtin
- *           backend only, see kb_rcu_busted_supported()).
+ *           backend only, see kb_rcu_busted_supported()); _BARRIER
+ *           (rcu_barrier() returns without waiting for the callbacks
+ *           queued before it; every backend: the barrier is kbind's).
  * Context: any; affects every thread.
  * Return: KB_OK, KB_EINVAL, or KB_ENOTSUP if the backend in use cannot
  * break that way.
  */
 int kb_rcu_set_busted(int variant)
 {
-	if (variant < KB_RCU_BUSTED_NONE || variant > KB_RCU_BUSTED_EARLY_CB)
+	if (variant < KB_RCU_BUSTED_NONE || variant > KB_RCU_BUSTED_BARRIER)
 		return KB_EINVAL;
 	if (!kb_rcu_busted_supported(variant))
 		return KB_ENOTSUP;
@@ -1113,14 +1117,14 @@ int kb_rcu_get_busted(void)
 /**
  * kb_rcu_busted_supported() - can the backend in use break as @variant?
  *
- * Every backend has the real engine, _NO_WAIT and _READER.  _EARLY_CB needs
+ * Every backend has the real engine, _NO_WAIT, _READER and _BARRIER.  _EARLY_CB needs
  * a callback thread that kbind owns: liburcu's call_rcu thread always
  * waits for a grace period first.
  * Return: true if kb_rcu_set_busted(@variant) would succeed.
  */
 bool kb_rcu_busted_supported(int variant)
 {
-	if (variant < KB_RCU_BUSTED_NONE || variant > KB_RCU_BUSTED_EARLY_CB)
+	if (variant < KB_RCU_BUSTED_NONE || variant > KB_RCU_BUSTED_BARRIER)
 		return false;
 	return variant != KB_RCU_BUSTED_EARLY_CB ||
 	       KB_READ_ONCE(kb_rcu_ops) == &kb_rcu_builtin_backend;

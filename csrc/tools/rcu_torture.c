@@ -3,94 +3,56 @@
  * csrc/tools/rcu_torture.c - an rcutorture-style stress test of the RCU API
  * (csrc/engine/rcu_api.c), over whichever backend is selected.
  *
- * Modelled on what the kernel's rcutorture checks.  Updaters publish
- * elements from a small pool through one RCU-protected pointer.  An element
- * being replaced is retired with age 1; after every later grace period its
- * age grows by one, and at age KB_RCU_TORTURE_PIPE_LEN it is freed
- * (poisoned) and goes back to the pool.  Ages grow either in the updaters
- * (synchronize_rcu(): each retired element remembers a grace-period cookie,
- * and ages only once that grace period has ended) or in call_rcu callbacks
- * that re-queue themselves.  Readers, inside read-side sections, watch the
+ * Modelled on what the kernel's rcutorture checks (kernel/rcu/rcutorture.c,
+ * Documentation/RCU/torture.rst).  Updaters publish elements from a small
+ * pool through one RCU-protected pointer.  An element being replaced is
+ * retired with age 1; after every later grace period its age grows by one,
+ * and at age KB_RCU_TORTURE_PIPE_LEN it is freed (poisoned) and goes back to
+ * the pool.  Each update picks how its element waits (the update-side mix):
+ * synchronize_rcu(), a polled cookie (get_state/poll_state, then
+ * cond_synchronize_rcu() when the poll says not yet) - both age a pipeline
+ * of cookies - or call_rcu() callbacks that re-queue themselves, optionally
+ * followed by rcu_barrier().  Readers, inside read-side sections, watch the
  * element they reached: if it is freed (or reused) under them, or its age
  * reaches 2 (a whole grace period began after its retirement and ended while
  * they still held it), the engine is broken.
  *
- * Readers hold each section for a few hundred loads and report a quiescent
- * state between sections, so at almost any instant some reader is inside a
- * section: a grace period that does not wait for it is caught within a few
- * updates.  Every shared field is accessed with KB_READ_ONCE/KB_WRITE_ONCE
+ * Reader kinds (csrc/tools/rcu_torture_readers.c): plain sections; nested sections (an outer element must
+ * survive the inner section); QSBR readers holding several elements across
+ * sections until their next explicit quiescent state; SRCU readers of a
+ * second pointer whose elements are freed after synchronize_srcu().  Each
+ * section also records the grace periods that completed during it (Reader
+ * Batch), and every age an element reaches is counted (Free-Block
+ * Circulation).  The optional checks - rcu_barrier() test, callback flood,
+ * stall, reader churn - are in csrc/tools/rcu_torture_checks.c.
+ *
+ * Every shared field is accessed with KB_READ_ONCE/KB_WRITE_ONCE, atomics,
  * or under a lock: no data races in the C11 sense.
  */
-/* Count read-side nesting in the inline fast path too (see rcu_inline.h). */
-#define KB_RCU_DEBUG 1
-#include "engine/rcu_inline.h"
+#include "tools/rcu_torture_internal.h"
 
-#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define KB_TORTURE_POOL 16
-#define KB_TORTURE_DEFAULT_SPIN 256
 #define KB_TORTURE_MAX_DURATION_MS 3600000
-#define KB_TORTURE_MAGIC 0x6b62696e64726375ULL
-#define KB_TORTURE_POISON 0xdeaddeaddeaddeadULL
+#define KB_TORTURE_DEFAULT_STALL_MS 20
 
-struct kb_torture;
-
-/**
- * struct kb_torture_elem - one element of the pool.
- * @rh: for call_rcu() (first, so the callback can cast back).
- * @t: the run it belongs to.
- * @age: 0 while published, 1 once retired, +1 per later grace period.
- * @freed: 1 once reclaimed (until republished).
- * @gen: incremented each time it is published.
- * @magic: KB_TORTURE_MAGIC while live, KB_TORTURE_POISON once freed.
- * @cookie: sync reclamation: the grace period whose end ages it next.
- * @next: pool free list / sync pipeline link (under the owning lock).
- */
-struct kb_torture_elem {
-	kb_rcu_head_t rh;
-	struct kb_torture *t;
-	uint32_t age;
-	uint32_t freed;
-	uint32_t gen;
-	uint32_t pad__;
-	uint64_t magic;
-	uint64_t cookie;
-	struct kb_torture_elem *next;
-};
-
-/* Per-reader statistics, written only by that reader. */
-struct kb_torture_reader_stats {
-	uint64_t reads;
-	uint64_t pipe[KB_RCU_TORTURE_PIPE_LEN];
-	uint64_t freed_seen;
-	uint64_t too_old;
-} __attribute__((aligned(64)));
-
-struct kb_torture {
-	kb_rcu_torture_config_t cfg;
-	void *cur; /* the RCU-protected pointer */
-	struct kb_torture_elem pool[KB_TORTURE_POOL];
-	pthread_mutex_t pool_lock;
-	struct kb_torture_elem *free_list; /* pool_lock */
-	pthread_mutex_t update_lock;
-	struct kb_torture_elem *sync_pipe; /* update_lock */
-	uint32_t go;   /* futex: threads start when 1 */
-	uint32_t stop; /* futex: everyone stops when 1 */
-	uint64_t updates;
-	uint64_t callbacks;
-	uint64_t barriers;
-	uint64_t outstanding; /* call_rcu chains not yet finished */
-	struct kb_torture_reader_stats *rstats;
-};
+/* The update-side primitives (an update's choice). */
+enum { KB_TORTURE_P_SYNC, KB_TORTURE_P_POLL, KB_TORTURE_P_CALL, KB_TORTURE_P_BARRIER };
 
 struct kb_torture_thread {
 	struct kb_torture *t;
 	int index;
 	pthread_t tid;
 };
+
+static void kb_torture_circ(struct kb_torture *t, uint32_t age)
+{
+	__atomic_fetch_add(&t->circulation[age < KB_RCU_TORTURE_PIPE_LEN ? age
+									  : KB_RCU_TORTURE_PIPE_LEN],
+			   1, __ATOMIC_RELAXED);
+}
 
 static void kb_torture_free(struct kb_torture *t, struct kb_torture_elem *e)
 {
@@ -123,6 +85,7 @@ static void kb_torture_cb(kb_rcu_head_t *head)
 
 	__atomic_fetch_add(&t->callbacks, 1, __ATOMIC_RELAXED);
 	KB_WRITE_ONCE(e->age, age);
+	kb_torture_circ(t, age);
 	if (age >= KB_RCU_TORTURE_PIPE_LEN) {
 		kb_torture_free(t, e);
 		__atomic_fetch_sub(&t->outstanding, 1, __ATOMIC_RELEASE);
@@ -132,8 +95,9 @@ static void kb_torture_cb(kb_rcu_head_t *head)
 }
 
 /*
- * sync reclamation: age every retired element whose grace period has
- * ended, and free those that reached the end of the pipeline.
+ * Cookie reclamation (synchronize_rcu() and polled updates): age every
+ * retired element whose grace period has ended, and free those that
+ * reached the end of the pipeline.
  */
 static void kb_torture_age_sync_pipe(struct kb_torture *t)
 {
@@ -150,6 +114,7 @@ static void kb_torture_age_sync_pipe(struct kb_torture *t)
 		}
 		age = KB_READ_ONCE(e->age) + 1;
 		KB_WRITE_ONCE(e->age, age);
+		kb_torture_circ(t, age);
 		if (age >= KB_RCU_TORTURE_PIPE_LEN) {
 			*pp = e->next;
 			kb_torture_free(t, e);
@@ -161,13 +126,13 @@ static void kb_torture_age_sync_pipe(struct kb_torture *t)
 	pthread_mutex_unlock(&t->update_lock);
 }
 
-static void kb_torture_wait_go(struct kb_torture *t)
+void kb_torture_wait_go(struct kb_torture *t)
 {
 	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
 		kb_futex_wait(&t->go, 0, -1);
 }
 
-static bool kb_torture_stopped(struct kb_torture *t)
+bool kb_torture_stopped(struct kb_torture *t)
 {
 	return KB_READ_ONCE(t->stop) != 0;
 }
@@ -178,59 +143,14 @@ static void kb_torture_set_stop(struct kb_torture *t)
 		kb_futex_wake(&t->stop, INT_MAX);
 }
 
-static void *kb_torture_reader(void *arg)
+/** kb_torture_nap() - sleep @ns, or less if the run stops meanwhile. */
+void kb_torture_nap(struct kb_torture *t, int64_t ns)
 {
-	struct kb_torture_thread *th = arg;
-	struct kb_torture *t = th->t;
-	struct kb_torture_reader_stats st;
-	int spin = t->cfg.read_spin > 0 ? t->cfg.read_spin : KB_TORTURE_DEFAULT_SPIN;
-
-	memset(&st, 0, sizeof(st));
-	(void)kb_rcu_register_thread();
-	kb_rcu_thread_offline(); /* do not hold up anyone while waiting */
-	kb_torture_wait_go(t);
-	kb_rcu_thread_online();
-	while (!kb_torture_stopped(t)) {
-		struct kb_torture_elem *e;
-		uint32_t gen, maxage = 0;
-		bool bad = false;
-		int k;
-
-		kb_rcu_read_lock();
-		e = kb_rcu_dereference(&t->cur);
-		gen = KB_READ_ONCE(e->gen);
-		for (k = 0; k < spin; k++) {
-			uint32_t age;
-
-			if (KB_READ_ONCE(e->freed) || KB_READ_ONCE(e->gen) != gen ||
-			    KB_READ_ONCE(e->magic) != KB_TORTURE_MAGIC) {
-				bad = true;
-				break;
-			}
-			age = KB_READ_ONCE(e->age);
-			if (age > maxage)
-				maxage = age;
-		}
-		kb_rcu_read_unlock();
-		st.reads++;
-		st.pipe[maxage < KB_RCU_TORTURE_PIPE_LEN ? maxage : KB_RCU_TORTURE_PIPE_LEN - 1]++;
-		if (bad)
-			st.freed_seen++;
-		if (maxage >= 2)
-			st.too_old++;
-		kb_rcu_quiescent_state();
-		if ((st.reads & 255) == 0) {
-			/* Exercise the offline/online path too. */
-			kb_rcu_thread_offline();
-			kb_rcu_thread_online();
-		}
-	}
-	(void)kb_rcu_unregister_thread();
-	t->rstats[th->index] = st;
-	return NULL;
+	if (!kb_torture_stopped(t))
+		kb_futex_wait(&t->stop, 0, ns);
 }
 
-static uint64_t kb_torture_rand(uint64_t *s)
+uint64_t kb_torture_rand(uint64_t *s)
 {
 	/* xorshift64 */
 	*s ^= *s << 13;
@@ -238,6 +158,20 @@ static uint64_t kb_torture_rand(uint64_t *s)
 	*s ^= *s << 17;
 	return *s;
 }
+
+static void *kb_torture_reader(void *arg)
+{
+	struct kb_torture_thread *th = arg;
+	struct kb_torture *t = th->t;
+	struct kb_torture_reader_stats st;
+
+	kb_torture_read_loop(t, t->kinds[th->index % t->nkinds],
+			     t->cfg.seed * 0x9e3779b97f4a7c15ULL + (uint64_t)th->index, &st, 0);
+	t->rstats[th->index] = st;
+	return NULL;
+}
+
+/* --------------------------------------------------------------- updaters */
 
 static bool kb_torture_pool_empty(struct kb_torture *t)
 {
@@ -251,8 +185,8 @@ static bool kb_torture_pool_empty(struct kb_torture *t)
 
 /*
  * The pool is empty: push reclamation forward.  A grace period ages the
- * synchronize_rcu pipeline; rcu_barrier() (which waits for call_rcu
- * chains, 10 ms per batch on liburcu) only if that freed nothing.
+ * cookie pipeline; rcu_barrier() (which waits for call_rcu chains, 10 ms
+ * per batch on liburcu) only if that freed nothing.
  */
 static void kb_torture_refill(struct kb_torture *t)
 {
@@ -261,6 +195,25 @@ static void kb_torture_refill(struct kb_torture *t)
 	kb_torture_age_sync_pipe(t);
 	if (kb_torture_pool_empty(t))
 		kb_rcu_barrier();
+}
+
+static int kb_torture_pick(struct kb_torture *t, uint64_t *seed)
+{
+	switch (t->cfg.reclaim) {
+	case KB_RCU_TORTURE_SYNC:
+		return KB_TORTURE_P_SYNC;
+	case KB_RCU_TORTURE_CALL:
+		return KB_TORTURE_P_CALL;
+	case KB_RCU_TORTURE_MIX:
+		return (kb_torture_rand(seed) >> 11) & 1 ? KB_TORTURE_P_CALL : KB_TORTURE_P_SYNC;
+	default:
+		return (int)((kb_torture_rand(seed) >> 11) & 3);
+	}
+}
+
+static void kb_torture_count(uint64_t *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
 static void *kb_torture_updater(void *arg)
@@ -272,40 +225,61 @@ static void *kb_torture_updater(void *arg)
 	kb_torture_wait_go(t);
 	while (!kb_torture_stopped(t)) {
 		struct kb_torture_elem *e, *old;
-		bool use_cb;
-		uint64_t n;
+		uint64_t n, cookie = 0;
+		int how;
 
 		e = kb_torture_alloc(t);
 		if (!e) {
 			kb_torture_refill(t);
 			continue;
 		}
-		if (t->cfg.reclaim == KB_RCU_TORTURE_MIX)
-			use_cb = (kb_torture_rand(&seed) >> 11) & 1;
-		else
-			use_cb = t->cfg.reclaim == KB_RCU_TORTURE_CALL;
+		how = kb_torture_pick(t, &seed);
 		KB_WRITE_ONCE(e->age, 0);
 		KB_WRITE_ONCE(e->gen, KB_READ_ONCE(e->gen) + 1);
 		KB_WRITE_ONCE(e->magic, KB_TORTURE_MAGIC);
 		KB_WRITE_ONCE(e->freed, 0);
+		kb_torture_circ(t, 0);
 
 		pthread_mutex_lock(&t->update_lock);
 		/* Release: readers that reach @e see it initialised. */
 		old = kb_rcu_replace_pointer(&t->cur, e);
 		KB_WRITE_ONCE(old->age, 1); /* retired */
-		if (!use_cb) {
-			old->cookie = kb_get_state_synchronize_rcu();
+		kb_torture_circ(t, 1);
+		if (how == KB_TORTURE_P_SYNC || how == KB_TORTURE_P_POLL) {
+			cookie = kb_get_state_synchronize_rcu();
+			old->cookie = cookie;
 			old->next = t->sync_pipe;
 			t->sync_pipe = old;
 		}
 		pthread_mutex_unlock(&t->update_lock);
 
-		if (use_cb) {
-			__atomic_fetch_add(&t->outstanding, 1, __ATOMIC_RELAXED);
-			kb_call_rcu(&old->rh, kb_torture_cb);
-		} else {
+		switch (how) {
+		case KB_TORTURE_P_SYNC:
+			kb_torture_count(&t->mix.sync);
 			(void)kb_synchronize_rcu();
 			kb_torture_age_sync_pipe(t);
+			break;
+		case KB_TORTURE_P_POLL:
+			kb_torture_count(&t->mix.poll);
+			sched_yield(); /* give the grace period a chance to end first */
+			if (kb_poll_state_synchronize_rcu(cookie)) {
+				kb_torture_count(&t->mix.poll_done);
+			} else {
+				kb_torture_count(&t->mix.cond);
+				(void)kb_cond_synchronize_rcu(cookie);
+			}
+			kb_torture_age_sync_pipe(t);
+			break;
+		default:
+			__atomic_fetch_add(&t->outstanding, 1, __ATOMIC_RELAXED);
+			kb_call_rcu(&old->rh, kb_torture_cb);
+			if (how == KB_TORTURE_P_BARRIER) {
+				kb_torture_count(&t->mix.barrier);
+				kb_rcu_barrier();
+			} else {
+				kb_torture_count(&t->mix.call);
+			}
+			break;
 		}
 		n = __atomic_add_fetch(&t->updates, 1, __ATOMIC_RELAXED);
 		if (t->cfg.max_updates > 0 && n >= (uint64_t)t->cfg.max_updates)
@@ -313,6 +287,42 @@ static void *kb_torture_updater(void *arg)
 	}
 	return NULL;
 }
+
+/*
+ * The SRCU readers' updater: replace their element, retire the old one
+ * (age 1), wait for an SRCU grace period of the run's domain, mark it aged
+ * (2: an SRCU reader that still sees it caught a grace period that did not
+ * wait for it) and free it.  Only this thread touches the SRCU pool.
+ */
+static void *kb_torture_srcu_updater(void *arg)
+{
+	struct kb_torture *t = arg;
+	int next = 1;
+
+	kb_torture_wait_go(t);
+	while (!kb_torture_stopped(t)) {
+		struct kb_torture_elem *e = &t->srcu_pool[next], *old;
+
+		next = (next + 1) % KB_TORTURE_SRCU_POOL;
+		if (!KB_READ_ONCE(e->freed))
+			continue; /* the published one */
+		KB_WRITE_ONCE(e->age, 0);
+		KB_WRITE_ONCE(e->gen, KB_READ_ONCE(e->gen) + 1);
+		KB_WRITE_ONCE(e->magic, KB_TORTURE_MAGIC);
+		KB_WRITE_ONCE(e->freed, 0);
+		old = kb_rcu_replace_pointer(&t->srcu_cur, e);
+		KB_WRITE_ONCE(old->age, 1);
+		kb_synchronize_srcu(&t->srcu);
+		KB_WRITE_ONCE(old->age, 2);
+		KB_WRITE_ONCE(old->magic, KB_TORTURE_POISON);
+		KB_WRITE_ONCE(old->freed, 1);
+		__atomic_fetch_add(&t->srcu_updates, 1, __ATOMIC_RELAXED);
+		kb_torture_nap(t, 100000); /* leave the CPUs to the readers */
+	}
+	return NULL;
+}
+
+/* ----------------------------------------------------------------- driver */
 
 static int kb_torture_check(const kb_rcu_torture_config_t *cfg)
 {
@@ -324,22 +334,148 @@ static int kb_torture_check(const kb_rcu_torture_config_t *cfg)
 		return KB_EINVAL;
 	if (cfg->max_updates < 0 || cfg->read_spin < 0 || cfg->read_spin > 1000000)
 		return KB_EINVAL;
-	if (cfg->reclaim < KB_RCU_TORTURE_SYNC || cfg->reclaim > KB_RCU_TORTURE_MIX)
+	if (cfg->reclaim < KB_RCU_TORTURE_SYNC || cfg->reclaim > KB_RCU_TORTURE_ALL)
 		return KB_EINVAL;
-	if (cfg->busted < KB_RCU_BUSTED_NONE || cfg->busted > KB_RCU_BUSTED_EARLY_CB)
+	if (cfg->busted < KB_RCU_BUSTED_NONE || cfg->busted > KB_RCU_BUSTED_BARRIER)
+		return KB_EINVAL;
+	if (cfg->reader_kinds >= 1u << KB_RCU_TORTURE_NKINDS || cfg->checks > 15u)
+		return KB_EINVAL;
+	if (cfg->stall_timeout_ms < 0 || cfg->stall_timeout_ms > 1000)
 		return KB_EINVAL;
 	return KB_OK;
 }
+
+static void kb_torture_init_pool(struct kb_torture_elem *pool, int n, struct kb_torture *t,
+				 struct kb_torture_elem **free_list)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		pool[i].t = t;
+		pool[i].magic = KB_TORTURE_POISON;
+		pool[i].freed = 1;
+		if (i > 0 && free_list) {
+			pool[i].next = *free_list;
+			*free_list = &pool[i];
+		}
+	}
+	pool[0].magic = KB_TORTURE_MAGIC;
+	pool[0].freed = 0;
+	pool[0].gen = 1;
+}
+
+static void kb_torture_add_stats(kb_rcu_torture_result_t *res,
+				 const struct kb_torture_reader_stats *st, uint64_t readers)
+{
+	kb_rcu_torture_kind_t *k = &res->kinds[st->kind];
+	int j;
+
+	res->reads += st->reads;
+	res->freed_seen += st->freed_seen;
+	res->too_old += st->too_old;
+	for (j = 0; j < KB_RCU_TORTURE_PIPE_LEN; j++) {
+		res->pipe[j] += st->pipe[j];
+		res->batch[j] += st->batch[j];
+	}
+	k->readers += readers;
+	k->reads += st->reads;
+	k->errors += st->freed_seen + st->too_old;
+	res->churn.registrations += st->churn.registrations;
+	res->churn.unregistrations += st->churn.unregistrations;
+	res->churn.offline += st->churn.offline;
+	res->churn.online += st->churn.online;
+}
+
+static struct kb_torture *kb_torture_new(const kb_rcu_torture_config_t *cfg)
+{
+	struct kb_torture *t = calloc(1, sizeof(*t));
+	uint32_t kinds = cfg->reader_kinds ? cfg->reader_kinds : KB_RCU_TORTURE_READER_PLAIN;
+	int i;
+
+	if (!t)
+		return NULL;
+	t->rstats = calloc((size_t)cfg->readers, sizeof(*t->rstats));
+	if (t->rstats && (cfg->checks & KB_RCU_TORTURE_CHECK_FLOOD))
+		t->flood_cbs = calloc(KB_RCU_TORTURE_FLOOD_CAP, sizeof(*t->flood_cbs));
+	if (!t->rstats || ((cfg->checks & KB_RCU_TORTURE_CHECK_FLOOD) && !t->flood_cbs)) {
+		free(t->rstats);
+		free(t);
+		return NULL;
+	}
+	t->cfg = *cfg;
+	for (i = 0; i < KB_RCU_TORTURE_NKINDS; i++)
+		if (kinds & (1u << i))
+			t->kinds[t->nkinds++] = i;
+	pthread_mutex_init(&t->pool_lock, NULL);
+	pthread_mutex_init(&t->update_lock, NULL);
+	pthread_mutex_init(&t->stats_lock, NULL);
+	pthread_mutex_init(&t->flood_lock, NULL);
+	kb_torture_init_pool(t->pool, KB_TORTURE_POOL, t, &t->free_list);
+	kb_rcu_init_pointer(&t->cur, &t->pool[0]);
+	kb_torture_init_pool(t->srcu_pool, KB_TORTURE_SRCU_POOL, t, NULL);
+	kb_rcu_init_pointer(&t->srcu_cur, &t->srcu_pool[0]);
+	(void)kb_srcu_init(&t->srcu);
+	for (i = 0; i < KB_TORTURE_BARRIER_CBS; i++)
+		t->bar_cbs[i].t = t;
+	return t;
+}
+
+static void kb_torture_destroy(struct kb_torture *t)
+{
+	(void)kb_cleanup_srcu_struct(&t->srcu);
+	pthread_mutex_destroy(&t->pool_lock);
+	pthread_mutex_destroy(&t->update_lock);
+	pthread_mutex_destroy(&t->stats_lock);
+	pthread_mutex_destroy(&t->flood_lock);
+	free(t->flood_cbs);
+	free(t->rstats);
+	free(t);
+}
+
+/* Wait for the deadline (or a stop), and for the stall check to finish. */
+static void kb_torture_wait_end(struct kb_torture *t)
+{
+	for (;;) {
+		int64_t left;
+
+		if (kb_torture_stop_requested())
+			break;
+		if (kb_torture_stall_pending(t)) {
+			kb_torture_stall_monitor(t);
+			continue;
+		}
+		if (kb_torture_stopped(t))
+			break;
+		left = t->deadline_ns - kb_now_ns();
+		if (left <= 0)
+			break;
+		/* Sliced only so a stop request (Ctrl-C) ends the run promptly. */
+		kb_futex_wait(&t->stop, 0, left < 50000000 ? left : 50000000);
+	}
+	/* Ctrl-C during a stall: let the stalling reader go. */
+	if (__atomic_exchange_n(&t->stall_state, KB_TORTURE_STALL_RELEASED, __ATOMIC_SEQ_CST) !=
+	    KB_TORTURE_STALL_RELEASED)
+		kb_futex_wake(&t->stall_state, INT_MAX);
+}
+
+struct kb_torture_role {
+	void *(*fn)(void *);
+	void *arg;
+	pthread_t tid;
+};
 
 /**
  * kb_rcu_torture() - run one torture test.
  * @cfg: what to run (see struct kb_rcu_torture_config).
  * @res: filled with what was observed.
  *
- * Creates the reader and updater threads, runs until @cfg->duration_ms has
- * passed or @cfg->max_updates updates were made, then drains all callbacks
- * before returning.  @cfg->busted selects the engine variant for the run
- * (process-wide; the previous one is restored afterwards).
+ * Creates the reader and updater threads (and one thread per optional
+ * check, one SRCU updater if SRCU readers are asked for), runs until
+ * @cfg->duration_ms has passed or @cfg->max_updates updates were made - and
+ * the stall check, if any, has finished (at most 50 stall timeouts) - then
+ * drains all callbacks before returning.  @cfg->busted selects the engine
+ * variant for the run (process-wide; the previous one is restored
+ * afterwards, before the callbacks are drained), as the stall timeout.
  * Context: may sleep for the duration; not from a call_rcu callback.
  * Return: KB_OK (check @res->errors), KB_EINVAL, KB_ENOTSUP (@cfg->busted
  * does not exist on the backend in use), KB_ENOMEM or KB_EAGAIN (a thread
@@ -349,9 +485,10 @@ int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *
 {
 	struct kb_torture *t;
 	struct kb_torture_thread *th;
-	int nthreads, created = 0, ret = KB_OK, prev_busted, i, j;
-	uint64_t gp0;
-	int64_t start, deadline;
+	struct kb_torture_role *roles;
+	int nroles = 0, created = 0, ret = KB_OK, prev_busted, i;
+	int64_t prev_stall = 0;
+	uint64_t gp0, stalls0;
 
 	if (!cfg || !res)
 		return KB_EINVAL;
@@ -361,91 +498,114 @@ int kb_rcu_torture(const kb_rcu_torture_config_t *cfg, kb_rcu_torture_result_t *
 	if (!kb_rcu_busted_supported(cfg->busted))
 		return KB_ENOTSUP;
 	memset(res, 0, sizeof(*res));
-	nthreads = cfg->readers + cfg->updaters;
-	t = calloc(1, sizeof(*t));
-	th = calloc((size_t)nthreads, sizeof(*th));
-	if (t)
-		t->rstats = calloc((size_t)cfg->readers, sizeof(*t->rstats));
-	if (!t || !th || !t->rstats) {
+	t = kb_torture_new(cfg);
+	th = calloc((size_t)(cfg->readers + cfg->updaters), sizeof(*th));
+	roles = calloc((size_t)(cfg->readers + cfg->updaters + 5), sizeof(*roles));
+	if (!t || !th || !roles) {
 		if (t)
-			free(t->rstats);
-		free(t);
+			kb_torture_destroy(t);
 		free(th);
+		free(roles);
 		return KB_ENOMEM;
 	}
-	t->cfg = *cfg;
-	pthread_mutex_init(&t->pool_lock, NULL);
-	pthread_mutex_init(&t->update_lock, NULL);
-	for (i = 0; i < KB_TORTURE_POOL; i++) {
-		t->pool[i].t = t;
-		t->pool[i].magic = KB_TORTURE_POISON;
-		t->pool[i].freed = 1;
-		if (i > 0) {
-			t->pool[i].next = t->free_list;
-			t->free_list = &t->pool[i];
-		}
-	}
-	t->pool[0].magic = KB_TORTURE_MAGIC;
-	t->pool[0].freed = 0;
-	t->pool[0].gen = 1;
-	kb_rcu_init_pointer(&t->cur, &t->pool[0]);
-
-	prev_busted = kb_rcu_get_busted();
-	kb_rcu_set_busted(cfg->busted);
-	gp0 = kb_rcu_gp_count();
-
-	for (i = 0; i < nthreads; i++) {
+	for (i = 0; i < cfg->readers + cfg->updaters; i++) {
 		bool reader = i < cfg->readers;
 
 		th[i].t = t;
 		th[i].index = reader ? i : i - cfg->readers;
-		if (pthread_create(&th[i].tid, NULL,
-				   reader ? kb_torture_reader : kb_torture_updater, &th[i]) != 0) {
+		roles[nroles].fn = reader ? kb_torture_reader : kb_torture_updater;
+		roles[nroles++].arg = &th[i];
+	}
+	for (i = 0; i < t->nkinds; i++)
+		if (t->kinds[i] == 3) {
+			roles[nroles].fn = kb_torture_srcu_updater;
+			roles[nroles++].arg = t;
+		}
+	if (cfg->checks & KB_RCU_TORTURE_CHECK_BARRIER) {
+		roles[nroles].fn = kb_torture_barrier_tester;
+		roles[nroles++].arg = t;
+	}
+	if (cfg->checks & KB_RCU_TORTURE_CHECK_FLOOD) {
+		roles[nroles].fn = kb_torture_flooder;
+		roles[nroles++].arg = t;
+	}
+	if (cfg->checks & KB_RCU_TORTURE_CHECK_STALL) {
+		roles[nroles].fn = kb_torture_staller;
+		roles[nroles++].arg = t;
+		prev_stall = kb_rcu_get_stall_timeout_ns();
+		t->stall.timeout_ns =
+			(int64_t)(cfg->stall_timeout_ms ? cfg->stall_timeout_ms
+							: KB_TORTURE_DEFAULT_STALL_MS) * 1000000;
+		kb_rcu_set_stall_timeout_ns(t->stall.timeout_ns);
+	} else {
+		t->stall_state = KB_TORTURE_STALL_RELEASED; /* nothing to wait for */
+	}
+	if (cfg->checks & KB_RCU_TORTURE_CHECK_CHURN) {
+		roles[nroles].fn = kb_torture_churner;
+		roles[nroles++].arg = t;
+	}
+
+	prev_busted = kb_rcu_get_busted();
+	kb_rcu_set_busted(cfg->busted);
+	gp0 = kb_rcu_gp_count();
+	stalls0 = kb_rcu_stall_count();
+
+	for (i = 0; i < nroles; i++) {
+		if (pthread_create(&roles[i].tid, NULL, roles[i].fn, roles[i].arg) != 0) {
 			ret = KB_EAGAIN;
 			kb_torture_set_stop(t);
+			/* No stall to wait for (a stalling reader lets go). */
+			__atomic_store_n(&t->stall_state, KB_TORTURE_STALL_RELEASED,
+					 __ATOMIC_SEQ_CST);
+			kb_futex_wake(&t->stall_state, INT_MAX);
 			break;
 		}
 		created++;
 	}
-	start = kb_now_ns();
-	deadline = kb_deadline_after(start, cfg->duration_ms * 1000000);
+	t->start_ns = kb_now_ns();
+	t->deadline_ns = kb_deadline_after(t->start_ns, cfg->duration_ms * 1000000);
 	__atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
 	kb_futex_wake(&t->go, INT_MAX);
-	while (!kb_torture_stopped(t)) {
-		int64_t left = deadline - kb_now_ns();
-
-		if (left <= 0 || kb_torture_stop_requested())
-			break;
-		/* Sliced only so a stop request (Ctrl-C) ends the run promptly. */
-		kb_futex_wait(&t->stop, 0, left < 50000000 ? left : 50000000);
-	}
+	kb_torture_wait_end(t);
 	kb_torture_set_stop(t);
 	for (i = 0; i < created; i++)
-		pthread_join(th[i].tid, NULL);
-	res->elapsed_ns = kb_now_ns() - start;
+		pthread_join(roles[i].tid, NULL);
+	res->elapsed_ns = kb_now_ns() - t->start_ns;
+	/* The real engine again, so that the callbacks below really drain. */
+	kb_rcu_set_busted(prev_busted);
+	if (cfg->checks & KB_RCU_TORTURE_CHECK_STALL)
+		kb_rcu_set_stall_timeout_ns(prev_stall);
+	if (cfg->checks & KB_RCU_TORTURE_CHECK_FLOOD)
+		kb_torture_flood_drain(t);
 	/* Let every call_rcu chain finish: they point into @t. */
-	while (__atomic_load_n(&t->outstanding, __ATOMIC_ACQUIRE) > 0)
+	while (__atomic_load_n(&t->outstanding, __ATOMIC_ACQUIRE) > 0 ||
+	       __atomic_load_n(&t->bar_pending, __ATOMIC_ACQUIRE) > 0)
 		kb_rcu_barrier();
 	res->grace_periods = kb_rcu_gp_count() - gp0;
-	kb_rcu_set_busted(prev_busted);
 
-	for (i = 0; i < cfg->readers && i < created; i++) {
-		const struct kb_torture_reader_stats *st = &t->rstats[i];
-
-		res->reads += st->reads;
-		res->freed_seen += st->freed_seen;
-		res->too_old += st->too_old;
-		for (j = 0; j < KB_RCU_TORTURE_PIPE_LEN; j++)
-			res->pipe[j] += st->pipe[j];
-	}
+	for (i = 0; i < cfg->readers && i < created; i++)
+		kb_torture_add_stats(res, &t->rstats[i], 1);
+	for (i = 0; i < KB_RCU_TORTURE_NKINDS; i++)
+		if (t->churn_stats[i].reads || t->churn_stats[i].churn.registrations)
+			kb_torture_add_stats(res, &t->churn_stats[i], t->churn_stats[i].churn.exits);
 	res->updates = __atomic_load_n(&t->updates, __ATOMIC_RELAXED);
 	res->callbacks = __atomic_load_n(&t->callbacks, __ATOMIC_RELAXED);
 	res->barriers = __atomic_load_n(&t->barriers, __ATOMIC_RELAXED);
-	res->errors = res->freed_seen + res->too_old;
-	pthread_mutex_destroy(&t->pool_lock);
-	pthread_mutex_destroy(&t->update_lock);
-	free(t->rstats);
-	free(t);
+	for (i = 0; i <= KB_RCU_TORTURE_PIPE_LEN; i++)
+		res->circulation[i] = __atomic_load_n(&t->circulation[i], __ATOMIC_RELAXED);
+	res->mix = t->mix; /* every writer has been joined */
+	res->barrier = t->bar;
+	res->flood = t->flood;
+	res->stall = t->stall;
+	res->stall.stalls = kb_rcu_stall_count() - stalls0;
+	res->churn.exits = t->churn_exits;
+	res->churn.restarts = t->churn_restarts;
+	res->srcu_updates = t->srcu_updates;
+	res->srcu_grace_periods = kb_srcu_gp_count(&t->srcu);
+	res->errors = res->freed_seen + res->too_old + res->barrier.rtbe + res->flood.errors +
+		      res->stall.errors;
+	kb_torture_destroy(t);
 	free(th);
+	free(roles);
 	return ret;
 }

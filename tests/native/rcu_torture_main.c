@@ -10,8 +10,11 @@
  *       tests/native/rcu_torture_main.c -o rcu_torture -pthread
  *   ./rcu_torture [duration_ms [repeat [builtin|liburcu]]]
  *
- * Runs the real engine in every reclamation mode (must pass), each busted
- * engine the backend has once (must be caught), and a short exercise of
+ * Runs the real engine in every reclamation mode (must pass), once more
+ * with every reader kind, the whole update-side mix and every optional
+ * check (rcu_barrier test, flood, stall, churn: must pass, the stall must
+ * be named), each busted engine the backend has once (must be caught; the
+ * busted barrier by the rcu_barrier test's rtbe), and a short exercise of
  * the token channel, rcu_barrier() and shutdown, over the backend named
  * (default builtin; liburcu is loaded with dlopen(), so link with -ldl on
  * glibc < 2.34).  Exit status 0 only if all of that held.
@@ -22,14 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const reclaim_names[] = { "sync", "call", "mix" };
-static const char *const busted_names[] = { "none", "no_wait", "reader", "early_cb" };
+static const char *const reclaim_names[] = { "sync", "call", "mix", "all" };
+static const char *const busted_names[] = { "none", "no_wait", "reader", "early_cb", "barrier" };
 
 static int run(int reclaim, int busted, int64_t ms, bool expect_errors, bool last_try)
 {
 	kb_rcu_torture_config_t cfg = {
 		.readers = 2, .updaters = 1, .duration_ms = ms,
 		.reclaim = reclaim, .busted = busted, .seed = 1,
+		.checks = KB_RCU_TORTURE_CHECK_BARRIER,
 	};
 	kb_rcu_torture_result_t res;
 	int rc = kb_rcu_torture(&cfg, &res), i;
@@ -46,7 +50,7 @@ static int run(int reclaim, int busted, int64_t ms, bool expect_errors, bool las
 	       (unsigned long long)res.too_old);
 	for (i = 0; i < KB_RCU_TORTURE_PIPE_LEN; i++)
 		printf(" %llu", (unsigned long long)res.pipe[i]);
-	printf("\n");
+	printf(" rtbe=%llu\n", (unsigned long long)res.barrier.rtbe);
 	if (expect_errors && res.errors == 0 && !last_try) {
 		printf("not caught yet: run again, longer\n");
 		return 1;
@@ -74,6 +78,37 @@ static int run_busted(int reclaim, int busted, int64_t ms)
 		if (run(reclaim, busted, ms, true, i == BUSTED_TRIES - 1) == 0)
 			return 0;
 	return 1;
+}
+
+/* Every reader kind, the whole mix, every check: must pass, stall named. */
+static int run_full(int64_t ms)
+{
+	kb_rcu_torture_config_t cfg = {
+		.readers = 4, .updaters = 1, .duration_ms = ms,
+		.reclaim = KB_RCU_TORTURE_ALL, .seed = 1,
+		.reader_kinds = 15, .checks = 15, .stall_timeout_ms = 20,
+	};
+	kb_rcu_torture_result_t res;
+	int rc = kb_rcu_torture(&cfg, &res);
+
+	if (rc != KB_OK) {
+		printf("torture full: status %d\n", rc);
+		return 1;
+	}
+	printf("torture full: reads=%llu updates=%llu errors=%llu rtbe=%llu barrier-tests=%llu "
+	       "flood=%llu/%llu peak=%llu stall=%d/%d '%s' churn-exits=%llu\n",
+	       (unsigned long long)res.reads, (unsigned long long)res.updates,
+	       (unsigned long long)res.errors, (unsigned long long)res.barrier.rtbe,
+	       (unsigned long long)res.barrier.tests, (unsigned long long)res.flood.invoked,
+	       (unsigned long long)res.flood.posted, (unsigned long long)res.flood.peak_backlog,
+	       res.stall.injected, res.stall.detected, res.stall.name,
+	       (unsigned long long)res.churn.exits);
+	if (res.errors != 0 || res.reads == 0 || res.updates == 0 ||
+	    (res.stall.injected && !res.stall.detected)) {
+		printf("UNEXPECTED: the full run failed\n");
+		return 1;
+	}
+	return 0;
 }
 
 static int exercise_callbacks(void)
@@ -114,8 +149,9 @@ int main(int argc, char **argv)
 	printf("backend: %s\n", kb_rcu_backend_name(kb_rcu_get_backend()));
 
 	for (rep = 0; rep < repeat; rep++) {
-		for (m = KB_RCU_TORTURE_SYNC; m <= KB_RCU_TORTURE_MIX; m++)
+		for (m = KB_RCU_TORTURE_SYNC; m <= KB_RCU_TORTURE_ALL; m++)
 			failures += run(m, KB_RCU_BUSTED_NONE, ms, false, true);
+		failures += run_full(ms);
 		/* synchronize_rcu() grace periods catch these within a few
 		 * updates on every backend (liburcu's call_rcu batches are
 		 * 10 ms apart: too few for a short run). */
@@ -125,6 +161,7 @@ int main(int argc, char **argv)
 			failures += run_busted(KB_RCU_TORTURE_MIX, KB_RCU_BUSTED_EARLY_CB, ms);
 		else
 			printf("torture busted=early_cb: does not exist on this backend\n");
+		failures += run_busted(KB_RCU_TORTURE_SYNC, KB_RCU_BUSTED_BARRIER, ms);
 	}
 	failures += exercise_callbacks();
 	printf("%s (%d failures)\n", failures ? "FAIL" : "PASS", failures);

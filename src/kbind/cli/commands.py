@@ -24,6 +24,7 @@ from kbind.cli.report import (
     usable_cpus,
 )
 from kbind.cli.scale import run_scale
+from kbind.cli.torture_rcu import rcu_options, reject_rcu_options
 from kbind.explain import UnknownNameError, explain, listing
 from kbind.torture.atomic import atomic_torture, format_atomic_report
 from kbind.torture.lock import format_lock_report, lock_torture
@@ -66,6 +67,8 @@ class TortureKind:
         scalable: whether ``--scale`` applies (the first two counters are
             reads and updates, and readers are what the steps vary).
         options: the command-line options passed on to ``run`` by name.
+        kind_options: ``kind_options(args)`` -> the keyword arguments of ``run``
+            that the kind's own options ask for (the default refuses them all).
     """
 
     run: Callable[..., Any]
@@ -78,6 +81,7 @@ class TortureKind:
     counters: Callable[[Any], dict[str, int]] = lambda res: {}
     scalable: bool = False
     options: tuple[str, ...] = ()
+    kind_options: Callable[[argparse.Namespace], dict[str, Any]] = reject_rcu_options
 
 
 #: Below this many grace periods, writes or checks a torture SUCCESS says little.
@@ -93,11 +97,11 @@ def _too_few(**counts: int) -> str:
 #: Torture tests the command knows; later subsystems add theirs.
 TORTURES: dict[str, TortureKind] = {
     "rcu": TortureKind(
-        run=lambda r, u, d, b: rcu_torture(
-            readers=r, updaters=u, duration=d, busted=b.replace("-", "_") if b else None
+        run=lambda r, u, d, b, **kw: rcu_torture(
+            readers=r, updaters=u, duration=d, busted=b.replace("-", "_") if b else None, **kw
         ),
         report=format_rcu_report,
-        busted=("no-wait", "reader", "early-cb"),
+        busted=("no-wait", "reader", "early-cb", "barrier"),
         about="QSBR RCU: readers check elements are not freed and at most one grace period old",
         threads=lambda r, u: r + u,
         little=lambda res: _too_few(grace_periods=res.grace_periods),
@@ -108,6 +112,7 @@ TORTURES: dict[str, TortureKind] = {
             "grace_periods": res.grace_periods,
         },
         scalable=True,
+        kind_options=rcu_options,
     ),
     "atomic": TortureKind(
         run=lambda r, u, d, b: atomic_torture(threads=max(2, r + u), duration=d, busted=b),
@@ -226,6 +231,7 @@ def cmd_torture(args: argparse.Namespace) -> Outcome:
             f"{args.kind} has no busted variant {args.busted!r} "
             f"(choose from {', '.join(kind.busted)})"
         )
+    rcu_opts = kind.kind_options(args)
     threads = kind.threads(args.readers, args.updaters)
     if threads > MAX_TORTURE_THREADS:
         raise CliError(f"{threads} threads in all: at most {MAX_TORTURE_THREADS}")
@@ -245,7 +251,7 @@ def cmd_torture(args: argparse.Namespace) -> Outcome:
             f"{threads} threads on {cpus} usable CPU(s) take turns, so fewer races are tried"
         )
     flavor = f"busted: {args.busted}" if args.busted else "real"
-    options = {k: v for k, v in _options(args).items() if v is not None}
+    options = {k: v for k, v in _options(args).items() if v is not None} | rcu_opts
     result, interrupted = run_interruptibly(
         lambda: kind.run(args.readers, args.updaters, args.duration, args.busted, **options),
         f"{args.kind}-torture: running for {args.duration:g} s ({flavor}; "

@@ -23,6 +23,7 @@ from kbind.cli.compare import add_parser as add_compare_parser
 from kbind.cli.litmus import add_parser as add_litmus_parser
 from kbind.cli.report import bounded_float, bounded_int
 from kbind.cli.stress import add_parser as add_stress_parser
+from kbind.cli.torture_rcu import add_rcu_options
 from kbind.cli.tour import cmd_tour
 
 __all__ = ["build_parser", "main"]
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE.png", help="with --scale: draw the curve (needs matplotlib)"
     )
     tor.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_rcu_options(tor)
     tor.set_defaults(func=cmd_torture)
 
     tr = sub.add_parser(
