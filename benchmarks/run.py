@@ -34,6 +34,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
     "rcu-list": ("rcu_list_bench.py", []),
     "rcu-backends": ("rcu_backends.py", ["--reps", "3", "--markdown"]),
     "rcu-scaling": ("rcu_scaling.py", []),
+    "litmus": ("litmus_bench.py", []),
 }
 
 
