@@ -29,6 +29,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from kbind.litmus.corpus import TESTS, VARIANTS, Pattern, corpus_dir, shipped, shipped_path
+
+# The LKMM evaluator's package, kbind.litmus.model; the name ``model`` in this
+# package is its entry point, the function below (defined after the import).
+from kbind.litmus.model import ModelResult, evaluate_test, format_model
 from kbind.litmus.parser import (
     LitmusError,
     LitmusSyntaxError,
@@ -39,10 +43,6 @@ from kbind.litmus.parser import (
 from kbind.litmus.result import LitmusResult, format_results
 from kbind.litmus.runner import BUSTED_RCU, BUSTED_SRCU, run_test, usable_cpus
 from kbind.litmus.syntax import LitmusTest
-
-# The LKMM evaluator's package, kbind.litmus.model; the name ``model`` in this
-# package is its entry point, the function below (defined after the import).
-from kbind.litmus.model import ModelResult, evaluate_test, format_model
 
 __all__ = [
     "BUSTED_RCU",

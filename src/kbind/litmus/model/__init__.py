@@ -22,7 +22,6 @@ takes a parsed test.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from kbind.litmus import syntax as s
 from kbind.litmus.condition import holds, render, render_value
