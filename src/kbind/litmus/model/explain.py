@@ -172,7 +172,7 @@ class _Labels:
             return "smp_wmb()"
         if self.has("rmb", a, b):
             return "smp_rmb()"
-        if self.has("po-unlock-rf-lock-po", a, b):
+        if self.has("po-unlock-lock-po", a, b):
             return "spin_unlock(); spin_lock()"
         return "fence"
 
@@ -192,7 +192,7 @@ class _Labels:
             for name in ("addr", "data", "ctrl"):
                 if self.has(name, a, b):
                     return f"ppo ({name} dependency)"
-            if self.has("fence", a, b) or self.has("po-unlock-rf-lock-po", a, b):
+            if self.has("fence", a, b) or self.has("po-unlock-lock-po", a, b):
                 return f"ppo ({self.fence(a, b)})"
             if self.has("co", a, b) or self.has("fr", a, b):
                 return f"ppo ({self.com(a, b)})"
@@ -216,7 +216,7 @@ def _prop_trans(g: Graph, r: dict[str, Rel], lab: _Labels, end: int) -> list[Tra
     n, m = g.n, g.Marked
     ow_ext = rel.inter(rel.union(r["co"], r["fr"]), g.ext)
     cf = rel.restrict(rel.union(r["strong-fence"], r["po-rel"], r["wmb"],
-                                r["po-unlock-rf-lock-po"]), m, m)  # fmt: skip
+                                r["po-unlock-lock-po"]), m, m)  # fmt: skip
     a_f = rel.restrict(rel.union(r["strong-fence"], r["po-rel"]), m, m)
     rfe_m = rel.restrict(r["rfe"], (1 << n) - 1, m)
     return [

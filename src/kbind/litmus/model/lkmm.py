@@ -3,7 +3,8 @@
 :func:`evaluate` takes a :class:`~kbind.litmus.model.graph.Graph` and a
 choice of ``rf`` and ``co`` and computes, as the cat file does, ``fr``,
 the fence relations (``mb``, ``rmb``, ``wmb``, ``gp``, ``po-rel``,
-``acq-po``, ``po-unlock-rf-lock-po``), ``ppo``, ``cumul-fence``, ``prop``,
+``acq-po``, ``po-unlock-lock-po``: ``po ; [UL] ; (po | rf) ; [LKR] ; po``),
+``ppo``, ``cumul-fence``, ``prop``,
 ``hb``, ``pb``, ``rcu-link``, ``rcu-fence``, ``rb`` and, when the test has
 plain accesses, the data-race relations (``vis``, ``xbstar``, the
 ``*-bounded`` boundaries, ``pre-race``).  The dependencies are carried
@@ -87,8 +88,8 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     # Release/acquire and the lock pairings
     acq_po = rel.restrict(po, g.Acquire, M)
     po_rel = rel.restrict(po, M, g.Release)
-    pulrlp = rel.seq(rel.restrict(po, all_, g.UL), rel.restrict(rf, all_, g.LKR), po)
-    r.update({"acq-po": acq_po, "po-rel": po_rel, "po-unlock-rf-lock-po": pulrlp})
+    pulp = rel.seq(rel.restrict(po, all_, g.UL), rel.restrict(rel.union(po, rf), all_, g.LKR), po)
+    r.update({"acq-po": acq_po, "po-rel": po_rel, "po-unlock-lock-po": pulp})
     # Fences
     r4rmb = g.R & ~g.Noreturn
     rmb = rel.restrict(g.fence("rmb"), r4rmb, r4rmb)
@@ -122,13 +123,13 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     ow_int = rel.inter(overwrite, g.int)
     to_w = rel.union(rwdep, ow_int, rel.seq(rel.restrict(addr, all_, g.Plain), wmb))
     to_r = rel.union(addr, rel.seq(rel.restrict(dep, all_, Marked), rfi))
-    ppo = rel.union(to_r, to_w, fence, rel.inter(pulrlp, g.int))
+    ppo = rel.union(to_r, to_w, fence, rel.inter(pulp, g.int))
     r.update(ppo=ppo)
     r["to-r"], r["to-w"] = to_r, to_w
     # Propagation
     rfe_m = rel.restrict(rfe, all_, Marked)
     a_cumul = rel.seq(rel.opt(rfe_m), rel.union(strong, po_rel))
-    cumul = rel.restrict(rel.union(a_cumul, wmb, pulrlp), Marked, Marked)
+    cumul = rel.restrict(rel.union(a_cumul, wmb, pulp), Marked, Marked)
     ow_ext = rel.inter(overwrite, g.ext)
     prop = rel.seq(rel.restrict(rel.opt(ow_ext), Marked, all_),
                    rel.restrict(rel.star(cumul), all_, Marked),
