@@ -18,6 +18,8 @@ them on hardware; kbind does it built in:
   ``Result:`` - ``FORBIDDEN BUT OBSERVED`` is a broken barrier, engine or CPU.
 
 ``run_file("SB+fencembonceonces")`` runs a shipped test (:mod:`kbind.litmus.catalog`);
+``model("SB+fencembonceonces")`` answers as herd7 with the kernel's
+``linux-kernel.cat`` does, with the reasons (:mod:`kbind.litmus.model`);
 ``run("SB", "mb")`` runs a classic pattern's variant by its short names, as
 ``kbind litmus SB`` does.  See docs/litmus.md.
 """
@@ -27,6 +29,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from kbind.litmus.catalog import TESTS, VARIANTS, Pattern, corpus_dir, shipped, shipped_path
+
+# The LKMM evaluator's package, kbind.litmus.model; the name ``model`` in this
+# package is its entry point, the function below (defined after the import).
+from kbind.litmus.model import ModelResult, evaluate_test, format_model
 from kbind.litmus.parser import (
     LitmusError,
     LitmusSyntaxError,
@@ -48,10 +54,13 @@ __all__ = [
     "LitmusSyntaxError",
     "LitmusTest",
     "LitmusUnsupportedError",
+    "ModelResult",
     "Pattern",
     "corpus_dir",
+    "format_model",
     "format_results",
     "load",
+    "model",
     "parse",
     "parse_file",
     "run",
@@ -122,3 +131,23 @@ def run(
     )
     result.pattern, result.variant = test, variant
     return result
+
+
+def model(test: LitmusTest | str | Path, *, reasons: bool = True) -> ModelResult:
+    """Evaluate a litmus test under the LKMM, as herd7 with linux-kernel.cat does.
+
+    ``test`` is a parsed test, a ``.litmus`` file or a shipped test's name.
+    The result holds the verdict for the condition (herd7's Observation:
+    ``Never``, ``Sometimes``, ``Always``), the allowed final states with their
+    counts of candidate executions, the reasons (axiom and cycle) for each
+    forbidden state the condition asks about, and the comparison with the
+    file's ``Result:`` (:attr:`ModelResult.agreement`).  See docs/litmus-model.md.
+
+    Raises:
+        FileNotFoundError: neither a file nor a shipped test.
+        LitmusSyntaxError: a malformed file.
+        LitmusUnsupportedError: a construct the evaluator does not support (named).
+    """
+    if not isinstance(test, LitmusTest):
+        test = load(test)
+    return evaluate_test(test, reasons=reasons)

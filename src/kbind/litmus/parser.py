@@ -71,7 +71,8 @@ class Tok:
 
 _TOKEN = re.compile(
     r"(?P<ws>[ \t\r\n]+)"
-    r"|(?P<comment>\(\*.*?\*\)|/\*.*?\*/|//[^\n]*)"
+    # "(*" opens an OCaml-style comment unless a dereference follows: READ_ONCE(*x)
+    r"|(?P<comment>\(\*(?![\w(*]).*?\*\)|/\*.*?\*/|//[^\n]*)"
     r"|(?P<num>0[xX][0-9a-fA-F]+|\d+)(?![A-Za-z_])"
     r"|(?P<id>[A-Za-z_][A-Za-z_0-9]*)"
     r"|(?P<op>/\\|\\/|<<|>>|<=|>=|==|!=|&&|\|\||\+\+|--|\+=|-=|->|[-+*/%&|^~!<>=(){}\[\];,:.?])",
