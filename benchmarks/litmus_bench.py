@@ -46,8 +46,8 @@ def main() -> int:
     ]  # fmt: skip
     print(table(f"litmus: SB instances per second, median of {REPS} (target >= 1x)",
                 ["harness", "instances/s", "range", "ratio"], rows))  # fmt: skip
-    code = ("import kbind.litmus as l, time; t=time.perf_counter(); "
-            "r=l.run_file('SB+fencembonceonces', 1); print(r.compile_seconds, r.cached)")  # fmt: skip
+    code = ("import kbind.litmus as l; r = l.run_file('SB+fencembonceonces', 1); "
+            "print(r.compile_seconds, r.cached)")  # fmt: skip
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "KBIND_CACHE_DIR": cache}
         first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
