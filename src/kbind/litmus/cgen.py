@@ -69,7 +69,6 @@ class _Ctx:
     busted: bool
     slots: dict[str, int]
     functions: dict[str, None] = field(default_factory=dict)
-    regs: dict[str, int] = field(default_factory=dict)
 
     def fn(self, name: str) -> str:
         self.functions.setdefault(name, None)

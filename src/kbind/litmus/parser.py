@@ -17,12 +17,20 @@ was wrong, in one line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NoReturn, cast
+from typing import Literal, cast
 
 from kbind.litmus import syntax as s
+from kbind.litmus.clauses import tail
+from kbind.litmus.lexer import (
+    LitmusError,
+    LitmusSyntaxError,
+    LitmusUnsupportedError,
+    Tok,
+    TokenStream,
+    tokens,
+)
+from kbind.litmus.primitives import ATOMIC, CALLS, MODES, XCHG, StmtCall, atomic_call
 
 __all__ = [
     "LitmusError",
@@ -32,52 +40,6 @@ __all__ = [
     "parse_file",
 ]
 
-
-class LitmusError(ValueError):
-    """A litmus file that cannot be run: it names the file, the line and the problem."""
-
-    def __init__(self, path: str, line: int, message: str) -> None:
-        self.path = path or "<litmus>"
-        self.line = line
-        self.message = message
-        super().__init__(f"{self.path}:{line}: {message}")
-
-
-class LitmusSyntaxError(LitmusError):
-    """The file is not a well-formed C litmus test."""
-
-
-class LitmusUnsupportedError(LitmusError):
-    """The file uses a construct kbind's litmus runner does not support (named in the message)."""
-
-    def __init__(self, path: str, line: int, construct: str, why: str = "") -> None:
-        self.construct = construct
-        super().__init__(
-            path, line, f"unsupported construct {construct!r}" + (f": {why}" if why else "")
-        )
-
-
-# ------------------------------------------------------------------ tokens
-
-
-@dataclass(frozen=True)
-class Tok:
-    """One token: its kind (``id``, ``num``, ``op``, ``end``), text and line."""
-
-    kind: str
-    text: str
-    line: int
-
-
-_TOKEN = re.compile(
-    r"(?P<ws>[ \t\r\n]+)"
-    # "(*" opens an OCaml-style comment unless a dereference follows: READ_ONCE(*x)
-    r"|(?P<comment>\(\*(?![\w(*]).*?\*\)|/\*.*?\*/|//[^\n]*)"
-    r"|(?P<num>0[xX][0-9a-fA-F]+|\d+)(?![A-Za-z_])"
-    r"|(?P<id>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>/\\|\\/|<<|>>|<=|>=|==|!=|&&|\|\||\+\+|--|\+=|-=|->|[-+*/%&|^~!<>=(){}\[\];,:.?])",
-    re.S,
-)
 
 _UNSUPPORTED_KEYWORDS = {
     "while": "loops are not supported (a litmus test runs each process once, straight through)",
@@ -96,113 +58,16 @@ _TYPES_INT = {"int", "long", "unsigned", "signed", "short", "char", "u8", "u16",
 _QUALIFIERS = {"volatile", "const", "static", "register"}
 
 
-def _tokens(text: str, path: str, first_line: int) -> list[Tok]:
-    out: list[Tok] = []
-    pos, line = 0, first_line
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise LitmusSyntaxError(path, line, f"unexpected character {text[pos]!r}")
-        kind = m.lastgroup or ""
-        tok = m.group()
-        if kind in ("num", "id", "op"):
-            out.append(Tok(kind, tok, line))
-        line += tok.count("\n")
-        pos = m.end()
-    out.append(Tok("end", "", line))
-    return out
-
-
 # ------------------------------------------------------------------ the parser
 
 _RESULT = re.compile(r"Result:\s*(Never|Sometimes|Always)\b")
 
-_FENCES: dict[str, s.FenceKind] = {
-    "smp_mb": "mb",
-    "smp_rmb": "rmb",
-    "smp_wmb": "wmb",
-    "smp_mb__before_atomic": "before-atomic",
-    "smp_mb__after_atomic": "after-atomic",
-    "smp_mb__after_spinlock": "after-spinlock",
-    "smp_mb__after_unlock_lock": "after-unlock-lock",
-    "barrier": "barrier",
-    "rcu_read_lock": "rcu-lock",
-    "rcu_read_unlock": "rcu-unlock",
-    "synchronize_rcu": "sync-rcu",
-    "synchronize_rcu_expedited": "sync-rcu",
-}
 
-_MODES: dict[str, s.RmwMode] = {
-    "": "mb",
-    "_relaxed": "relaxed",
-    "_acquire": "acquire",
-    "_release": "release",
-}
-_ARITH = "add|sub|inc|dec|and|or|xor|andnot"
-_ATOMIC = re.compile(
-    rf"atomic_(?:(?P<void>{_ARITH})"
-    rf"|(?P<ret>add|sub|inc|dec)_return(?P<m1>_relaxed|_acquire|_release)?"
-    rf"|fetch_(?P<fetch>{_ARITH})(?P<m2>_relaxed|_acquire|_release)?"
-    r"|(?P<x>xchg|cmpxchg)(?P<m3>_relaxed|_acquire|_release)?"
-    r"|(?P<test>sub|dec|inc)_and_test"
-    r"|add_negative(?P<m4>_relaxed|_acquire|_release)?)$"
-)
-_XCHG = re.compile(r"(?P<x>xchg|cmpxchg)(?P<m>_relaxed|_acquire|_release)?$")
-
-
-class _Parser:
+class _Parser(TokenStream):
     def __init__(self, toks: list[Tok], path: str, variables: dict[str, s.VarType]) -> None:
-        self.toks = toks
-        self.i = 0
-        self.path = path
-        self.variables = variables
+        super().__init__(toks, path, variables)
         self.params: dict[str, s.Param] = {}
         self.registers: dict[str, None] = {}
-
-    # -- token helpers
-    @property
-    def tok(self) -> Tok:
-        return self.toks[self.i]
-
-    def peek(self, k: int = 1) -> Tok:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
-
-    def error(self, message: str, line: int | None = None) -> NoReturn:
-        raise LitmusSyntaxError(self.path, self.tok.line if line is None else line, message)
-
-    def unsupported(self, construct: str, why: str = "", line: int | None = None) -> NoReturn:
-        raise LitmusUnsupportedError(
-            self.path, self.tok.line if line is None else line, construct, why
-        )
-
-    def at(self, *texts: str) -> bool:
-        return self.tok.kind in ("op", "id") and self.tok.text in texts
-
-    def take(self) -> Tok:
-        t = self.tok
-        self.i += 1
-        return t
-
-    def expect(self, text: str, what: str = "") -> Tok:
-        if not self.at(text):
-            found = repr(self.tok.text) if self.tok.kind != "end" else "the end of the file"
-            self.error(f"expected {text!r}{' ' + what if what else ''}, found {found}")
-        return self.take()
-
-    def ident(self, what: str) -> Tok:
-        if self.tok.kind != "id":
-            self.error(f"expected {what}, found {self.tok.text or 'the end of the file'!r}")
-        return self.take()
-
-    def number(self) -> int:
-        neg = False
-        if self.at("-"):
-            self.take()
-            neg = True
-        if self.tok.kind != "num":
-            self.error(f"expected a number, found {self.tok.text!r}")
-        v = int(self.take().text, 0)
-        return -v if neg else v
 
     # -- types
     def at_type(self) -> bool:
@@ -428,7 +293,7 @@ class _Parser:
             if not isinstance(target, s.Reg):
                 self.unsupported(op, "increment only a register", line)
             return [self.assign(target.name, s.Binary(op[0], target, s.Const(1, line), line), line)]
-        if isinstance(target, _StmtCall):
+        if isinstance(target, StmtCall):
             return list(target.stmts)
         if isinstance(target, (s.Load, s.Rmw, s.SpinQuery, s.SrcuLock)):
             return [s.ExprStmt(target, line)]
@@ -466,12 +331,12 @@ class _Parser:
             left = s.Binary(op.text, self.value(left), right, op.line)
         return left
 
-    def value(self, e: s.Expr | _StmtCall) -> s.Expr:
-        if isinstance(e, _StmtCall):
+    def value(self, e: s.Expr | StmtCall) -> s.Expr:
+        if isinstance(e, StmtCall):
             self.error(f"{e.name}() has no value", e.line)
         return e
 
-    def unary(self) -> s.Expr | _StmtCall:
+    def unary(self) -> s.Expr | StmtCall:
         t = self.tok
         if self.at("-", "!", "~"):
             self.take()
@@ -491,7 +356,7 @@ class _Parser:
             return s.AddrOf(name, t.line)
         return self.primary()
 
-    def primary(self) -> s.Expr | _StmtCall:
+    def primary(self) -> s.Expr | StmtCall:
         t = self.tok
         if t.kind == "num":
             self.take()
@@ -527,18 +392,18 @@ class _Parser:
         self.take()
         return out
 
-    def call(self, name_tok: Tok) -> s.Expr | _StmtCall:
+    def call(self, name_tok: Tok) -> s.Expr | StmtCall:
         name, line = name_tok.text, name_tok.line
         args = self.args()
-        handler = _CALLS.get(name)
+        handler = CALLS.get(name)
         if handler is not None:
             return handler(self, name, args, line)
-        m = _ATOMIC.match(name)
+        m = ATOMIC.match(name)
         if m:
-            return _atomic(self, name, m, args, line)
-        m = _XCHG.match(name)
+            return atomic_call(self, name, m, args, line)
+        m = XCHG.match(name)
         if m:
-            mode = _MODES[m.group("m") or ""]
+            mode = MODES[m.group("m") or ""]
             want = 2 if m.group("x") == "xchg" else 3
             self.arity(name, args, want, line)
             return s.Rmw(m.group("x"), mode, args[0], tuple(args[1:]), "old", name, line)
@@ -547,262 +412,6 @@ class _Parser:
             "not a kernel primitive this runner knows (docs/litmus.md lists them)",
             line,
         )
-
-    def arity(self, name: str, args: list[s.Expr], n: int, line: int) -> None:
-        if len(args) != n:
-            self.error(f"{name}() takes {n} argument{'s' if n != 1 else ''}, not {len(args)}", line)
-
-    def lvalue(self, name: str, arg: s.Expr, line: int) -> s.Expr:
-        """``READ_ONCE(*x)``: the argument is ``*p``; return ``p``."""
-        if isinstance(arg, s.Load) and arg.mode == "plain":
-            return arg.addr
-        self.error(f"{name}() takes an lvalue such as *x", line)
-
-    def srcu_domain(self, name: str, arg: s.Expr, line: int) -> str:
-        if isinstance(arg, s.AddrOf) and self.variables.get(arg.var) == "srcu":
-            return arg.var
-        self.error(f"{name}() takes a struct srcu_struct * parameter", line)
-
-
-@dataclass(frozen=True)
-class _StmtCall:
-    """A call with no value (``WRITE_ONCE``, ``smp_mb``): statements, in order."""
-
-    name: str
-    stmts: tuple[s.Stmt, ...]
-    line: int
-
-
-_Handler = Callable[[_Parser, str, list[s.Expr], int], "s.Expr | _StmtCall"]
-
-
-def _fence(p: _Parser, name: str, args: list[s.Expr], line: int) -> _StmtCall:
-    p.arity(name, args, 0, line)
-    return _StmtCall(name, (s.Fence(_FENCES[name], name, line),), line)
-
-
-def _read_once(p: _Parser, name: str, args: list[s.Expr], line: int) -> s.Expr:
-    p.arity(name, args, 1, line)
-    return s.Load(p.lvalue(name, args[0], line), "once", name, line)
-
-
-def _write_once(p: _Parser, name: str, args: list[s.Expr], line: int) -> _StmtCall:
-    p.arity(name, args, 2, line)
-    addr = p.lvalue(name, args[0], line)
-    mode: s.AccessMode = "release" if name == "rcu_assign_pointer" else "once"
-    stmts: tuple[s.Stmt, ...] = (s.Store(addr, args[1], mode, name, line),)
-    if name == "smp_store_mb":
-        stmts += (s.Fence("mb", name, line),)
-    return _StmtCall(name, stmts, line)
-
-
-def _load_acquire(p: _Parser, name: str, args: list[s.Expr], line: int) -> s.Expr:
-    p.arity(name, args, 1, line)
-    return s.Load(args[0], "acquire", name, line)
-
-
-def _store_release(p: _Parser, name: str, args: list[s.Expr], line: int) -> _StmtCall:
-    p.arity(name, args, 2, line)
-    return _StmtCall(name, (s.Store(args[0], args[1], "release", name, line),), line)
-
-
-def _spin(p: _Parser, name: str, args: list[s.Expr], line: int) -> s.Expr | _StmtCall:
-    p.arity(name, args, 1, line)
-    if name == "spin_lock":
-        return _StmtCall(name, (s.Lock(args[0], line),), line)
-    if name == "spin_unlock":
-        return _StmtCall(name, (s.Unlock(args[0], line),), line)
-    return s.SpinQuery("trylock" if name == "spin_trylock" else "is_locked", args[0], line)
-
-
-def _srcu(p: _Parser, name: str, args: list[s.Expr], line: int) -> s.Expr | _StmtCall:
-    if name == "srcu_read_lock":
-        p.arity(name, args, 1, line)
-        return s.SrcuLock(p.srcu_domain(name, args[0], line), line)
-    if name == "srcu_read_unlock":
-        p.arity(name, args, 2, line)
-        return _StmtCall(
-            name, (s.SrcuUnlock(p.srcu_domain(name, args[0], line), args[1], line),), line
-        )
-    p.arity(name, args, 1, line)
-    return _StmtCall(name, (s.SrcuSync(p.srcu_domain(name, args[0], line), name, line),), line)
-
-
-def _srcu_deref(p: _Parser, name: str, args: list[s.Expr], line: int) -> s.Expr:
-    p.arity(name, args, 2, line)
-    p.srcu_domain(name, args[1], line)
-    return s.Load(p.lvalue(name, args[0], line), "once", name, line)
-
-
-_CALLS: dict[str, _Handler] = {
-    **{f: _fence for f in _FENCES},
-    "READ_ONCE": _read_once,
-    "rcu_dereference": _read_once,
-    "WRITE_ONCE": _write_once,
-    "rcu_assign_pointer": _write_once,
-    "smp_store_mb": _write_once,
-    "smp_load_acquire": _load_acquire,
-    "smp_store_release": _store_release,
-    "spin_lock": _spin,
-    "spin_unlock": _spin,
-    "spin_trylock": _spin,
-    "spin_is_locked": _spin,
-    "srcu_read_lock": _srcu,
-    "srcu_read_unlock": _srcu,
-    "synchronize_srcu": _srcu,
-    "synchronize_srcu_expedited": _srcu,
-    "srcu_dereference": _srcu_deref,
-}
-
-
-def _atomic(
-    p: _Parser, name: str, m: re.Match[str], args: list[s.Expr], line: int
-) -> s.Expr | _StmtCall:
-    def unit(op: str) -> tuple[str, bool]:  # inc/dec take no operand
-        return {"inc": ("add", True), "dec": ("sub", True)}.get(op, (op, False))
-
-    mode = _MODES[m.group("m1") or m.group("m2") or m.group("m3") or m.group("m4") or ""]
-    if m.group("x"):
-        want = 2 if m.group("x") == "xchg" else 3
-        p.arity(name, args, want, line)
-        return s.Rmw(m.group("x"), mode, args[0], tuple(args[1:]), "old", name, line, "atomic_t")
-    op_name = m.group("void") or m.group("ret") or m.group("fetch") or m.group("test") or "add"
-    op, implicit = unit(op_name)
-    p.arity(name, args, 1 if implicit else 2, line)
-    operand = s.Const(1, line) if implicit else args[0]
-    target = args[-1]
-    if m.group("void"):
-        rmw = s.Rmw(op, "relaxed", target, (operand,), "none", name, line, "atomic_t")
-        return _StmtCall(name, (s.ExprStmt(rmw, line),), line)
-    if m.group("ret"):
-        return s.Rmw(op, mode, target, (operand,), "new", name, line, "atomic_t")
-    if m.group("fetch"):
-        return s.Rmw(op, mode, target, (operand,), "old", name, line, "atomic_t")
-    if m.group("test"):
-        return s.Rmw(op, "mb", target, (operand,), "zero", name, line, "atomic_t")
-    return s.Rmw("add", mode, target, (operand,), "negative", name, line, "atomic_t")
-
-
-def _atomic_rw(p: _Parser, name: str, args: list[s.Expr], line: int) -> s.Expr | _StmtCall:
-    if name in ("atomic_read", "atomic_read_acquire"):
-        p.arity(name, args, 1, line)
-        mode: s.AccessMode = "acquire" if name.endswith("acquire") else "once"
-        return s.Load(args[0], mode, name, line, "atomic_t")
-    p.arity(name, args, 2, line)
-    mode = "release" if name.endswith("release") else "once"
-    return _StmtCall(name, (s.Store(args[0], args[1], mode, name, line, "atomic_t"),), line)
-
-
-for _n in ("atomic_read", "atomic_read_acquire", "atomic_set", "atomic_set_release"):
-    _CALLS[_n] = _atomic_rw
-
-
-# ------------------------------------------------------------------ the tail: conditions
-
-
-class _PropParser:
-    def __init__(self, p: _Parser) -> None:
-        self.p = p
-
-    def disj(self) -> s.Prop:
-        left = self.conj()
-        while self.p.at("\\/"):
-            self.p.take()
-            left = s.POr(left, self.conj())
-        return left
-
-    def conj(self) -> s.Prop:
-        left = self.atom()
-        while self.p.at("/\\"):
-            self.p.take()
-            left = s.PAnd(left, self.atom())
-        return left
-
-    def atom(self) -> s.Prop:
-        p = self.p
-        if p.at("~", "!"):
-            p.take()
-            return s.PNot(self.atom())
-        if p.at("("):
-            p.take()
-            inner = self.disj()
-            p.expect(")")
-            return inner
-        if p.at("true", "false"):
-            return s.PBool(p.take().text == "true")
-        loc = self.loc()
-        if p.at("!="):
-            p.take()
-            return s.PAtom(loc, self.value(), negated=True)
-        p.expect("=", f"after {loc}")
-        return s.PAtom(loc, self.value())
-
-    def loc(self) -> s.Loc:
-        p = self.p
-        if p.tok.kind == "num":
-            tid = int(p.take().text)
-            p.expect(":")
-            return s.RegLoc(tid, p.ident("a register").text)
-        if p.tok.kind == "id" and re.fullmatch(r"P\d+", p.tok.text) and p.peek().text == ":":
-            tid = int(p.take().text[1:])
-            p.take()
-            return s.RegLoc(tid, p.ident("a register").text)
-        if p.at("*"):
-            p.unsupported("*" + p.peek().text, "name the variable itself: x=1")
-        if p.at("["):  # herd's [x] for a location
-            p.take()
-            name = p.ident("a variable").text
-            p.expect("]")
-            return s.VarLoc(name)
-        return s.VarLoc(p.ident("a location (x or 0:r0)").text)
-
-    def value(self) -> int | s.AddrOf:
-        p = self.p
-        if p.tok.kind == "id":
-            t = p.take()
-            return s.AddrOf(t.text, t.line)
-        if p.at("&"):
-            p.take()
-            t = p.ident("a variable")
-            return s.AddrOf(t.text, t.line)
-        return p.number()
-
-
-def _tail(p: _Parser) -> tuple[s.Condition | None, list[s.Loc], s.Prop | None]:
-    cond: s.Condition | None = None
-    locations: list[s.Loc] = []
-    filt: s.Prop | None = None
-    props = _PropParser(p)
-    while p.tok.kind != "end":
-        line = p.tok.line
-        if p.at("locations"):
-            p.take()
-            p.expect("[")
-            while not p.at("]"):
-                locations.append(props.loc())
-                if p.at(";", ","):
-                    p.take()
-            p.take()
-        elif p.at("filter"):
-            p.take()
-            filt = props.disj()
-        elif p.at("exists", "forall") or (p.at("~") and p.peek().text == "exists"):
-            if cond is not None:
-                p.error("a test has one final condition", line)
-            if p.at("~"):
-                p.take()
-                p.take()
-                quant: Literal["exists", "~exists", "forall"] = "~exists"
-            else:
-                quant = cast(Literal["exists", "forall"], p.take().text)
-            cond = s.Condition(quant, props.disj(), line)
-        elif p.tok.kind == "id" and re.fullmatch(r"P\d+", p.tok.text):
-            p.error(f"process {p.tok.text} after the final condition")
-        elif p.at(";"):
-            p.take()
-        else:
-            p.error(f"expected exists, ~exists, forall, locations or filter, found {p.tok.text!r}")
-    return cond, locations, filt
 
 
 # ------------------------------------------------------------------ entry points
@@ -840,26 +449,19 @@ def parse(text: str, path: str = "") -> s.LitmusTest:
         raise LitmusSyntaxError(path, first + 1, "the 'C' line must name the test")
     name = head[1]
     rest = "\n".join(lines[first + 1 :])
-    # The comment(s) and a quoted doc string before the initial state.
-    comment_parts: list[str] = []
-    body_start = 0
-    for m in _iter_head(rest):
-        comment_parts.append(m)
-    comment = "\n".join(comment_parts)
-    brace = _find_init(rest)
-    if brace < 0:
+    comment, body_start = _head(rest)
+    if body_start < 0:
         raise LitmusSyntaxError(
             path,
             first + 1 + rest.count("\n") + 1,
             "no initial state: expected '{ ... }' after the comment",
         )
-    body_start = brace
     result_m = _RESULT.search(comment)
     result = cast(
         Literal["Never", "Sometimes", "Always"] | None, result_m.group(1) if result_m else None
     )
     line0 = first + 2 + rest[:body_start].count("\n")
-    toks = _tokens(rest[body_start:], path, line0)
+    toks = tokens(rest[body_start:], path, line0)
     variables: dict[str, s.VarType] = {}
     p = _Parser(toks, path, variables)
     init = p.init_section()
@@ -878,7 +480,7 @@ def parse(text: str, path: str = "") -> s.LitmusTest:
         raise LitmusUnsupportedError(
             path, threads[-1].line, f"{len(threads)} processes", f"at most {MAX_THREADS}"
         )
-    cond, locations, filt = _tail(p)
+    cond, locations, filt = tail(p)
     if cond is None:
         p.error("no final condition: expected exists (...), ~exists (...) or forall (...)")
     test = s.LitmusTest(name, path, result, comment, dict(variables), tuple(init), tuple(threads),
@@ -891,28 +493,18 @@ def parse(text: str, path: str = "") -> s.LitmusTest:
 MAX_THREADS = 8
 
 
-def _iter_head(text: str) -> Iterator[str]:
-    """Yield the texts of the comments before the initial state."""
-    pos = 0
-    while True:
-        m = re.compile(r"\s*(\(\*.*?\*\)|\"[^\"]*\")", re.S).match(text, pos)
-        if not m:
-            return
-        yield m.group(1).strip('(*)"')
-        pos = m.end()
+_LEADING = re.compile(r"\s*(\(\*.*?\*\)|\"[^\"]*\")", re.S)
 
 
-def _find_init(text: str) -> int:
-    """Return where the initial state's ``{`` is (after the leading comments), or -1."""
+def _head(text: str) -> tuple[str, int]:
+    """Return the comments before the initial state, and where its ``{`` is (-1: none)."""
+    parts: list[str] = []
     pos = 0
-    pat = re.compile(r"\s*(\(\*.*?\*\)|\"[^\"]*\")", re.S)
-    while True:
-        m = pat.match(text, pos)
-        if not m:
-            break
+    while m := _LEADING.match(text, pos):
+        parts.append(m.group(1).strip('(*)"'))
         pos = m.end()
-    m2 = re.compile(r"\s*\{").match(text, pos)
-    return m2.end() - 1 if m2 else -1
+    brace = re.compile(r"\s*\{").match(text, pos)
+    return "\n".join(parts), brace.end() - 1 if brace else -1
 
 
 def _check(test: s.LitmusTest) -> None:

@@ -18,14 +18,13 @@ from kbind.litmus.cgen import POINTER_TAG, translate
 from kbind.litmus.condition import Value, holds, render
 from kbind.litmus.native import compile_test, run_compiled
 from kbind.litmus.result import LitmusResult
+from kbind.torture.rcu import BUSTED_VARIANTS as RCU_BUSTED
 
 __all__ = ["BUSTED_RCU", "BUSTED_SRCU", "run_test", "usable_cpus"]
 
-#: kbind's broken RCU engines (kb_rcu_set_busted()).
-BUSTED_RCU: Final[dict[str, int]] = {
-    "no_wait": lib.KB_RCU_BUSTED_NO_WAIT,
-    "reader": lib.KB_RCU_BUSTED_READER,
-}
+#: kbind's broken RCU engines that a litmus test can show (the torture's
+#: variants of kb_rcu_set_busted() that break grace periods, not callbacks).
+BUSTED_RCU: Final[dict[str, int]] = {k: RCU_BUSTED[k] for k in ("no_wait", "reader")}
 
 #: kbind's broken SRCU domains (kb_srcu_set_busted(), taken when a domain is set up).
 BUSTED_SRCU: Final[dict[str, int]] = {
@@ -87,7 +86,7 @@ def run_test(
         LitmusUnsupportedError: a construct that cannot be compiled.
         RuntimeError: the compiler or the harness failed.
     """
-    sync = any(isinstance(x, s.SrcuSync) for t in test.threads for x in _walk(t.body))
+    sync = any(isinstance(x, s.SrcuSync) for t in test.threads for x in s.walk(t.body))
     heavy = test.uses_rcu or sync
     n = iterations if iterations is not None else (
         100_000 if heavy else 1_000_000 if len(test.threads) <= 2 else 20_000)  # fmt: skip
@@ -159,12 +158,3 @@ def _decode(v: int, slots: list[str]) -> Value:
     if POINTER_TAG <= v < POINTER_TAG + len(slots):
         return slots[v - POINTER_TAG]
     return v
-
-
-def _walk(body: tuple[s.Stmt, ...]) -> list[s.Stmt]:
-    out: list[s.Stmt] = []
-    for x in body:
-        out.append(x)
-        if isinstance(x, s.If):
-            out.extend(_walk(x.then) + _walk(x.other))
-    return out

@@ -416,10 +416,18 @@ class LitmusTest:
         return any(_uses_rcu(t.body) for t in self.threads)
 
 
+def walk(body: tuple[Stmt, ...]) -> list[Stmt]:
+    """Return every statement of ``body``, those inside ``if``/``else`` included, in order."""
+    out: list[Stmt] = []
+    for st in body:
+        out.append(st)
+        if isinstance(st, If):
+            out += walk(st.then) + walk(st.other)
+    return out
+
+
 def _uses_rcu(body: tuple[Stmt, ...]) -> bool:
-    for s in body:
-        if isinstance(s, Fence) and s.kind in ("rcu-lock", "rcu-unlock", "sync-rcu"):
-            return True
-        if isinstance(s, If) and (_uses_rcu(s.then) or _uses_rcu(s.other)):
-            return True
-    return False
+    return any(
+        isinstance(st, Fence) and st.kind in ("rcu-lock", "rcu-unlock", "sync-rcu")
+        for st in walk(body)
+    )
