@@ -35,6 +35,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
     "rcu-backends": ("rcu_backends.py", ["--reps", "3", "--markdown"]),
     "rcu-scaling": ("rcu_scaling.py", []),
     "litmus": ("litmus_bench.py", []),
+    "litmus-model": ("litmus_model_bench.py", []),
 }
 
 

@@ -19,7 +19,7 @@ from tests.support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "examples").glob("lesson*.py"))
-EXPECTED = 14
+EXPECTED = 15
 #: Names the docstring may use for the kernel side of the pattern.
 KERNEL_WORDS = re.compile(r"rcu_read_lock|synchronize_rcu|call_rcu|read_seqbegin|smp_|"
                           r"rcu_quiescent_state|rcu_dereference|kfree_rcu|atomic_")  # fmt: skip
