@@ -121,7 +121,7 @@ def test_a_compiler_barrier_follows_every_statement() -> None:
 def test_sb_with_marked_accesses_only_is_observed_on_x86() -> None:
     r = litmus.run("SB", "once", SEARCH, until_observed=1, max_seconds=SEARCH_SECONDS)
     assert r.exists_count >= 1 and r.verdict == "observed", litmus.format_results([r])
-    assert r.witnesses == {"0:r0=0 1:r0=0"}
+    assert r.witnesses == {"0:r0=0; 1:r0=0"}
     assert sum(r.histogram.values()) == r.counted
 
 
@@ -144,7 +144,7 @@ def test_an_always_test_counts_every_outcome() -> None:
     assert r.lkmm == "Always" and r.exists_count == r.counted == 20_000
     assert r.verdict == "always observed"
     assert (
-        set(r.histogram) == {"0:r0=1 1:r0=2 v=2", "0:r0=2 1:r0=1 v=2"} & set(r.histogram) != set()
+        set(r.histogram) == {"0:r0=1; 1:r0=2; v=2", "0:r0=2; 1:r0=1; v=2"} & set(r.histogram) != set()
     )
 
 
@@ -189,7 +189,7 @@ def test_the_c_condition_and_the_python_condition_agree() -> None:
 
 def test_pointer_values_are_named_and_bad_pointers_stop_the_run() -> None:
     r = litmus.run_file("MP+onceassign+derefonce", 5_000)
-    assert set(r.histogram) <= {"1:r0=a 1:r1=0", "1:r0=b 1:r1=1", "1:r0=b 1:r1=0"}
+    assert set(r.histogram) <= {"1:r0=a; 1:r1=0", "1:r0=b; 1:r1=1", "1:r0=b; 1:r1=0"}
     bad = one("int *r0; int r1; r0 = READ_ONCE(*x); r1 = READ_ONCE(*r0);", "int *x",
               "exists (0:r1=0)")  # fmt: skip
     res = litmus.run_test(bad, 1_000)

@@ -6,7 +6,8 @@ folder of them; with no target, every shipped test runs.  A file that
 cannot be parsed or uses an unsupported construct is one line on stderr
 (``FILE:LINE: ...``) and the others still run; several files end with a
 summary.  Exit status: 1 if an outcome the LKMM forbids was observed, else
-2 if a file could not be run (or for bad usage), else 0.
+2 if a file could not be run (or for bad usage), else 0.  With ``--model``,
+kbind's LKMM evaluator judges the tests instead (:mod:`kbind.cli.litmus_model`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kbind import litmus
+from kbind.cli.litmus_model import check_options, model_outcome
 from kbind.cli.report import (
     CliError,
     Outcome,
@@ -66,7 +68,8 @@ def add_parser(sub: Any) -> None:
         "--max-seconds",
         type=bounded_float(3600),
         default=10.0,
-        help="time bound per test, in (0, 3600] (default 10)",
+        help="time bound per test (a run, or with --model the model's search), in (0, 3600] "
+        "(default 10)",
     )
     lit.add_argument(
         "--until-observed",
@@ -98,6 +101,19 @@ def add_parser(sub: Any) -> None:
         choices=list(litmus.BUSTED_SRCU),
         default=None,
         help="run SRCU domains broken (no-flip, wrong-index)",
+    )
+    lit.add_argument(
+        "--model",
+        action="store_true",
+        help="judge each test by kbind's LKMM evaluator instead of running it: the verdict, "
+        "the final states the model allows, the axiom and cycle behind each forbidden state, "
+        "and agree/DISAGREE with the file's Result: (exit 1 on a disagreement)",
+    )
+    lit.add_argument(
+        "--run",
+        action="store_true",
+        help="with --model: also run each test on this CPU, and table the model's verdict "
+        "against the outcomes seen (one the model forbids is a failure)",
     )
     lit.add_argument("--histograms", action="store_true", help="print every outcome's count")
     lit.add_argument("--json", action="store_true", help="print results as JSON")
@@ -194,7 +210,10 @@ class _Tally:
 @command(outputs=("--plot",), usage_errors=(ValueError,))
 def cmd_litmus(args: argparse.Namespace) -> Outcome:
     """Run litmus tests; exit 1 if a forbidden outcome was observed, 2 if a file could not run."""
+    check_options(args)
     items = plan(list(args.tests), args.variant)
+    if args.model:
+        return model_outcome(items, args)
     cpus = usable_cpus()
     warnings = Warnings()
     tally = _Tally()

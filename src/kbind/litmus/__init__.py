@@ -32,7 +32,7 @@ from kbind.litmus.catalog import TESTS, VARIANTS, Pattern, corpus_dir, shipped, 
 
 # The LKMM evaluator's package, kbind.litmus.model; the name ``model`` in this
 # package is its entry point, the function below (defined after the import).
-from kbind.litmus.model import ModelResult, evaluate_test, format_model
+from kbind.litmus.model import ModelResult, ModelTimeoutError, evaluate_test, format_model
 from kbind.litmus.parser import (
     LitmusError,
     LitmusSyntaxError,
@@ -55,6 +55,7 @@ __all__ = [
     "LitmusTest",
     "LitmusUnsupportedError",
     "ModelResult",
+    "ModelTimeoutError",
     "Pattern",
     "corpus_dir",
     "format_model",
@@ -133,7 +134,9 @@ def run(
     return result
 
 
-def model(test: LitmusTest | str | Path, *, reasons: bool = True) -> ModelResult:
+def model(
+    test: LitmusTest | str | Path, *, reasons: bool = True, max_seconds: float | None = None
+) -> ModelResult:
     """Evaluate a litmus test under the LKMM, as herd7 with linux-kernel.cat does.
 
     ``test`` is a parsed test, a ``.litmus`` file or a shipped test's name.
@@ -141,13 +144,16 @@ def model(test: LitmusTest | str | Path, *, reasons: bool = True) -> ModelResult
     ``Never``, ``Sometimes``, ``Always``), the allowed final states with their
     counts of candidate executions, the reasons (axiom and cycle) for each
     forbidden state the condition asks about, and the comparison with the
-    file's ``Result:`` (:attr:`ModelResult.agreement`).  See docs/litmus-model.md.
+    file's ``Result:`` (:attr:`ModelResult.agreement`).  With ``max_seconds``,
+    a test too large to judge in that time raises :class:`ModelTimeoutError`.
+    See docs/litmus.md, "The LKMM's verdict".
 
     Raises:
         FileNotFoundError: neither a file nor a shipped test.
         LitmusSyntaxError: a malformed file.
         LitmusUnsupportedError: a construct the evaluator does not support (named).
+        ModelTimeoutError: ``max_seconds`` passed first.
     """
     if not isinstance(test, LitmusTest):
         test = load(test)
-    return evaluate_test(test, reasons=reasons)
+    return evaluate_test(test, reasons=reasons, max_seconds=max_seconds)

@@ -36,7 +36,7 @@ class _PropParser:
 
     def atom(self) -> s.Prop:
         p = self.p
-        if p.at("~", "!"):
+        if p.at("~", "!", "not"):  # herd7 spells negation ~ or not
             p.take()
             return s.PNot(self.atom())
         if p.at("("):

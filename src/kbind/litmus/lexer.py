@@ -62,8 +62,9 @@ class Tok:
 
 _TOKEN = re.compile(
     r"(?P<ws>[ \t\r\n]+)"
-    # "(*" opens an OCaml-style comment unless a dereference follows: READ_ONCE(*x)
-    r"|(?P<comment>\(\*(?![\w(*]).*?\*\)|/\*.*?\*/|//[^\n]*)"
+    # "(*" opens an OCaml-style comment unless it is a dereference: READ_ONCE(*x),
+    # f(*r1, 2), *(*p), (**pp); "(*More precisely, ..." after the condition is a comment
+    r"|(?P<comment>\(\*(?!\s*\w+\s*[),\[]|[(*]).*?\*\)|/\*.*?\*/|//[^\n]*)"
     r"|(?P<num>0[xX][0-9a-fA-F]+|\d+)(?![A-Za-z_])"
     r"|(?P<id>[A-Za-z_][A-Za-z_0-9]*)"
     r"|(?P<op>/\\|\\/|<<|>>|<=|>=|==|!=|&&|\|\||\+\+|--|\+=|-=|->|[-+*/%&|^~!<>=(){}\[\];,:.?])",

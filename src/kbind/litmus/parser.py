@@ -147,6 +147,16 @@ class _Parser(TokenStream):
                     or (self.at_type() and self.peek().text == "*")
                 ):
                     kind, _ = self.type_spec()
+                if self.tok.kind == "num":  # int 0:r1; or int *1:r1 = x;
+                    tid = int(self.take().text)
+                    self.expect(":")
+                    reg = self.ident("a register").text
+                    if self.at("="):
+                        self.take()
+                        items.append(s.InitItem(s.RegLoc(tid, reg), self.init_value(), line))
+                    if not self.at("}"):
+                        self.expect(";", "between items of the initial state")
+                    continue
                 name = self.ident("a variable").text
                 if self.at("["):
                     self.unsupported("array", "arrays are not supported; use one variable per cell")
@@ -363,6 +373,14 @@ class _Parser(TokenStream):
             return s.Const(int(t.text, 0), t.line)
         if self.at("("):
             self.take()
+            if (
+                self.at_type()
+                and self.tok.text not in self.registers
+                and not (self.tok.text in self.params or self.tok.text in self.variables)
+            ):  # a cast: (int)x, (char *)1, *(int **)y; the model and the C ignore it
+                self.type_spec()
+                self.expect(")", "after the type of a cast")
+                return self.value(self.unary())
             e = self.expr()
             self.expect(")")
             return e
@@ -493,7 +511,10 @@ def parse(text: str, path: str = "") -> s.LitmusTest:
 MAX_THREADS = 8
 
 
-_LEADING = re.compile(r"\s*(\(\*.*?\*\)|\"[^\"]*\")", re.S)
+#: What may come between the ``C`` line and the initial state: comments, the
+#: quoted doc string, and the ``key=value`` lines diy7 writes (``Prefetch=...``,
+#: ``Com=...``, ``Orig=...``; group 2, not kept).
+_LEADING = re.compile(r"\s*(?:(\(\*.*?\*\)|\"[^\"]*\")|([A-Za-z][\w.-]*[ \t]*=[^\n{]*))", re.S)
 
 
 def _head(text: str) -> tuple[str, int]:
@@ -501,7 +522,8 @@ def _head(text: str) -> tuple[str, int]:
     parts: list[str] = []
     pos = 0
     while m := _LEADING.match(text, pos):
-        parts.append(m.group(1).strip('(*)"'))
+        if m.group(1):
+            parts.append(m.group(1).strip('(*)"'))
         pos = m.end()
     brace = re.compile(r"\s*\{").match(text, pos)
     return "\n".join(parts), brace.end() - 1 if brace else -1

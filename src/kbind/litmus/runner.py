@@ -126,7 +126,7 @@ def run_test(
     witnesses: set[str] = set()
     for values, count in sorted(raw.outcomes, key=lambda oc: -oc[1]):
         decoded = {loc: _decode(v, translation.slots) for loc, v in zip(locs, values, strict=True)}
-        label = " ".join(f"{loc}={v}" for loc, v in decoded.items())
+        label = "; ".join(f"{loc}={v}" for loc, v in decoded.items())
         histogram[label] = count
         if holds(test.condition.prop, decoded):
             witnesses.add(label)

@@ -21,17 +21,26 @@ takes a parsed test.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 from kbind.litmus import syntax as s
 from kbind.litmus.condition import holds, render, render_value
 from kbind.litmus.model.events import Value
 from kbind.litmus.model.explain import Reason, explain
 from kbind.litmus.model.lkmm import Eval, evaluate
-from kbind.litmus.model.result import Forbidden, ModelResult, StateCount, Verdict, format_model
+from kbind.litmus.model.result import (
+    Forbidden,
+    ModelResult,
+    ModelTimeoutError,
+    StateCount,
+    Verdict,
+    format_model,
+)
 from kbind.litmus.model.search import Candidate, Space
 
-__all__ = ["ModelResult", "Reason", "evaluate_test", "format_model"]
+__all__ = ["ModelResult", "ModelTimeoutError", "Reason", "evaluate_test", "format_model"]
 
 #: A final state: the observed locations' values, in order.
 State = tuple[Value, ...]
@@ -46,13 +55,17 @@ def _label(space: Space, state: State) -> str:
     )
 
 
-def evaluate_test(test: s.LitmusTest, *, reasons: bool = True) -> ModelResult:
+def evaluate_test(
+    test: s.LitmusTest, *, reasons: bool = True, max_seconds: float | None = None
+) -> ModelResult:
     """Evaluate a parsed test under the LKMM (see :func:`kbind.litmus.model`).
 
     Raises:
         LitmusUnsupportedError: the test uses a construct the evaluator does not support.
+        ModelTimeoutError: ``max_seconds`` passed before every candidate was judged.
     """
     t0 = time.perf_counter()
+    deadline = None if max_seconds is None else t0 + max_seconds
     space = Space(test)
     prop = test.condition.prop
     counts: dict[State, int] = {}
@@ -61,9 +74,9 @@ def evaluate_test(test: s.LitmusTest, *, reasons: bool = True) -> ModelResult:
     source = test.source.splitlines()
     asks_true = test.condition.quantifier != "forall"
     first_failure: dict[State, tuple[Candidate, Eval]] = {}
-    if any(g.unbalanced_rcu for g in space.graphs()):
+    if test.uses_rcu and any(g.unbalanced_rcu for g in space.graphs()):
         flags["unbalanced-rcu-locking"] = "an rcu_read_lock() or rcu_read_unlock() has no partner"
-    for cand in space.candidates():
+    for cand in _bounded(space.candidates(deadline=deadline), test, max_seconds, deadline):
         checked += 1
         ev = evaluate(cand.graph, cand.rf, cand.co, races="data-race" not in flags)
         if ev.failed is not None:
@@ -95,9 +108,25 @@ def evaluate_test(test: s.LitmusTest, *, reasons: bool = True) -> ModelResult:
     if reasons:
         found = {st: Forbidden(_label(space, st), explain(c.graph, ev, source))
                  for st, (c, ev) in first_failure.items() if st not in counts}  # fmt: skip
-        result.forbidden = _reasons(space, counts, found, source)
+        result.forbidden = _reasons(space, counts, found, source, deadline)
     result.elapsed = time.perf_counter() - t0
     return result
+
+
+def _bounded(
+    cands: Iterator[Candidate], test: s.LitmusTest, max_seconds: float | None,
+    deadline: float | None,
+) -> Iterator[Candidate]:  # fmt: skip
+    """Yield ``cands``; raise :class:`ModelTimeoutError` once ``deadline`` has passed."""
+    n = 0
+    try:
+        for cand in cands:
+            n += 1
+            if deadline is not None and not n & 63 and time.perf_counter() > deadline:
+                raise TimeoutError
+            yield cand
+    except TimeoutError:
+        raise ModelTimeoutError(test.name, max_seconds or 0.0, n) from None
 
 
 def _reasons(
@@ -105,14 +134,33 @@ def _reasons(
     counts: dict[State, int],
     out: dict[State, Forbidden],
     source: list[str],
+    deadline: float | None,
 ) -> list[Forbidden]:
-    """Add the forbidden states only incoherent candidates have; return them all, sorted."""
+    """Add the forbidden states only incoherent candidates have; return them all, sorted.
+
+    Looks at :data:`EXPLAIN_BUDGET` candidates at most, and stops at ``deadline``:
+    a state it does not reach is left without a reason, not misjudged.
+    """
+    with contextlib.suppress(TimeoutError):
+        _more_reasons(space, counts, out, source, deadline)
+    return [out[k] for k in sorted(out, key=lambda x: _label(space, x))]
+
+
+def _more_reasons(
+    space: Space,
+    counts: dict[State, int],
+    out: dict[State, Forbidden],
+    source: list[str],
+    deadline: float | None,
+) -> None:
+    """Look for the reasons of the states left: see :func:`_reasons`."""
     test = space.test
     asks_true = test.condition.quantifier != "forall"
     budget = EXPLAIN_BUDGET
-    for cand in space.candidates(prune=False):
+    for cand in space.candidates(prune=False, deadline=deadline):
         budget -= 1
-        if budget < 0:
+        if budget < 0 or (deadline is not None and not budget & 63
+                          and time.perf_counter() > deadline):  # fmt: skip
             break
         st = cand.state
         if st in counts or st in out or not space.passes_filter(st):
@@ -123,4 +171,3 @@ def _reasons(
         if ev.failed is None:
             continue  # allowed, but left out by the filter
         out[st] = Forbidden(_label(space, st), explain(cand.graph, ev, source))
-    return [out[k] for k in sorted(out, key=lambda x: _label(space, x))]

@@ -295,9 +295,13 @@ class _Run:
         elif isinstance(st, s.SrcuSync):
             self.emit("F", {"sync-srcu"}, st.domain, 0, st.line, st.src)
         else:  # If
+            # A control dependency reaches the branch taken, not the code after the if
+            # (explanation.txt, "CONTROL DEPENDENCIES"; herd7's C semantics).
             v, t = self.expr(st.cond)
+            outer = self.ctrl
             self.ctrl |= t
             self.stmts(st.then if v else st.other)
+            self.ctrl = outer
 
     def finish(self) -> Trace:
         self.tr.regs = {r: v for r, (v, _) in self.regs.items()}
@@ -310,13 +314,15 @@ def traces(
     regs: Mapping[str, Value],
     path: str,
     locks: frozenset[str],
+    partial: list[Trace] | None = None,
 ) -> Iterator[Trace]:
     """Yield every execution of ``thread`` whose reads return values from ``values``.
 
     ``values`` maps a location to the values a read of it may return (the
     initial value and every value some process may store); ``regs`` holds
     the registers' initial values.  A trace that dereferences a non-address
-    is no execution and is skipped.
+    is no execution and is skipped; with ``partial``, the events it emitted
+    before the fault are kept there (its writes still widen ``values``).
 
     Raises:
         LitmusUnsupportedError: the process does what the model does not support.
@@ -333,5 +339,7 @@ def traces(
                 pending.append([*oracle, v])
             continue
         except _Fault:
+            if partial is not None:
+                partial.append(run.tr)
             continue
         yield run.finish()

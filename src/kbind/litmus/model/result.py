@@ -13,9 +13,25 @@ from typing import Literal
 
 from kbind.litmus.model.explain import Reason
 
-__all__ = ["ModelResult", "StateCount", "format_model"]
+__all__ = ["ModelResult", "ModelTimeoutError", "StateCount", "format_model"]
 
 Verdict = Literal["Never", "Sometimes", "Always"]
+
+
+class ModelTimeoutError(RuntimeError):
+    """The evaluator passed its time bound before it had judged every candidate execution.
+
+    A test with many processes, or many writes to one location, has more
+    candidates than a bounded run can judge (herd7 too takes minutes on
+    such tests); the message names the test, the bound and how far it got.
+    """
+
+    def __init__(self, test: str, seconds: float, candidates: int) -> None:
+        super().__init__(
+            f"{test}: the model gave up after {seconds:g} s ({candidates:,} candidate "
+            "executions judged, not all): too large for this bound (--max-seconds)"
+        )
+        self.test, self.seconds, self.candidates = test, seconds, candidates
 
 
 @dataclass

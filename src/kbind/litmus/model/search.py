@@ -12,7 +12,9 @@ combined, so the expensive axioms run on few candidates.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -98,16 +100,21 @@ class Space:
         self.init = list(iv.items())
         self.regs = regs
         self.locks = frozenset(v for v, k in t.variables.items() if k == "spinlock_t")
-        values: dict[str, set[Value]] = {v: {x} for v, x in iv.items()}
+        # A read may return the initial value, any value some write stores, or a
+        # constant of the program: the last lets a self-justifying cycle (out of thin
+        # air, as herd7 finds it by solving the values) be a candidate too.
+        seeds = _constants(t)
+        values: dict[str, set[Value]] = {v: {x, *seeds} for v, x in iv.items()}
         for lk in self.locks:
             values[lk] = {0, 1}
         per: list[list[Trace]] = []
         for _round in range(12):
             frozen = {k: tuple(sorted(v, key=_key)) for k, v in values.items()}
-            per = [list(traces(th, frozen, regs.get(th.index, {}), t.path, self.locks))
+            partial: list[Trace] = []
+            per = [list(traces(th, frozen, regs.get(th.index, {}), t.path, self.locks, partial))
                    for th in t.threads]  # fmt: skip
             grew = False
-            for trs in per:
+            for trs in [*per, partial]:
                 for tr in trs:
                     for e in tr.events:
                         if e.kind == "W" and e.loc is not None:
@@ -122,7 +129,7 @@ class Space:
                                     )  # fmt: skip
             if not grew:
                 break
-        self.per_thread = per
+        self.per_thread = _sourced(per, self.init)
 
     def state_of(self, g: Graph, co_last: dict[str, int]) -> tuple[Value, ...]:
         """Return the final state's values of the observed locations."""
@@ -149,7 +156,9 @@ class Space:
         for combo in itertools.product(*self.per_thread):
             yield Graph(self.init, combo)
 
-    def _loc_choices(self, g: Graph, loc: str, prune: bool) -> list[_LocChoice]:
+    def _loc_choices(
+        self, g: Graph, loc: str, prune: bool, deadline: float | None = None
+    ) -> list[_LocChoice]:
         evs = g.events
         members = g.by_loc[loc]
         reads = [i for i in rel.bits(members & g.R)]
@@ -169,7 +178,9 @@ class Space:
             rf = rel.empty(g.n)
             for r, w in zip(reads, pick, strict=True):
                 rf[w] |= 1 << r
-            for order in orders:
+            for k, order in enumerate(orders):
+                if deadline is not None and not k & 1023 and time.perf_counter() > deadline:
+                    raise TimeoutError
                 full = tuple(iw) + order
                 if prune:
                     co = _co(g.n, full)
@@ -179,15 +190,21 @@ class Space:
                 out.append(_LocChoice(list(zip(pick, reads, strict=True)), full))
         return out
 
-    def candidates(self, prune: bool = True) -> Iterator[Candidate]:
-        """Yield every candidate execution (with ``prune``, only the coherent, atomic ones)."""
+    def candidates(self, prune: bool = True, deadline: float | None = None) -> Iterator[Candidate]:
+        """Yield every candidate execution (with ``prune``, only the coherent, atomic ones).
+
+        Raises:
+            TimeoutError: ``deadline`` (a :func:`time.perf_counter` value) passed.
+        """
         for g in self.graphs():
+            if deadline is not None and time.perf_counter() > deadline:
+                raise TimeoutError
             locs = sorted(g.by_loc)
             per_loc: list[list[_LocChoice]] | None = []
             for loc in locs:
                 if not (g.by_loc[loc] & g.M):
                     continue
-                ch = self._loc_choices(g, loc, prune)
+                ch = self._loc_choices(g, loc, prune, deadline)
                 if not ch:
                     per_loc = None
                     break
@@ -207,6 +224,45 @@ class Space:
                             co[w] |= 1 << later
                     last[g.events[c.order[-1]].loc or ""] = c.order[-1]
                 yield Candidate(g, rf, co, self.state_of(g, last))
+
+
+def _constants(test: s.LitmusTest) -> set[Value]:
+    """Return the integer literals of the test's processes."""
+    out: set[Value] = set()
+
+    def go(node: object) -> None:
+        if isinstance(node, s.Const):
+            out.add(node.value)
+        elif isinstance(node, tuple):
+            for x in node:
+                go(x)
+        elif dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                go(getattr(node, f.name))
+
+    for th in test.threads:
+        go(th.body)
+    return out
+
+
+def _sourced(per: list[list[Trace]], init: list[tuple[str, Value]]) -> list[list[Trace]]:
+    """Drop the traces with a read whose value no write (in a trace kept) stores.
+
+    Such a read has no ``rf`` edge in any candidate; dropping its trace early keeps
+    the product of the processes' traces small.  Repeated until nothing changes,
+    as a dropped trace takes its writes with it.
+    """
+    while True:
+        stored: set[tuple[str | None, Value]] = set(init)
+        for trs in per:
+            for tr in trs:
+                stored.update((e.loc, e.value) for e in tr.events if e.kind == "W")
+        kept = [[tr for tr in trs
+                 if all((e.loc, e.value) in stored for e in tr.events if e.kind == "R")]
+                for trs in per]  # fmt: skip
+        if kept == per:
+            return per
+        per = kept
 
 
 def _co(n: int, order: Sequence[int]) -> Rel:
