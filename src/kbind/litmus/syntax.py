@@ -16,6 +16,7 @@ name the test used (``src``) and its line, for messages.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
@@ -411,9 +412,22 @@ class LitmusTest:
     source: str = field(default="", repr=False)
 
     @property
+    def expects_data_race(self) -> bool:
+        """Whether the ``Result:`` line adds ``DATARACE`` (``Result: Sometimes DATARACE``).
+
+        The kernel's tools/memory-model/scripts/judgelitmus.sh reads it so: the
+        model must then flag a data race, and its verdict is not judged (a racy
+        test's outcome is undefined); without it, the model must flag none.
+        """
+        return self.result is not None and bool(_DATARACE.search(self.comment))
+
+    @property
     def uses_rcu(self) -> bool:
         """Whether a process uses RCU (its threads must then be the engine's readers)."""
         return any(_uses_rcu(t.body) for t in self.threads)
+
+
+_DATARACE = re.compile(r"Result:\s*(?:Never|Sometimes|Always)\s+DATARACE\b")
 
 
 def walk(body: tuple[Stmt, ...]) -> list[Stmt]:

@@ -104,7 +104,8 @@ def evaluate_test(
     )
     result = ModelResult(test.name, test.path, f"{test.condition.quantifier} ({render(prop)})",
                          verdict, test.result, states, flags=flags, candidates=checked,
-                         allowed=allowed, filtered=filtered)  # fmt: skip
+                         allowed=allowed, filtered=filtered,
+                         expected_data_race=test.expects_data_race)  # fmt: skip
     if reasons:
         found = {st: Forbidden(_label(space, st), explain(c.graph, ev, source))
                  for st, (c, ev) in first_failure.items() if st not in counts}  # fmt: skip

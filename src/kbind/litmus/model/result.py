@@ -60,6 +60,8 @@ class ModelResult:
         condition: the final condition as written.
         verdict: ``Never``, ``Sometimes`` or ``Always`` (herd7's Observation).
         expected: the file's ``Result:``, or None.
+        expected_data_race: the ``Result:`` line adds ``DATARACE``: the model
+            must flag a data race (and its verdict is then not judged).
         states: the allowed final states, with counts of candidate executions.
         forbidden: the states the condition asks about (those that satisfy an
             ``exists``, or break a ``forall``) that the model forbids, each
@@ -84,12 +86,18 @@ class ModelResult:
     allowed: int = 0
     filtered: int = 0
     elapsed: float = 0.0
+    expected_data_race: bool = False
 
     @property
     def agreement(self) -> str:
         """Return ``agree``, ``DISAGREE`` or ``no Result`` (the file states none)."""
         if self.expected is None:
             return "no Result"
+        raced = "data-race" in self.flags
+        if raced or self.expected_data_race:
+            # judgelitmus.sh: the flag must match the file's DATARACE, and a racy
+            # test's verdict is forgiven (its outcome is undefined).
+            return "agree" if raced == self.expected_data_race else "DISAGREE"
         return "agree" if self.expected == self.verdict else "DISAGREE"
 
     @property
@@ -109,6 +117,7 @@ class ModelResult:
             "condition": self.condition,
             "verdict": self.verdict,
             "expected": self.expected,
+            "expected_data_race": self.expected_data_race,
             "agreement": self.agreement,
             "states": [
                 {"state": s.label, "executions": s.count, "satisfies": s.satisfies}
@@ -126,7 +135,9 @@ class ModelResult:
 def format_model(r: ModelResult) -> str:
     """Return the result as the text ``kbind litmus --model`` prints."""
     out = [
-        f"{r.test}: model {r.verdict}; Result: {r.expected or '-'} ({r.agreement})",
+        f"{r.test}: model {r.verdict}{' (data race)' if 'data-race' in r.flags else ''}; "
+        f"Result: {r.expected or '-'}{' DATARACE' if r.expected_data_race else ''} "
+        f"({r.agreement})",
         f"  condition: {r.condition}",
         f"  allowed states ({len(r.states)}; {r.allowed} of {r.candidates} candidate executions):",
     ]
