@@ -283,3 +283,57 @@ def test_malformed_and_unsupported_files_give_one_clear_line(
     assert words in str(exc)
     assert str(exc).startswith(f"bad.litmus:{line}: ")
     assert "\n" not in str(exc)
+
+
+DIY = """C LB+datas+diy
+"DpDatadW Rfe DpDatadW Rfe"
+Cycle=DpDatadW Rfe DpDatadW Rfe
+Com=Rf Rf
+Orig=DpDatadW Rfe DpDatadW Rfe
+{
+int 0:r9;
+int *1:r8 = x;
+}
+
+P0(int *x, int *y)
+{
+	int r0 = READ_ONCE(*x);
+	WRITE_ONCE(*(int *)y, (int)r0);
+}
+
+P1(int *x, int *y)
+{
+	int r0 = READ_ONCE(*y);
+	WRITE_ONCE(*x, r0);
+}
+
+exists
+(0:r0=1:r0 /\\ not (0:r0=0))
+(* After the condition: "a comment", with (parentheses) and 'quotes'. *)
+"""
+
+
+def test_diy_headers_casts_typed_registers_and_register_comparisons() -> None:
+    """What diy7-made and hand-written public tests use: all of it parses, and means what herd7 reads.
+
+    The key=value lines after the name, typed register declarations in the
+    initial state, casts (dropped), ``not``, a register compared with a
+    register, and a comment after the condition.
+    """
+    t = parse(DIY, "diy.litmus")
+    assert t.name == "LB+datas+diy" and t.comment == "DpDatadW Rfe DpDatadW Rfe"
+    assert [(i.loc, i.value) for i in t.init] == [(s.RegLoc(1, "r8"), s.AddrOf("x", 8))]
+    store = t.threads[0].body[-1]
+    assert isinstance(store, s.Store) and store.addr == s.AddrOf("y", 14)
+    assert render(t.condition.prop) == "0:r0=1:r0 /\\ ~0:r0=0"
+    r0, r1 = s.RegLoc(0, "r0"), s.RegLoc(1, "r0")
+    assert holds(t.condition.prop, {r0: 1, r1: 1})
+    assert not holds(t.condition.prop, {r0: 1, r1: 2}) and not holds(
+        t.condition.prop, {r0: 0, r1: 0}
+    )
+    assert litmus.model(t).verdict == "Never"  # LB with data dependencies both ways: no cycle
+
+
+def test_other_languages_are_refused_by_name_whatever_their_title() -> None:
+    with pytest.raises(LitmusUnsupportedError, match="'LISA test': only C litmus tests"):
+        parse("LISA cris-crossing read-side sections\n{}\nP0 | P1 ;\n", "l.litmus")

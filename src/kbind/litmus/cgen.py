@@ -267,7 +267,9 @@ def _stmt(c: _Ctx, st: s.Stmt, out: list[str], indent: str) -> None:
     out.append(f"{indent}kb_barrier();")
 
 
-def _value(c: _Ctx, v: int | s.AddrOf) -> str:
+def _value(c: _Ctx, v: int | s.AddrOf | s.RegLoc, index: dict[s.Loc, int]) -> str:
+    if isinstance(v, s.RegLoc):
+        return f"kbl_obs[{index[v]}]"
     if isinstance(v, s.AddrOf):
         return f"(INT64_C({POINTER_TAG}) + {c.slots[v.var]})"
     return f"INT64_C({v})"
@@ -276,7 +278,7 @@ def _value(c: _Ctx, v: int | s.AddrOf) -> str:
 def _prop(c: _Ctx, p: s.Prop, index: dict[s.Loc, int]) -> str:
     if isinstance(p, s.PAtom):
         op = "!=" if p.negated else "=="
-        return f"(kbl_obs[{index[p.loc]}] {op} {_value(c, p.value)})"
+        return f"(kbl_obs[{index[p.loc]}] {op} {_value(c, p.value, index)})"
     if isinstance(p, s.PNot):
         return f"!{_prop(c, p.operand, index)}"
     if isinstance(p, s.PAnd):
@@ -289,6 +291,8 @@ def _prop(c: _Ctx, p: s.Prop, index: dict[s.Loc, int]) -> str:
 def _prop_locs(p: s.Prop | None, out: dict[s.Loc, None]) -> None:
     if isinstance(p, s.PAtom):
         out.setdefault(p.loc, None)
+        if isinstance(p.value, s.RegLoc):
+            out.setdefault(p.value, None)
     elif isinstance(p, s.PNot):
         _prop_locs(p.operand, out)
     elif isinstance(p, (s.PAnd, s.POr)):

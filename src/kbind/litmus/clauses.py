@@ -72,8 +72,12 @@ class _PropParser:
             return s.VarLoc(name)
         return s.VarLoc(p.ident("a location (x or 0:r0)").text)
 
-    def value(self) -> int | s.AddrOf:
+    def value(self) -> int | s.AddrOf | s.RegLoc:
         p = self.p
+        if p.tok.kind == "num" and p.peek().text == ":":  # 0:r1=0:r4, another register
+            tid = int(p.take().text)
+            p.take()
+            return s.RegLoc(tid, p.ident("a register").text)
         if p.tok.kind == "id":
             t = p.take()
             return s.AddrOf(t.text, t.line)

@@ -18,7 +18,7 @@ __all__ = ["Value", "holds", "render", "render_value"]
 Value = int | str
 
 
-def render_value(v: Value | s.AddrOf) -> str:
+def render_value(v: Value | s.AddrOf | s.RegLoc) -> str:
     """Return a value as a condition writes it."""
     if isinstance(v, s.AddrOf):
         return v.var
@@ -52,7 +52,8 @@ def holds(p: s.Prop, outcome: Mapping[s.Loc, Value]) -> bool:
         KeyError: the outcome lacks a location the proposition names.
     """
     if isinstance(p, s.PAtom):
-        want: Value = p.value.var if isinstance(p.value, s.AddrOf) else p.value
+        v = p.value
+        want = v.var if isinstance(v, s.AddrOf) else outcome[v] if isinstance(v, s.RegLoc) else v
         return (outcome[p.loc] == want) != p.negated
     if isinstance(p, s.PNot):
         return not holds(p.operand, outcome)

@@ -63,8 +63,8 @@ class Tok:
 _TOKEN = re.compile(
     r"(?P<ws>[ \t\r\n]+)"
     # "(*" opens an OCaml-style comment unless it is a dereference: READ_ONCE(*x),
-    # f(*r1, 2), *(*p), (**pp); "(*More precisely, ..." after the condition is a comment
-    r"|(?P<comment>\(\*(?!\s*\w+\s*[),\[]|[(*]).*?\*\)|/\*.*?\*/|//[^\n]*)"
+    # f(*r1, 2), *(*p), (**pp); "(*More precisely, ..." and "(* Cache, ...)" are comments
+    r"|(?P<comment>\(\*(?!\w+\s*[),\[]|[(*]).*?\*\)|/\*.*?\*/|//[^\n]*)"
     r"|(?P<num>0[xX][0-9a-fA-F]+|\d+)(?![A-Za-z_])"
     r"|(?P<id>[A-Za-z_][A-Za-z_0-9]*)"
     r"|(?P<op>/\\|\\/|<<|>>|<=|>=|==|!=|&&|\|\||\+\+|--|\+=|-=|->|[-+*/%&|^~!<>=(){}\[\];,:.?])",

@@ -450,7 +450,7 @@ def parse(text: str, path: str = "") -> s.LitmusTest:
         raise LitmusSyntaxError(path, 1, "empty file: a litmus test starts with 'C name'")
     head = lines[first].split()
     if head[0] != "C":
-        if len(head) == 2 and head[0] in (
+        if len(head) >= 2 and head[0] in (
             "X86",
             "X86_64",
             "AArch64",
@@ -555,6 +555,8 @@ def _check(test: s.LitmusTest) -> None:
     def check_prop(prop: s.Prop, line: int) -> None:
         if isinstance(prop, s.PAtom):
             check_loc(prop.loc, line)
+            if isinstance(prop.value, s.RegLoc):
+                check_loc(prop.value, line)
             if isinstance(prop.value, s.AddrOf) and prop.value.var not in test.variables:
                 raise LitmusSyntaxError(
                     path, line, f"{prop.value.var} is not a variable of the test"

@@ -323,10 +323,13 @@ Loc: TypeAlias = VarLoc | RegLoc
 
 @dataclass(frozen=True)
 class PAtom:
-    """``loc=value`` (or ``loc!=value``): the value an int or the address of a variable."""
+    """``loc=value`` (or ``loc!=value``): the value an int, a variable's address, or a register.
+
+    ``0:r1=1:r4`` compares two registers' final values (herd7 allows it).
+    """
 
     loc: Loc
-    value: int | AddrOf
+    value: int | AddrOf | RegLoc
     negated: bool = False
 
 

@@ -41,8 +41,9 @@ def _prop_locs(p: s.Prop | None, out: list[s.Loc]) -> None:
     if p is None or isinstance(p, s.PBool):
         return
     if isinstance(p, s.PAtom):
-        if p.loc not in out:
-            out.append(p.loc)
+        for loc in (p.loc, p.value):
+            if isinstance(loc, (s.VarLoc, s.RegLoc)) and loc not in out:
+                out.append(loc)
     elif isinstance(p, s.PNot):
         _prop_locs(p.operand, out)
     else:
