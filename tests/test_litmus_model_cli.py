@@ -338,3 +338,19 @@ def test_a_pointer_written_before_a_read_that_would_fault_is_still_a_value(
     r = model_of(tmp_path, FAULT)
     assert r.verdict == "Sometimes"
     assert "1:r1=1; 1:r2=x; 1:r3=0" in r.allowed_labels()
+
+
+def test_more_processes_than_the_harness_runs(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nine processes: the model judges them; the hardware harness (eight at most) refuses by name."""
+    procs = "".join(f"P{i}(int *x{i})\n{{\n\tWRITE_ONCE(*x{i}, 1);\n}}\n\n" for i in range(9))
+    nine = tmp_path / "Nine.litmus"
+    nine.write_text("C Nine\n(*\n * Result: Always\n *)\n{}\n\n" + procs + "forall (x8=1)\n")
+    r = litmus.model(nine)
+    assert r.verdict == "Always" and r.agreement == "agree"
+    with pytest.raises(litmus.LitmusUnsupportedError, match="9 processes on this CPU"):
+        litmus.run_test(litmus.parse_file(nine), 10)
+    code, out, err = cli(capsys, "litmus", "--model", "--run", str(nine))
+    assert code == 2 and "Nine: model Always; Result: Always (agree)" in out
+    assert "hardware harness runs at most 8" in err

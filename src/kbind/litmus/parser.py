@@ -507,8 +507,9 @@ def parse(text: str, path: str = "") -> s.LitmusTest:
     return test
 
 
-#: The most processes a test may have (the hardware harness's limit).
-MAX_THREADS = 8
+#: The most processes a test may have (the model's bound; the hardware harness
+#: runs at most KB_LITMUS_MAX_THREADS of them).
+MAX_THREADS = 16
 
 
 #: What may come between the ``C`` line and the initial state: comments, the

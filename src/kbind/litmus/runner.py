@@ -16,6 +16,7 @@ from kbind._bridge.native import lib
 from kbind.litmus import syntax as s
 from kbind.litmus.cgen import POINTER_TAG, translate
 from kbind.litmus.condition import Value, holds, render
+from kbind.litmus.lexer import LitmusUnsupportedError
 from kbind.litmus.native import compile_test, run_compiled
 from kbind.litmus.result import LitmusResult
 from kbind.torture.rcu import BUSTED_VARIANTS as RCU_BUSTED
@@ -107,6 +108,12 @@ def run_test(
                                ("busted_srcu", busted_srcu, BUSTED_SRCU)):  # fmt: skip
         if value is not None and value not in table:
             raise ValueError(f"unknown {name} variant {value!r}; choose from {', '.join(table)}")
+    if len(test.threads) > lib.KB_LITMUS_MAX_THREADS:
+        raise LitmusUnsupportedError(
+            test.path, test.threads[-1].line, f"{len(test.threads)} processes on this CPU",
+            f"the hardware harness runs at most {lib.KB_LITMUS_MAX_THREADS} (the model has no "
+            "such limit: --model)",
+        )  # fmt: skip
     translation = translate(test, busted_barrier=busted_barrier)
     compiled = compile_test(translation)
     old_rcu = int(lib.kb_rcu_get_busted())
