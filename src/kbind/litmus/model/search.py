@@ -108,12 +108,22 @@ class Space:
         values: dict[str, set[Value]] = {v: {x, *seeds} for v, x in iv.items()}
         for lk in self.locks:
             values[lk] = {0, 1}
+        # Round k gives the reads the values that chains of k - 1 writes can store (a
+        # write's value computed from a read of the write before).  A chain in one
+        # execution has at most as many writes as the execution has, so the rounds
+        # stop once they pass that count (or nothing new appears): the values are
+        # then complete.  An RMW loop (atomic_inc_return() read by the next one)
+        # would otherwise grow them forever.
         per: list[list[Trace]] = []
-        for _round in range(12):
+        bound = 1
+        for rnd in range(MAX_VALUES):
+            if rnd > bound:
+                break
             frozen = {k: tuple(sorted(v, key=_key)) for k, v in values.items()}
             partial: list[Trace] = []
             per = [list(traces(th, frozen, regs.get(th.index, {}), t.path, self.locks, partial))
                    for th in t.threads]  # fmt: skip
+            bound = max(bound, sum(max((_writes(tr) for tr in trs), default=0) for trs in per))
             grew = False
             for trs in [*per, partial]:
                 for tr in trs:
@@ -225,6 +235,10 @@ class Space:
                             co[w] |= 1 << later
                     last[g.events[c.order[-1]].loc or ""] = c.order[-1]
                 yield Candidate(g, rf, co, self.state_of(g, last))
+
+
+def _writes(tr: Trace) -> int:
+    return sum(1 for e in tr.events if e.kind == "W")
 
 
 def _constants(test: s.LitmusTest) -> set[Value]:
