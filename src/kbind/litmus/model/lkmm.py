@@ -132,8 +132,10 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     rfe_m = rel.restrict(rfe, all_, Marked)
     a_cumul = rel.seq(rel.opt(rfe_m), rel.union(strong, po_rel))
     # rmw-sequence: a write, then the atomic updates that read from it, one after another
-    rmw_seq = rel.star(rel.seq(rf, g.rmw)) if any(g.rmw) else rel.ident(n, all_)
-    cumul = rel.seq(rel.restrict(rel.union(a_cumul, wmb, pulp), Marked, Marked), rmw_seq)
+    rmw_seq = _rmw_sequence(rf, g.rmw)
+    cumul = rel.restrict(rel.union(a_cumul, wmb, pulp), Marked, Marked)
+    if rmw_seq is not None:
+        cumul = rel.seq(cumul, rmw_seq)
     ow_ext = rel.inter(overwrite, g.ext)
     prop = rel.seq(rel.restrict(rel.opt(ow_ext), Marked, all_),
                    rel.restrict(rel.star(cumul), all_, Marked),
@@ -180,7 +182,9 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     rmb_rn = rel.restrict(g.fence("rmb"), all_ & ~g.Noreturn, r4rmb)
     w_pre = rel.restrict(rel.opt(rel.union(addr, fence)), Marked, all_)
     r_pre = rel.restrict(rel.opt(rel.union(addr, nonrw, rmb_nr)), Marked, all_)
-    w_post = rel.seq(rel.restrict(rel.opt(fence), all_, Marked), rmw_seq)
+    w_post = rel.restrict(rel.opt(fence), all_, Marked)
+    if rmw_seq is not None:
+        w_post = rel.seq(w_post, rmw_seq)
     r_post = rel.restrict(rel.opt(rel.union(nonrw, rmb_rn)), all_, Marked)
     # A fence orders plain accesses by itself; a strong fence before a marked access
     # makes a write visible to whatever executes after that access.
@@ -221,6 +225,30 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
                 out.race = (i, next(iter(rel.bits(row))), name)
                 return out
     return out
+
+
+def _rmw_sequence(rf: Rel, rmw: Rel) -> Rel | None:
+    """Return ``rmw-sequence`` (``(rf ; rmw)*``), or None where ``rf ; rmw`` is empty (identity).
+
+    The chains are short and few, so the closure iterates over the non-empty rows only.
+    """
+    if not any(rmw):
+        return None
+    step = rel.seq(rf, rmw)
+    rows = [i for i, row in enumerate(step) if row]
+    if not rows:
+        return None
+    changed = True
+    while changed:
+        changed = False
+        for i in rows:
+            row = acc = step[i]
+            for j in rel.bits(row):
+                acc |= step[j]
+            if acc != row:
+                step[i] = acc
+                changed = True
+    return rel.opt(step)
 
 
 def _rcu_order(g: Graph, link: Rel) -> Rel:
