@@ -70,6 +70,13 @@ class Reason:
         }
 
 
+#: For plain-coherence, the relation that orders the second access of the pair first.
+_INCOH = {
+    "rf": "rw-xbstar (the read executes before the write)",
+    "fr": "wr-vis (the write is visible to the read)",
+    "co": "ww-vis (the write is visible to the other write)",
+}
+
 _ATOMIC_NOTE = "another process's write comes between the RMW's read and its write"
 
 Step = tuple[int, str, int]
@@ -219,15 +226,22 @@ def _prop_trans(g: Graph, r: dict[str, Rel], lab: _Labels, end: int) -> list[Tra
                                 r["po-unlock-lock-po"]), m, m)  # fmt: skip
     a_f = rel.restrict(rel.union(r["strong-fence"], r["po-rel"]), m, m)
     rfe_m = rel.restrict(r["rfe"], (1 << n) - 1, m)
-    return [
+    # State 9: just after a cumul-fence, whose rmw-sequence may go on (rf ; rmw)*
+    out: list[Trans] = [
         (0, None, lab.com, 1),
         (0, ow_ext, lab.com, 1),
-        (1, cf, lab.cumul, 1),
-        (1, rfe_m, lambda a, b: "rfe", 2),
-        (2, a_f, lab.cumul, 1),
-        (1, None, lab.com, end),
-        (1, rfe_m, lambda a, b: "rfe", end),
+        (2, a_f, lab.cumul, 9),
+        (9, r["rf"], lab.com, 10),
+        (10, g.rmw, lambda a, b: "rmw (the same atomic operation)", 9),
     ]
+    for q in (1, 9):
+        out += [
+            (q, cf, lab.cumul, 9),
+            (q, rfe_m, lambda a, b: "rfe", 2),
+            (q, None, lab.com, end),
+            (q, rfe_m, lambda a, b: "rfe", end),
+        ]
+    return out
 
 
 def _expand(steps: list[Step], g: Graph, source: Sequence[str]) -> list[tuple[str, str]]:
@@ -282,7 +296,7 @@ def explain(g: Graph, ev: Eval, source: Sequence[str]) -> Reason:
                 trans = _prop_trans(g, r, lab, 3)
                 trans += [
                     (3, g.po, lambda x, y: "po", 5),
-                    (5, r["rcu-fence"], lab.rcu_fence, 6),
+                    (5, r["rcu-order"], lab.rcu_fence, 6),
                     (6, None, lab.com, 7),
                     (6, g.po, lambda x, y: "po", 7),
                     (7, r["hb"], lab.hb, 7),
@@ -295,7 +309,8 @@ def explain(g: Graph, ev: Eval, source: Sequence[str]) -> Reason:
     if axiom == "plain-coherence":
         for a, row in enumerate(r["plain-incoherent"]):
             for b in rel.bits(row):
-                steps = [(a, lab.com(a, b), b)]
+                back = _INCOH.get(lab.com(a, b)[:2], "xb*")
+                steps = [(a, lab.com(a, b), b), (b, back, a)]
                 return Reason(axiom, _expand(steps, g, source),
-                              "but the second access executes before the first (xb*)")  # fmt: skip
+                              "plain accesses that do not race must obey coherence")  # fmt: skip
     return Reason(axiom)

@@ -4,10 +4,12 @@
 choice of ``rf`` and ``co`` and computes, as the cat file does, ``fr``,
 the fence relations (``mb``, ``rmb``, ``wmb``, ``gp``, ``po-rel``,
 ``acq-po``, ``po-unlock-lock-po``: ``po ; [UL] ; (po | rf) ; [LKR] ; po``),
-``ppo``, ``cumul-fence``, ``prop``,
-``hb``, ``pb``, ``rcu-link``, ``rcu-fence``, ``rb`` and, when the test has
-plain accesses, the data-race relations (``vis``, ``xbstar``, the
-``*-bounded`` boundaries, ``pre-race``).  The dependencies are carried
+``ppo``, ``rmw-sequence``, ``cumul-fence``, ``prop``,
+``hb``, ``pb``, ``rcu-link``, ``rcu-order``, ``rcu-fence``, ``rb`` and, when
+the test has plain accesses, the data-race relations (``vis``, ``xbstar``,
+the ``*-bounded`` boundaries, ``ww-vis``/``wr-vis``/``rw-xbstar``,
+``pre-race``); as in the cat file, ``fence`` and ``strong-fence`` include
+``rcu-fence`` from the RCU part on.  The dependencies are carried
 through plain accesses and ``rfi`` (the bell's ``carry-dep``).  It checks
 the axioms in the cat file's order: ``coherence``, ``atomic``,
 ``happens-before``, ``propagation``, ``rcu``, ``plain-coherence``, and
@@ -129,7 +131,11 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     # Propagation
     rfe_m = rel.restrict(rfe, all_, Marked)
     a_cumul = rel.seq(rel.opt(rfe_m), rel.union(strong, po_rel))
+    # rmw-sequence: a write, then the atomic updates that read from it, one after another
+    rmw_seq = _rmw_sequence(rf, g.rmw)
     cumul = rel.restrict(rel.union(a_cumul, wmb, pulp), Marked, Marked)
+    if rmw_seq is not None:
+        cumul = rel.seq(cumul, rmw_seq)
     ow_ext = rel.inter(overwrite, g.ext)
     prop = rel.seq(rel.restrict(rel.opt(ow_ext), Marked, all_),
                    rel.restrict(rel.star(cumul), all_, Marked),
@@ -154,9 +160,10 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     rcu_fence = rel.empty(n)
     if g.has_rcu:
         link = rel.seq(po_opt, hb_star, pb_star, prop, po)
-        rcu_fence = _rcu_fence(g, link)
-        rb = rel.restrict(rel.seq(prop, po, rcu_fence, po_opt, hb_star, pb_star), all_, Marked)
-        r["rcu-link"], r["rcu-fence"], r["rb"] = link, rcu_fence, rb
+        rcu_order = _rcu_order(g, link)
+        rcu_fence = rel.seq(po, rcu_order, po_opt)
+        rb = rel.restrict(rel.seq(prop, rcu_fence, hb_star, pb_star), all_, Marked)
+        r["rcu-link"], r["rcu-order"], r["rcu-fence"], r["rb"] = link, rcu_order, rcu_fence, rb
         if out.failed is None and any(row >> i & 1 for i, row in enumerate(rb)):
             out.failed = "rcu"
             if stop:
@@ -165,8 +172,10 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
         return out
     # Plain accesses: coherence and data races
     xbstar = rel.star(rel.union(hb, pb, rb))
-    full = rel.union(strong, rel.seq(po, rcu_fence, po_opt)) if g.has_rcu else strong
-    tail = rel.union(rel.seq(rel.restrict(full, all_, Marked), xbstar), rel.inter(xbstar, g.int))
+    # From here on the cat file's fence and strong-fence include rcu-fence
+    if g.has_rcu:
+        fence, strong = rel.union(fence, rcu_fence), rel.union(strong, rcu_fence)
+    tail = rel.union(rel.seq(rel.restrict(strong, all_, Marked), xbstar), rel.inter(xbstar, g.int))
     vis = rel.seq(rel.star(cumul), rel.restrict(rel.opt(rfe), all_, Marked),
                   rel.restrict(tail, Marked, all_))  # fmt: skip
     rmb_nr = rel.restrict(g.fence("rmb"), r4rmb, all_ & ~g.Noreturn)
@@ -174,10 +183,15 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     w_pre = rel.restrict(rel.opt(rel.union(addr, fence)), Marked, all_)
     r_pre = rel.restrict(rel.opt(rel.union(addr, nonrw, rmb_nr)), Marked, all_)
     w_post = rel.restrict(rel.opt(fence), all_, Marked)
+    if rmw_seq is not None:
+        w_post = rel.seq(w_post, rmw_seq)
     r_post = rel.restrict(rel.opt(rel.union(nonrw, rmb_rn)), all_, Marked)
-    ww_vis = rel.seq(w_post, vis, w_pre)
-    wr_vis = rel.seq(w_post, vis, r_pre)
-    rw_xb = rel.seq(r_post, xbstar, w_pre)
+    # A fence orders plain accesses by itself; a strong fence before a marked access
+    # makes a write visible to whatever executes after that access.
+    strong_xb = rel.seq(strong, xbstar)
+    ww_vis = rel.union(fence, rel.seq(strong_xb, w_pre), rel.seq(w_post, vis, w_pre))
+    wr_vis = rel.union(fence, rel.seq(strong_xb, r_pre), rel.seq(w_post, vis, r_pre))
+    rw_xb = rel.union(fence, rel.seq(r_post, xbstar, w_pre))
     plain, mem = g.Plain, M
     pre_race = rel.inter(
         g.ext, rel.union(rel.cross(n, plain, mem), rel.cross(n, mem & ~g.IW, plain))
@@ -197,7 +211,12 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
                            rel.union(rel.cross(n, W, Marked), wr_vis))  # fmt: skip
     kinds = (
         ("ww", rel.diff(rel.inter(pre_race, co), ww_nonrace)),
-        ("wr", rel.diff(rel.inter(pre_race, rel.seq(rel.opt(co), rf)), wr_vis)),
+        (
+            "wr",
+            rel.diff(
+                rel.diff(rel.inter(pre_race, rel.seq(rel.opt(co), rf)), wr_vis), rel.inverse(rw_xb)
+            ),
+        ),
         ("rw", rel.diff(rel.inter(pre_race, fr), rw_xb)),
     )
     for name, race in kinds:
@@ -208,8 +227,32 @@ def evaluate(g: Graph, rf: Rel, co: Rel, *, races: bool = True, stop: bool = Tru
     return out
 
 
-def _rcu_fence(g: Graph, link: Rel) -> Rel:
-    """Return the least fixed point of the cat file's recursive ``rcu-fence``."""
+def _rmw_sequence(rf: Rel, rmw: Rel) -> Rel | None:
+    """Return ``rmw-sequence`` (``(rf ; rmw)*``), or None where ``rf ; rmw`` is empty (identity).
+
+    The chains are short and few, so the closure iterates over the non-empty rows only.
+    """
+    if not any(rmw):
+        return None
+    step = rel.seq(rf, rmw)
+    rows = [i for i, row in enumerate(step) if row]
+    if not rows:
+        return None
+    changed = True
+    while changed:
+        changed = False
+        for i in rows:
+            row = acc = step[i]
+            for j in rel.bits(row):
+                acc |= step[j]
+            if acc != row:
+                step[i] = acc
+                changed = True
+    return rel.opt(step)
+
+
+def _rcu_order(g: Graph, link: Rel) -> Rel:
+    """Return the least fixed point of the cat file's recursive ``rcu-order``."""
     n = g.n
     rcu_gp = rel.ident(n, g.kind["sync-rcu"])
     srcu_gp = rel.ident(n, g.kind["sync-srcu"])
