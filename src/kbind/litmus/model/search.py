@@ -182,13 +182,29 @@ class Space:
             if not src:
                 return []
             sources.append(src)
-        orders = (_linear_extensions(others, g.po) if prune
-                  else list(itertools.permutations(others)))  # fmt: skip
+        every = None if prune else list(itertools.permutations(others))
+        cached: dict[frozenset[tuple[int, int]], list[tuple[int, ...]]] = {}
         out = []
         for pick in itertools.product(*sources):
             rf = rel.empty(g.n)
             for r, w in zip(reads, pick, strict=True):
                 rf[w] |= 1 << r
+            if every is not None:
+                orders = every
+            else:
+                # An RMW's write comes right after the write its read read from, in
+                # coherence order (atomic and coherence leave no room between them).
+                after: dict[int, int] = {}
+                for r, read_from in zip(reads, pick, strict=True):
+                    for w in rel.bits(g.rmw[r]):
+                        if after.setdefault(read_from, w) != w:
+                            after = {-1: -1}  # two RMWs read one write: no candidate
+                if -1 in after:
+                    continue
+                key = frozenset(after.items())
+                if key not in cached:
+                    cached[key] = _linear_extensions(others, g.po, after, iw[0] if iw else -1)
+                orders = cached[key]
             for k, order in enumerate(orders):
                 if deadline is not None and not k & 1023 and time.perf_counter() > deadline:
                     raise TimeoutError
@@ -288,20 +304,31 @@ def _co(n: int, order: Sequence[int]) -> Rel:
     return co
 
 
-def _linear_extensions(ws: list[int], po: Rel) -> list[tuple[int, ...]]:
-    """Return the orders of ``ws`` that keep each process's writes in program order."""
+def _linear_extensions(
+    ws: list[int], po: Rel, after: dict[int, int] | None = None, first: int = -1
+) -> list[tuple[int, ...]]:
+    """Return the orders of ``ws`` that keep each process's writes in program order.
+
+    With ``after``, a write ``a`` in it is followed at once by ``after[a]``
+    (``first``, the initial write, counts as placed before ``ws``).
+    """
     if not ws:
         return [()]
+    after = after or {}
+    forced = set(after.values())
     out: list[tuple[int, ...]] = []
 
-    def go(prefix: list[int], left: list[int]) -> None:
+    def go(prefix: list[int], left: list[int], last: int) -> None:
         if not left:
             out.append(tuple(prefix))
             return
-        for w in left:
+        nxt = after.get(last)
+        for w in [nxt] if nxt is not None else left:
+            if w not in left or (nxt is None and w in forced):
+                continue  # placed already, or it must wait for the write it follows
             if any(po[o] >> w & 1 for o in left if o != w):
                 continue  # an earlier write of its process is still to come
-            go([*prefix, w], [o for o in left if o != w])
+            go([*prefix, w], [o for o in left if o != w], w)
 
-    go([], ws)
+    go([], ws, first)
     return out
