@@ -77,6 +77,11 @@ _INCOH = {
     "co": "ww-vis (the write is visible to the other write)",
 }
 
+_RCU_NOTE = (
+    "rcu-fence (A .. B) is the fundamental law of RCU: a read-side critical section "
+    "that starts before a grace period begins ends before the grace period ends, and one "
+    "that ends after it ends started after it began (explanation.txt, RCU RELATIONS)"
+)
 _ATOMIC_NOTE = "another process's write comes between the RMW's read and its write"
 
 Step = tuple[int, str, int]
@@ -304,7 +309,7 @@ def explain(g: Graph, ev: Eval, source: Sequence[str]) -> Reason:
                     (8, r["pb"], lambda x, y: "pb", 8),
                 ]
                 steps = _path(a, a, trans, {8}) or [(a, "rb", a)]
-                return Reason(axiom, _expand(steps, g, source))
+                return Reason(axiom, _expand(steps, g, source), _RCU_NOTE)
         return Reason(axiom)
     if axiom == "plain-coherence":
         for a, row in enumerate(r["plain-incoherent"]):
