@@ -354,3 +354,12 @@ def test_more_processes_than_the_harness_runs(
     code, out, err = cli(capsys, "litmus", "--model", "--run", str(nine))
     assert code == 2 and "Nine: model Always; Result: Always (agree)" in out
     assert "hardware harness runs at most 8" in err
+
+
+def test_an_rcu_reason_names_the_grace_period_and_the_law(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = cli(capsys, "litmus", "--model", "RCU-SB+rscs+sync")
+    assert code == 0 and "forbidden by rcu" in out
+    assert "--rcu-fence (P1 line 36 synchronize_rcu() .. P0 line 25 rcu_read_lock())-->" in out
+    assert "the fundamental law of RCU" in out
