@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kbind import litmus
+from kbind.cli.litmus_files import error_record, parse_or_report, run_on_cpu, turns_warning
 from kbind.cli.litmus_model import check_options, model_outcome
 from kbind.cli.report import (
     CliError,
@@ -221,45 +222,26 @@ def cmd_litmus(args: argparse.Namespace) -> Outcome:
     interrupted = False
     announce = "litmus: running (Ctrl-C stops and keeps the results so far)"
     for item in items:
-        try:
-            test = litmus.parse_file(item.path)
-        except litmus.LitmusError as exc:
-            unsupported = isinstance(exc, litmus.LitmusUnsupportedError)
-            tally.unsupported += unsupported
-            tally.malformed += not unsupported
-            kind = "unsupported" if unsupported else "malformed"
-            tally.errors.append(
-                {"path": str(item.path), "line": exc.line, "message": exc.message, "kind": kind}
-            )
-            print(f"kbind litmus: {exc}", file=sys.stderr, flush=True)
+        test, error = parse_or_report(item.path)
+        if test is None:
+            assert error is not None
+            tally.unsupported += error["kind"] == "unsupported"
+            tally.malformed += error["kind"] == "malformed"
+            tally.errors.append(error)
             continue
         tally.parsed += 1
-        if len(test.threads) > cpus:
-            warnings.add(
-                f"{test.name} runs {len(test.threads)} threads on {cpus} usable CPU(s): they take "
-                "turns instead of racing, so 'not observed' means little here"
-            )
+        if (warning := turns_warning(test, cpus)) is not None:
+            warnings.add(warning)
 
         def one(test: litmus.LitmusTest = test) -> litmus.LitmusResult:
-            return litmus.run_test(
-                test,
-                args.iterations,
-                max_seconds=args.max_seconds,
-                until_observed=args.until_observed,
-                size=args.size,
-                busted_barrier=args.busted_barrier,
-                busted_rcu=args.busted_rcu,
-                busted_srcu=args.busted_srcu,
-            )
+            return run_on_cpu(test, args)
 
         try:
             result, interrupted = run_interruptibly(one, announce, None, "litmus")
         except (litmus.LitmusError, RuntimeError) as exc:
             tally.failed += 1
             first = str(exc).splitlines()[0]
-            tally.errors.append(
-                {"path": str(item.path), "line": 0, "message": first, "kind": "failed"}
-            )
+            tally.errors.append(error_record(item.path, "failed", first))
             print(f"kbind litmus: {item.path}: {first}", file=sys.stderr)
             continue
         announce = ""

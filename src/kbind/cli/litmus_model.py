@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kbind import litmus
+from kbind.cli.litmus_files import error_record, parse_or_report, run_on_cpu, turns_warning
 from kbind.cli.report import CliError, Outcome, Warnings, run_interruptibly, usable_cpus
 
 __all__ = ["Row", "check_options", "model_outcome", "row_for"]
@@ -189,16 +190,12 @@ def model_outcome(items: Sequence[_Item], args: argparse.Namespace) -> Outcome:
     cpus = usable_cpus()
     interrupted = False
     for item in items:
-        try:
-            test = litmus.parse_file(item.path)
-        except litmus.LitmusError as exc:
-            unsupported = isinstance(exc, litmus.LitmusUnsupportedError)
-            tally.unsupported += unsupported
-            tally.malformed += not unsupported
-            kind = "unsupported" if unsupported else "malformed"
-            errors.append({"path": str(item.path), "line": exc.line, "message": exc.message,
-                           "kind": kind})  # fmt: skip
-            print(f"kbind litmus: {exc}", file=sys.stderr, flush=True)
+        test, error = parse_or_report(item.path)
+        if test is None:
+            assert error is not None
+            tally.unsupported += error["kind"] == "unsupported"
+            tally.malformed += error["kind"] == "malformed"
+            errors.append(error)
             continue
         tally.parsed += 1
         m: litmus.ModelResult | None = None
@@ -206,14 +203,12 @@ def model_outcome(items: Sequence[_Item], args: argparse.Namespace) -> Outcome:
             m = litmus.model(test, max_seconds=args.max_seconds)
         except litmus.LitmusUnsupportedError as exc:
             tally.unsupported += 1
-            errors.append({"path": str(item.path), "line": exc.line, "message": exc.message,
-                           "kind": "unsupported"})  # fmt: skip
+            errors.append(error_record(item.path, "unsupported", exc.message, exc.line))
             print(f"kbind litmus: {exc}", file=sys.stderr, flush=True)
             continue
         except litmus.ModelTimeoutError as exc:
             tally.gave_up += 1
-            errors.append({"path": str(item.path), "line": 0, "message": str(exc),
-                           "kind": "too large"})  # fmt: skip
+            errors.append(error_record(item.path, "too large", str(exc)))
             print(f"kbind litmus: {item.path}: {exc}", file=sys.stderr, flush=True)
         if m is not None:
             tally.judged += 1
@@ -228,15 +223,11 @@ def model_outcome(items: Sequence[_Item], args: argparse.Namespace) -> Outcome:
                 print(litmus.format_model(m), flush=True)
         if not args.run:
             continue
-        if len(test.threads) > cpus:
-            warnings.add(
-                f"{test.name} runs {len(test.threads)} threads on {cpus} usable CPU(s): they take "
-                "turns instead of racing, so an outcome not seen means little here"
-            )
+        if (warning := turns_warning(test, cpus)) is not None:
+            warnings.add(warning)
         hw, interrupted, failure = _run_one(test, args)
         if failure:
-            errors.append({"path": str(item.path), "line": 0, "message": failure,
-                           "kind": "failed to run"})  # fmt: skip
+            errors.append(error_record(item.path, "failed to run", failure))
         if hw is not None:
             runs.append(hw)
             tally.run += 1
@@ -295,16 +286,7 @@ def _run_one(
     """Run ``test`` on this CPU: (its result or None, interrupted, why it could not run)."""
 
     def one() -> litmus.LitmusResult:
-        return litmus.run_test(
-            test,
-            args.iterations,
-            max_seconds=args.max_seconds,
-            until_observed=args.until_observed,
-            size=args.size,
-            busted_barrier=args.busted_barrier,
-            busted_rcu=args.busted_rcu,
-            busted_srcu=args.busted_srcu,
-        )
+        return run_on_cpu(test, args)
 
     try:
         result, interrupted = run_interruptibly(one, "", None, "litmus")
