@@ -144,7 +144,9 @@ def test_an_always_test_counts_every_outcome() -> None:
     assert r.lkmm == "Always" and r.exists_count == r.counted == 20_000
     assert r.verdict == "always observed"
     assert (
-        set(r.histogram) == {"0:r0=1; 1:r0=2; v=2", "0:r0=2; 1:r0=1; v=2"} & set(r.histogram) != set()
+        set(r.histogram)
+        == {"0:r0=1; 1:r0=2; v=2", "0:r0=2; 1:r0=1; v=2"} & set(r.histogram)
+        != set()
     )
 
 
