@@ -363,3 +363,16 @@ def test_an_rcu_reason_names_the_grace_period_and_the_law(
     assert code == 0 and "forbidden by rcu" in out
     assert "--rcu-fence (P1 line 36 synchronize_rcu() .. P0 line 25 rcu_read_lock())-->" in out
     assert "the fundamental law of RCU" in out
+
+
+@pytest.mark.parametrize("name", [p.stem for p in litmus.shipped()])
+def test_every_state_the_cpu_shows_is_one_the_model_allows(name: str) -> None:
+    """The hardware and the model write states alike, and this CPU shows only allowed ones.
+
+    A short run of each shipped test: every outcome it shows is, as written,
+    a state the model allows (``locations`` included, in herd7's order).
+    """
+    test = litmus.load(name)
+    allowed = litmus.model(test, reasons=False).allowed_labels()
+    run = litmus.run_test(test, 2000, max_seconds=5)
+    assert run.histogram and set(run.histogram) <= allowed, (set(run.histogram), allowed)

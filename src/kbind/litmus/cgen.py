@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from kbind.litmus import syntax as s
+from kbind.litmus.condition import observables
 from kbind.litmus.parser import LitmusUnsupportedError
 
 __all__ = ["POINTER_TAG", "Translation", "translate"]
@@ -286,38 +287,6 @@ def _prop(c: _Ctx, p: s.Prop, index: dict[s.Loc, int]) -> str:
     if isinstance(p, s.POr):
         return f"({_prop(c, p.left, index)} || {_prop(c, p.right, index)})"
     return "1" if p.value else "0"
-
-
-def _prop_locs(p: s.Prop | None, out: dict[s.Loc, None]) -> None:
-    if isinstance(p, s.PAtom):
-        out.setdefault(p.loc, None)
-        if isinstance(p.value, s.RegLoc):
-            out.setdefault(p.value, None)
-    elif isinstance(p, s.PNot):
-        _prop_locs(p.operand, out)
-    elif isinstance(p, (s.PAnd, s.POr)):
-        _prop_locs(p.left, out)
-        _prop_locs(p.right, out)
-
-
-def observables(test: s.LitmusTest) -> list[s.Loc]:
-    """Return the locations an outcome shows: the condition's, the filter's, then ``locations``."""
-    found: dict[s.Loc, None] = {}
-    _prop_locs(test.condition.prop, found)
-    _prop_locs(test.filter, found)
-    for loc in test.locations:
-        found.setdefault(loc, None)
-    if not found:  # `exists (true)`: show the first register or variable anyway
-        first = next((s.RegLoc(t.index, t.registers[0]) for t in test.threads if t.registers), None)
-        found[first or s.VarLoc(next(iter(test.variables)))] = None
-
-    # Registers by process, then variables, as herd7 lists a state.
-    def key(loc: s.Loc) -> tuple[int, int, int]:
-        if isinstance(loc, s.RegLoc):
-            return (0, loc.thread, test.threads[loc.thread].registers.index(loc.name))
-        return (1, 0, 0)
-
-    return sorted(found, key=key)
 
 
 _PRELUDE = """\

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from kbind.litmus import syntax as s
 
-__all__ = ["Value", "holds", "render", "render_value"]
+__all__ = ["Value", "holds", "observables", "render", "render_value"]
 
 #: A final value: an integer, or the name of the variable it points to.
 Value = int | str
@@ -62,3 +62,40 @@ def holds(p: s.Prop, outcome: Mapping[s.Loc, Value]) -> bool:
     if isinstance(p, s.POr):
         return holds(p.left, outcome) or holds(p.right, outcome)
     return p.value
+
+
+def _prop_locs(p: s.Prop | None, out: dict[s.Loc, None]) -> None:
+    if isinstance(p, s.PAtom):
+        out.setdefault(p.loc, None)
+        if isinstance(p.value, s.RegLoc):
+            out.setdefault(p.value, None)
+    elif isinstance(p, s.PNot):
+        _prop_locs(p.operand, out)
+    elif isinstance(p, (s.PAnd, s.POr)):
+        _prop_locs(p.left, out)
+        _prop_locs(p.right, out)
+
+
+def observables(test: s.LitmusTest) -> list[s.Loc]:
+    """Return the locations an outcome shows in herd7's order: registers by process, variables.
+
+    They are the condition's, the filter's and ``locations``'; the hardware
+    runner and the LKMM evaluator both label a final state with them, so
+    their states compare as they are written (``0:r0=0; 1:r0=1; x=1``).
+    """
+    found: dict[s.Loc, None] = {}
+    _prop_locs(test.condition.prop, found)
+    _prop_locs(test.filter, found)
+    for loc in test.locations:
+        found.setdefault(loc, None)
+    if not found:  # `exists (true)`: show the first register or variable anyway
+        first = next((s.RegLoc(t.index, t.registers[0]) for t in test.threads if t.registers), None)
+        found[first or s.VarLoc(next(iter(test.variables)))] = None
+
+    # Registers by process, then variables, as herd7 lists a state.
+    def key(loc: s.Loc) -> tuple[int, int, int]:
+        if isinstance(loc, s.RegLoc):
+            return (0, loc.thread, test.threads[loc.thread].registers.index(loc.name))
+        return (1, 0, 0)
+
+    return sorted(found, key=key)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kbind.litmus import syntax as s
-from kbind.litmus.condition import holds
+from kbind.litmus.condition import holds, observables
 from kbind.litmus.model import rel
 from kbind.litmus.model.events import Trace, Value, traces
 from kbind.litmus.model.graph import Graph
@@ -27,7 +27,7 @@ from kbind.litmus.model.lkmm import Eval, atomic_ok, coherence_ok
 from kbind.litmus.model.rel import Rel
 from kbind.litmus.parser import LitmusUnsupportedError
 
-__all__ = ["Candidate", "Space", "observables"]
+__all__ = ["Candidate", "Space"]
 
 #: The most values one location may take before the test is refused.
 MAX_VALUES = 64
@@ -35,28 +35,6 @@ MAX_VALUES = 64
 
 def _key(v: Value) -> tuple[int, int, str]:
     return (1, 0, v) if isinstance(v, str) else (0, v, "")
-
-
-def _prop_locs(p: s.Prop | None, out: list[s.Loc]) -> None:
-    if p is None or isinstance(p, s.PBool):
-        return
-    if isinstance(p, s.PAtom):
-        for loc in (p.loc, p.value):
-            if isinstance(loc, (s.VarLoc, s.RegLoc)) and loc not in out:
-                out.append(loc)
-    elif isinstance(p, s.PNot):
-        _prop_locs(p.operand, out)
-    else:
-        _prop_locs(p.left, out)
-        _prop_locs(p.right, out)
-
-
-def observables(test: s.LitmusTest) -> tuple[s.Loc, ...]:
-    """Return the locations a final state shows: ``locations``, the condition's, the filter's."""
-    out: list[s.Loc] = list(dict.fromkeys(test.locations))
-    _prop_locs(test.condition.prop, out)
-    _prop_locs(test.filter, out)
-    return tuple(out)
 
 
 @dataclass
@@ -87,7 +65,7 @@ class Space:
 
     def __post_init__(self) -> None:
         t = self.test
-        self.observed = observables(t)
+        self.observed = tuple(observables(t))
         iv: dict[str, Value] = {v: 0 for v, k in t.variables.items() if k != "srcu"}
         regs: dict[int, dict[str, Value]] = {}
         for item in t.init:
