@@ -157,8 +157,18 @@ def test_stall_of_an_invisible_reader_is_an_error() -> None:
 
 @pytest.mark.parametrize("busted", ["no_wait", "reader"])
 def test_busted_engines_caught_with_every_reader_kind(busted: Any) -> None:
-    """The older busted engines are still caught when all reader kinds and primitives run."""
-    r = rcu_torture(duration=0.3, busted=busted, reclaim="all", reader_kinds="plain,nested,qsbr")
+    """The older busted engines are still caught when all reader kinds and primitives run.
+
+    With the whole update mix, liburcu's grace periods are few in 0.3 s (its
+    call_rcu batches; docs/backends.md), and a reader invisible to them is
+    caught in most such runs but not all: up to eight runs, stopping at the
+    first that fails (a correct engine never fails one).
+    """
+    for _attempt in range(8):
+        r = rcu_torture(readers=3, duration=0.3, busted=busted, reclaim="all",
+                        reader_kinds="plain,nested,qsbr")  # fmt: skip
+        if not r.passed:
+            break
     assert not r.passed and r.freed_seen + r.too_old > 0, format_rcu_report(r)
 
 
