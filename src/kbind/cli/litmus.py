@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from kbind import litmus
-from kbind.cli.litmus_files import error_record, parse_or_report, run_on_cpu, turns_warning
+from kbind.cli.litmus_files import (
+    error_record,
+    files_text,
+    parse_or_report,
+    run_on_cpu,
+    turns_warning,
+)
 from kbind.cli.litmus_model import check_options, model_outcome
 from kbind.cli.report import (
     CliError,
@@ -183,10 +189,6 @@ def plan(targets: list[str], variants: list[str] | None) -> list[Item]:
     return items
 
 
-def _files(n: int) -> str:
-    return f"{n} file" if n == 1 else f"{n} files"
-
-
 @dataclass
 class _Tally:
     parsed: int = 0
@@ -200,7 +202,7 @@ class _Tally:
 
     def line(self) -> str:
         return (
-            f"summary: {_files(self.parsed + self.malformed + self.unsupported)}, "
+            f"summary: {files_text(self.parsed + self.malformed + self.unsupported)}, "
             f"parsed {self.parsed}, "
             f"run {self.run}, unsupported {self.unsupported}, malformed {self.malformed}, "
             f"failed to run {self.failed}, observed {self.observed}, "

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from kbind import litmus
 
-__all__ = ["error_record", "parse_or_report", "run_on_cpu", "turns_warning"]
+__all__ = ["error_record", "files_text", "parse_or_report", "run_on_cpu", "turns_warning"]
+
+
+def files_text(n: int) -> str:
+    """Return ``1 file`` or ``N files``, for the summary lines."""
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def error_record(path: Path, kind: str, message: str, line: int = 0) -> dict[str, object]:

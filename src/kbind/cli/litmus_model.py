@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Protocol
 
 from kbind import litmus
-from kbind.cli.litmus_files import error_record, parse_or_report, run_on_cpu, turns_warning
+from kbind.cli.litmus_files import (
+    error_record,
+    files_text,
+    parse_or_report,
+    run_on_cpu,
+    turns_warning,
+)
 from kbind.cli.report import CliError, Outcome, Warnings, run_interruptibly, usable_cpus
 
 __all__ = ["Row", "check_options", "model_outcome", "row_for"]
@@ -148,7 +154,7 @@ class _Tally:
 
     def line(self, with_run: bool) -> str:
         text = (
-            f"model summary: {self.files} file{'s' if self.files != 1 else ''}, parsed "
+            f"model summary: {files_text(self.files)}, parsed "
             f"{self.parsed}, judged {self.judged}: agree {self.agree}, DISAGREE "
             f"{len(self.disagree)}, no Result {self.no_result}; unsupported {self.unsupported}, "
             f"malformed {self.malformed}, too large {self.gave_up}"

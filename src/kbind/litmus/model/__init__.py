@@ -22,6 +22,7 @@ takes a parsed test.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Iterator
 
@@ -76,7 +77,7 @@ def evaluate_test(
     first_failure: dict[State, tuple[Candidate, Eval]] = {}
     if test.uses_rcu and any(g.unbalanced_rcu for g in space.graphs()):
         flags["unbalanced-rcu-locking"] = "an rcu_read_lock() or rcu_read_unlock() has no partner"
-    for cand in _bounded(space.candidates(deadline=deadline), test, max_seconds, deadline):
+    for cand in _bounded(space.candidates(deadline=deadline), test, max_seconds):
         checked += 1
         ev = evaluate(cand.graph, cand.rf, cand.co, races="data-race" not in flags)
         if ev.failed is not None:
@@ -115,16 +116,13 @@ def evaluate_test(
 
 
 def _bounded(
-    cands: Iterator[Candidate], test: s.LitmusTest, max_seconds: float | None,
-    deadline: float | None,
-) -> Iterator[Candidate]:  # fmt: skip
-    """Yield ``cands``; raise :class:`ModelTimeoutError` once ``deadline`` has passed."""
+    cands: Iterator[Candidate], test: s.LitmusTest, max_seconds: float | None
+) -> Iterator[Candidate]:
+    """Yield ``cands``; the search's TimeoutError becomes a :class:`ModelTimeoutError`."""
     n = 0
     try:
         for cand in cands:
             n += 1
-            if deadline is not None and not n & 63 and time.perf_counter() > deadline:
-                raise TimeoutError
             yield cand
     except TimeoutError:
         raise ModelTimeoutError(test.name, max_seconds or 0.0, n) from None
@@ -142,33 +140,18 @@ def _reasons(
     Looks at :data:`EXPLAIN_BUDGET` candidates at most, and stops at ``deadline``:
     a state it does not reach is left without a reason, not misjudged.
     """
-    with contextlib.suppress(TimeoutError):
-        _more_reasons(space, counts, out, source, deadline)
-    return [out[k] for k in sorted(out, key=lambda x: _label(space, x))]
-
-
-def _more_reasons(
-    space: Space,
-    counts: dict[State, int],
-    out: dict[State, Forbidden],
-    source: list[str],
-    deadline: float | None,
-) -> None:
-    """Look for the reasons of the states left: see :func:`_reasons`."""
     test = space.test
     asks_true = test.condition.quantifier != "forall"
-    budget = EXPLAIN_BUDGET
-    for cand in space.candidates(prune=False, deadline=deadline):
-        budget -= 1
-        if budget < 0 or (deadline is not None and not budget & 63
-                          and time.perf_counter() > deadline):  # fmt: skip
-            break
-        st = cand.state
-        if st in counts or st in out or not space.passes_filter(st):
-            continue
-        if holds(test.condition.prop, space.outcome(st)) != asks_true:
-            continue
-        ev = evaluate(cand.graph, cand.rf, cand.co, races=False)
-        if ev.failed is None:
-            continue  # allowed, but left out by the filter
-        out[st] = Forbidden(_label(space, st), explain(cand.graph, ev, source))
+    unpruned = itertools.islice(space.candidates(prune=False, deadline=deadline), EXPLAIN_BUDGET)
+    with contextlib.suppress(TimeoutError):
+        for cand in unpruned:
+            st = cand.state
+            if st in counts or st in out or not space.passes_filter(st):
+                continue
+            if holds(test.condition.prop, space.outcome(st)) != asks_true:
+                continue
+            ev = evaluate(cand.graph, cand.rf, cand.co, races=False)
+            if ev.failed is None:
+                continue  # allowed, but left out by the filter
+            out[st] = Forbidden(_label(space, st), explain(cand.graph, ev, source))
+    return [out[k] for k in sorted(out, key=lambda x: _label(space, x))]

@@ -170,14 +170,8 @@ class Space:
             if every is not None:
                 orders = every
             else:
-                # An RMW's write comes right after the write its read read from, in
-                # coherence order (atomic and coherence leave no room between them).
-                after: dict[int, int] = {}
-                for r, read_from in zip(reads, pick, strict=True):
-                    for w in rel.bits(g.rmw[r]):
-                        if after.setdefault(read_from, w) != w:
-                            after = {-1: -1}  # two RMWs read one write: no candidate
-                if -1 in after:
+                after = _rmw_successors(g, reads, pick)
+                if after is None:
                     continue
                 key = frozenset(after.items())
                 if key not in cached:
@@ -201,6 +195,7 @@ class Space:
         Raises:
             TimeoutError: ``deadline`` (a :func:`time.perf_counter` value) passed.
         """
+        n = 0
         for g in self.graphs():
             if deadline is not None and time.perf_counter() > deadline:
                 raise TimeoutError
@@ -228,7 +223,24 @@ class Space:
                         for later in c.order[k + 1 :]:
                             co[w] |= 1 << later
                     last[g.events[c.order[-1]].loc or ""] = c.order[-1]
+                n += 1
+                if deadline is not None and not n & 63 and time.perf_counter() > deadline:
+                    raise TimeoutError
                 yield Candidate(g, rf, co, self.state_of(g, last))
+
+
+def _rmw_successors(g: Graph, reads: list[int], pick: Sequence[int]) -> dict[int, int] | None:
+    """Map each write an RMW's read reads from to that RMW's write (None: two share one).
+
+    In coherence order an RMW's write comes right after the write its read read
+    from: atomic and coherence leave no room between them.
+    """
+    after: dict[int, int] = {}
+    for r, read_from in zip(reads, pick, strict=True):
+        for w in rel.bits(g.rmw[r]):
+            if after.setdefault(read_from, w) != w:
+                return None
+    return after
 
 
 def _writes(tr: Trace) -> int:
